@@ -1,0 +1,1 @@
+"""The vocabulary of stadtzeit: site and epoch manifests, their schema and validation."""
