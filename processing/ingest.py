@@ -1,0 +1,413 @@
+"""Ingest: a site manifest's epochs -> archive products, one archive version per epoch.
+
+For every epoch: verify the sources (existence, sha256), read them, move them into the site
+frame (origin subtracted in float64), clean, register to the reference epoch, build a surface
+(or clean a delivered mesh), make the levels of detail, and write the cleaned points (LAZ), the
+meshes (GLB), the original files and the provenance (epoch.json) as one new archive version.
+All products of an epoch are built in a temporary folder first and handed to the archive in a
+single commit, so a failed epoch never leaves a partial version.
+
+An epoch whose inputs (source digests, preset, frame, reference) are unchanged is skipped:
+re-ingesting the same manifest writes nothing and says "unchanged".
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from archive import Archive, SiteNotFound
+from assets_manifest import Epoch, SiteManifest, parse_manifest, verify_sources
+from assets_manifest.errors import ManifestError
+from processing import clean, georef, gltf, lazio, lod, meshclean, register, surface
+from processing.companions import companions
+from processing.errors import ProcessingError
+from processing.presets import Preset, get_preset
+from processing.provenance import Provenance, input_key, sha512_file
+from processing.readers import read_source
+from processing.types import Mesh, PointCloud
+
+log = logging.getLogger(__name__)
+
+#: Stages in the order they run; the CLI shows one progress bar per epoch over these.
+STAGES = ("verify", "read", "georeference", "clean", "register", "surface", "lod", "write",
+          "commit")
+
+ProgressCallback = Callable[[str, str], None]  # (epoch id, stage name) at the start of a stage
+
+
+@dataclass
+class EpochOutcome:
+    epoch: str
+    status: str                        # "ingested", "unchanged" or "failed"
+    version: int | None = None         # archive version written (None when unchanged/failed)
+    points: int = 0
+    faces: list[int] = field(default_factory=list)  # per LOD
+    rmse: float | None = None
+    seconds: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class IngestReport:
+    site: str
+    epochs: list[EpochOutcome]
+    manifest_version: int | None = None  # version that only updated site.toml/site.json
+
+    @property
+    def unchanged(self) -> bool:
+        return self.manifest_version is None and all(e.status == "unchanged" for e in self.epochs)
+
+    @property
+    def failed(self) -> list[EpochOutcome]:
+        return [e for e in self.epochs if e.status == "failed"]
+
+
+def ingest(manifest_path: str | Path, archive: Archive, *, epochs: list[str] | None = None,
+           force: bool = False, user: str | None = None,
+           progress: ProgressCallback | None = None, keep_going: bool = False) -> IngestReport:
+    """Ingest the epochs of the manifest at ``manifest_path`` (all, or those in ``epochs``).
+
+    The reference epoch is processed first, since the others register to it. Raises the first
+    error unless ``keep_going``; epochs committed before a failure stay committed.
+    """
+    manifest_path = Path(manifest_path)
+    try:
+        manifest_bytes = manifest_path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(manifest_path, [("", f"cannot read the file: {exc.strerror}")]) from exc
+    manifest = parse_manifest(manifest_bytes, manifest_path)
+    selected = _select_epochs(manifest, epochs)
+    notify = progress or (lambda _epoch, _stage: None)
+
+    for e in selected:
+        notify(e.id, "verify")
+    verified = verify_sources(manifest, [e.id for e in selected])
+    sha256_of = {(v.epoch_id, Path(v.path)): v.sha256 for v in verified}
+
+    head = _head(archive, manifest.id)
+    reference_id = manifest.reference_epoch_id
+    order = sorted(selected, key=lambda e: (e.id != reference_id, e.id))
+    ref_state: dict[str, Any] = {}
+    report = IngestReport(site=manifest.id, epochs=[])
+    manifest_written = False
+
+    for epoch in order:
+        t0 = time.perf_counter()
+        try:
+            outcome = _ingest_epoch(manifest, manifest_bytes, epoch, archive, head, ref_state,
+                                    sha256_of, force=force, user=user, notify=notify,
+                                    write_manifest=not manifest_written)
+        except (ProcessingError, ManifestError) as exc:
+            if not keep_going:
+                raise
+            outcome = EpochOutcome(epoch.id, "failed", error=str(exc))
+        outcome.seconds = round(time.perf_counter() - t0, 2)
+        report.epochs.append(outcome)
+        if outcome.version is not None:
+            manifest_written = True
+            head = _head(archive, manifest.id)
+
+    if not manifest_written and not report.failed:
+        report.manifest_version = _write_manifest_only(archive, manifest, manifest_bytes, user)
+    return report
+
+
+def _select_epochs(manifest: SiteManifest, wanted: list[str] | None) -> list[Epoch]:
+    if not wanted:
+        return list(manifest.epochs)
+    known = {e.id: e for e in manifest.epochs}
+    missing = [w for w in wanted if w not in known]
+    if missing:
+        raise ManifestError(manifest.manifest_path, [(
+            "epochs", f"no epoch {', '.join(missing)} in this manifest; it has "
+                      f"{', '.join(known)}")])
+    return [known[w] for w in wanted]
+
+
+def _head(archive: Archive, site: str):
+    try:
+        return archive.read(site)
+    except SiteNotFound:
+        return None
+
+
+def preset_for(epoch: Epoch) -> Preset:
+    """The epoch's preset with its overrides; a manifest's coarse_registration turns it on."""
+    overrides = dict(epoch.overrides)
+    if epoch.coarse_registration:
+        overrides["coarse_registration"] = True
+    try:
+        return get_preset(str(epoch.preset), overrides)
+    except ProcessingError as exc:
+        raise ProcessingError(f"epoch {epoch.id}: overrides: {exc}") from exc
+
+
+def _epoch_key(manifest: SiteManifest, epoch: Epoch, preset: Preset, digests: list[str],
+               reference_key: str | None) -> str:
+    frame = {"crs": manifest.crs, "origin": list(manifest.origin),
+             "boundary": [list(p) for p in manifest.boundary] if manifest.boundary else None,
+             "source_crs": [s.crs for s in epoch.sources], "reference": reference_key}
+    return input_key(digests, preset.to_dict(), frame)
+
+
+def _ingest_epoch(manifest: SiteManifest, manifest_bytes: bytes, epoch: Epoch,
+                  archive: Archive, head, ref_state: dict[str, Any],
+                  sha256_of: dict, *, force: bool, user: str | None,
+                  notify: ProgressCallback, write_manifest: bool) -> EpochOutcome:
+    preset = preset_for(epoch)
+    is_reference = epoch.id == manifest.reference_epoch_id
+    sources = [manifest.resolve_source(s) for s in epoch.sources]
+    prov = Provenance(site=manifest.id, epoch=epoch.id, preset=preset.to_dict())
+
+    stored = _stored_files(epoch, sources)
+    with prov.stage("fixity"):
+        digests = [sha512_file(p) for _, p in stored]
+    listed = {path: src for src, path in zip(epoch.sources, sources, strict=True)}
+    for (name, path), digest in zip(stored, digests, strict=True):
+        src = listed.get(path)
+        prov.inputs.append({"name": name, "size": path.stat().st_size, "sha512": digest,
+                            "sha256": sha256_of.get((epoch.id, path)),
+                            "listed_in_manifest": src is not None,
+                            "crs": src.crs if src else None})
+        prov.event("fixity", "success", f"{name}: sha512 computed"
+                   + ("; sha256 matches the manifest" if src and src.sha256 else "")
+                   + ("" if src else "; referenced by a listed source, stored with it"))
+
+    reference_key = None if is_reference else ref_state.get("key") or _stored_key(
+        head, manifest.reference_epoch_id)
+    key = _epoch_key(manifest, epoch, preset, digests, reference_key)
+    prov.input_key = key
+    if is_reference:
+        ref_state["key"] = key
+
+    if _stored_key(head, epoch.id) == key:
+        # Products are current; a changed manifest alone gets a version of its own at the end.
+        log.info("epoch %s unchanged", epoch.id)
+        return EpochOutcome(epoch.id, "unchanged")
+
+    with tempfile.TemporaryDirectory(prefix=f"stadtzeit-ingest-{epoch.id}-") as tmp:
+        work = Path(tmp)
+        products, cloud, mesh_lods = _process(manifest, epoch, preset, sources, archive, head,
+                                              ref_state, prov, work, force=force, notify=notify,
+                                              is_reference=is_reference)
+        notify(epoch.id, "commit")
+        base = f"epochs/{epoch.id}"
+        prov.event("ingestion", "success",
+                   f"{len(stored)} source file(s) stored bit-exact under {base}/source/")
+        with archive.writer(manifest.id, message=f"ingest epoch {epoch.id} ({preset.name})",
+                            user=user) as w:
+            if write_manifest:
+                _add_manifest(w, manifest, manifest_bytes)
+            w.remove_tree(base)
+            for name, path in stored:
+                w.add_file(f"{base}/source/{name}", path)
+            for logical, path in products.items():
+                w.add_file(f"{base}/{logical}", path)
+            w.add_json(f"{base}/epoch.json", prov.to_dict())
+        return EpochOutcome(epoch.id, "ingested", version=w.version, points=len(cloud),
+                            faces=[m.n_faces for m in mesh_lods],
+                            rmse=prov.registration.get("inlier_rmse"))
+
+
+def _stored_files(epoch: Epoch, sources: list[Path]) -> list[tuple[str, Path]]:
+    """(name under source/, path) of every listed source and the files it refers to."""
+    out: list[tuple[str, Path]] = []
+    for src, path in zip(epoch.sources, sources, strict=True):
+        out.append((src.name, path))
+        for extra in companions(path):
+            name = extra.relative_to(path.parent.resolve()).as_posix()
+            if all(name != n for n, _ in out):
+                out.append((name, extra))
+    return out
+
+
+def _stored_key(head, epoch_id: str) -> str | None:
+    if head is None or not head.exists(f"epochs/{epoch_id}/epoch.json"):
+        return None
+    return head.read_json(f"epochs/{epoch_id}/epoch.json").get("input_key")
+
+
+def _manifest_changed(head, manifest_bytes: bytes) -> bool:
+    return head is None or not head.exists("site.toml") or \
+        head.path("site.toml").read_bytes() != manifest_bytes
+
+
+def _add_manifest(w, manifest: SiteManifest, manifest_bytes: bytes) -> None:
+    w.add_bytes("site.toml", manifest_bytes)
+    w.add_json("site.json", manifest.to_json_dict())
+
+
+def _write_manifest_only(archive: Archive, manifest: SiteManifest, manifest_bytes: bytes,
+                         user: str | None) -> int | None:
+    head = _head(archive, manifest.id)
+    if head is None or not _manifest_changed(head, manifest_bytes):
+        return None
+    with archive.writer(manifest.id, message="update site manifest", user=user) as w:
+        _add_manifest(w, manifest, manifest_bytes)
+    return w.version
+
+
+# --- the stages ---------------------------------------------------------------------------
+
+
+def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list[Path],
+             archive: Archive, head, ref_state: dict[str, Any], prov: Provenance, work: Path,
+             *, force: bool, notify: ProgressCallback, is_reference: bool,
+             ) -> tuple[dict[str, Path], PointCloud, list[Mesh]]:
+    notify(epoch.id, "read")
+    clouds: list[PointCloud] = []
+    meshes: list[Mesh] = []
+    with prov.stage("read"):
+        for src, path in zip(epoch.sources, sources, strict=True):
+            data = read_source(path, crs=src.crs)
+            size = f"{data.n_faces} faces" if isinstance(data, Mesh) else f"{len(data)} points"
+            prov.event("format validation", "success",
+                       f"{src.name}: read {size}, CRS {data.crs or src.crs}")
+            (meshes if isinstance(data, Mesh) else clouds).append(data)
+
+    notify(epoch.id, "georeference")
+    with prov.stage("georeference"):
+        for c in clouds:
+            c.xyz = georef.to_site_frame(c.xyz, c.crs, manifest.crs, manifest.origin,
+                                         source=c.source)
+            c.frame = "site"
+        for m in meshes:
+            m.vertices = georef.to_site_frame(m.vertices, m.crs, manifest.crs, manifest.origin,
+                                              source=m.source)
+            m.frame = "site"
+    boundary = _boundary_site(manifest)
+
+    notify(epoch.id, "clean")
+    with prov.stage("clean"):
+        if meshes:
+            if len(meshes) > 1:
+                raise ProcessingError(
+                    f"epoch {epoch.id}: {len(meshes)} mesh sources; give one mesh per epoch "
+                    "(merge tiles before ingest) or split the epoch")
+            mesh, stats = meshclean.clean_mesh(meshes[0])
+            cloud = _points_of_mesh(mesh)
+            prov.statistics["mesh_cleaning"] = stats
+        else:
+            cloud = _concat(clouds, epoch)
+            cloud, stats = clean.clean_points(cloud, preset, boundary)
+            mesh = None
+        prov.statistics["cleaning"] = stats
+
+    notify(epoch.id, "register")
+    with prov.stage("register"):
+        if is_reference:
+            prov.registration = {"reference": True, "transform": np.eye(4).tolist(),
+                                 "inlier_rmse": 0.0, "fitness": 1.0}
+            prov.event("registration", "success", "reference epoch: georeference kept")
+        else:
+            reference = ref_state.get("cloud") or _load_reference(manifest, head)
+            result = register.register(cloud, reference, preset, force=force)
+            prov.registration = result.to_dict() | {"reference": manifest.reference_epoch_id}
+            over = result.inlier_rmse > preset.icp_rmse_limit
+            prov.event("registration", "warning" if over else "success",
+                       f"to {manifest.reference_epoch_id}: RMSE {result.inlier_rmse:.4f} m, "
+                       f"fitness {result.fitness:.3f}"
+                       + (" (over the preset's limit, accepted with --force)" if over else ""))
+            cloud = register.apply_transform(cloud, result.transform)
+            if mesh is not None:
+                mesh = register.apply_transform(mesh, result.transform)
+        if is_reference:
+            ref_state["cloud"] = cloud
+
+    notify(epoch.id, "surface")
+    with prov.stage("surface"):
+        if mesh is None:
+            mesh = surface.reconstruct(cloud, preset)
+            mesh, stats = meshclean.clean_mesh(mesh)
+            prov.statistics["mesh_cleaning"] = stats
+            prov.statistics["surface_method"] = preset.surface_method
+
+    notify(epoch.id, "lod")
+    with prov.stage("lod"):
+        lods = lod.make_lods(mesh, preset.lod_fractions)
+
+    notify(epoch.id, "write")
+    products: dict[str, Path] = {}
+    with prov.stage("write"):
+        extras = {"site": manifest.id, "epoch": epoch.id, "crs": manifest.crs,
+                  "origin": list(manifest.origin)}
+        (work / "mesh").mkdir()
+        for k, m in enumerate(lods):
+            path = work / "mesh" / f"lod{k}.glb"
+            gltf.write_glb(m, path, extras=extras | {"lod": k})
+            products[f"mesh/lod{k}.glb"] = path
+            prov.products[f"mesh/lod{k}.glb"] = {"faces": m.n_faces,
+                                                 "vertices": int(len(m.vertices)),
+                                                 "textured": m.texture is not None}
+        laz = work / "points.laz"
+        lazio.write_laz(cloud, laz, manifest.origin, manifest.crs)
+        products["points.laz"] = laz
+        prov.products["points.laz"] = {"points": len(cloud)}
+    prov.statistics["points"] = len(cloud)
+    prov.statistics["faces"] = [m.n_faces for m in lods]
+    return products, cloud, lods
+
+
+def _boundary_site(manifest: SiteManifest) -> np.ndarray | None:
+    if not manifest.boundary:
+        return None
+    b = np.asarray(manifest.boundary, dtype=np.float64)
+    return b - np.asarray(manifest.origin[:2], dtype=np.float64)
+
+
+def _concat(clouds: list[PointCloud], epoch: Epoch) -> PointCloud:
+    if not clouds:
+        raise ProcessingError(f"epoch {epoch.id}: no readable point or mesh source")
+    if len(clouds) == 1:
+        return clouds[0]
+
+    def join(attr: str, width: int | None, dtype) -> np.ndarray | None:
+        parts = [getattr(c, attr) for c in clouds]
+        if all(p is None for p in parts):
+            return None
+        shape = lambda c: (len(c),) if width is None else (len(c), width)  # noqa: E731
+        return np.concatenate([p if p is not None else np.zeros(shape(c), dtype)
+                               for p, c in zip(parts, clouds, strict=True)])
+
+    common = set.intersection(*(set(c.extra) for c in clouds))
+    return PointCloud(
+        xyz=np.concatenate([c.xyz for c in clouds]), crs=clouds[0].crs, frame="site",
+        rgb=join("rgb", 3, np.uint16), intensity=join("intensity", None, np.uint16),
+        classification=join("classification", None, np.uint8),
+        extra={k: np.concatenate([c.extra[k] for c in clouds]) for k in sorted(common)})
+
+
+def _points_of_mesh(mesh: Mesh) -> PointCloud:
+    """The vertices of a delivered mesh as the epoch's points (for registration, change
+    detection and points.laz), coloured from the vertex colours or the texture."""
+    rgb = None
+    if mesh.vertex_colors is not None:
+        rgb = mesh.vertex_colors[:, :3].astype(np.uint16) * 257
+    elif mesh.texture is not None and mesh.uv is not None:
+        h, w = mesh.texture.shape[:2]
+        u = np.clip((mesh.uv[:, 0] % 1.0) * (w - 1), 0, w - 1).astype(np.intp)
+        v = np.clip((mesh.uv[:, 1] % 1.0) * (h - 1), 0, h - 1).astype(np.intp)
+        rgb = mesh.texture[v, u, :3].astype(np.uint16) * 257
+    return PointCloud(xyz=np.asarray(mesh.vertices, dtype=np.float64), crs=mesh.crs,
+                      frame="site", rgb=rgb, source=mesh.source)
+
+
+def _load_reference(manifest: SiteManifest, head) -> PointCloud:
+    ref = manifest.reference_epoch_id
+    logical = f"epochs/{ref}/points.laz"
+    if head is None or not head.exists(logical):
+        raise ProcessingError(
+            f"the reference epoch {ref} has no products in the archive yet; ingest it first "
+            f"(stadtzeit ingest MANIFEST --epoch {ref}) or ingest all epochs together")
+    return lazio.read_laz_site(head.path(logical), manifest.origin)
+
+
+__all__ = ["EpochOutcome", "IngestReport", "STAGES", "ingest", "preset_for"]
