@@ -1,0 +1,574 @@
+"""The main window: site list, 3D views with compare modes, timeline, side panels, menus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from viewer.app.annotations import AnnotationOverlay
+from viewer.app.compare import MODES as COMPARE_MODES
+from viewer.app.compare import CompareBar, SwipeDivider
+from viewer.app.controller import ViewerController
+from viewer.app.heatmap import HeatmapPanel
+from viewer.app.help_overlay import HelpOverlay
+from viewer.app.i18n import Translations, system_language
+from viewer.app.info_panel import InfoPanel
+from viewer.app.measure import MeasurePanel, marker_geometry
+from viewer.app.model import CompareMode, MeasureMode, ViewerModel
+from viewer.app.regions import RegionsList
+from viewer.app.render_vtk import SceneView, ThumbnailRenderer
+from viewer.app.scene import MeshData
+from viewer.app.site_list import SiteList
+from viewer.app.timeline import Player, TimelineBar
+from viewer.app.viewpoints import ViewpointPanel
+
+MEASURE_COLOUR = "#ff2d55"
+FLY_KEYS = {Qt.Key.Key_W: (1, 0, 0), Qt.Key.Key_S: (-1, 0, 0), Qt.Key.Key_D: (0, 1, 0),
+            Qt.Key.Key_A: (0, -1, 0), Qt.Key.Key_E: (0, 0, 1), Qt.Key.Key_Q: (0, 0, -1)}
+
+
+class MessageBanner(QFrame):
+    """A closable line over the views: errors stay until closed, other messages fade."""
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setObjectName("message-banner")
+        self.label = QLabel(self)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.close_button = QToolButton(self)
+        self.close_button.setText("✕")
+        self.close_button.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.close_button)
+        self.level = ""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+        self.hide()
+
+    def show_message(self, level: str, text: str) -> None:
+        colours = {"error": ("#fde2e1", "#a61b1b"), "warning": ("#fff3cd", "#7a5a00"),
+                   "info": ("#e3f2fd", "#0b4f8a")}
+        bg, fg = colours.get(level, colours["info"])
+        self.setStyleSheet(f"#message-banner {{ background: {bg}; border-bottom: 1px solid {fg};"
+                           f" }} #message-banner QLabel {{ color: {fg}; }}")
+        if self.isVisible() and self.level == "error" and level != "error":
+            return  # an error stays readable until closed
+        self.level = level
+        self.label.setText(text)
+        self.show()
+        self.raise_()
+        self.place()
+        if level == "error":
+            self._timer.stop()
+        else:
+            self._timer.start(6000)
+
+    def place(self) -> None:
+        parent = self.parentWidget()
+        self.setFixedWidth(parent.width())
+        self.adjustSize()
+        self.move(0, 0)
+
+
+class ViewArea(QWidget):
+    """The two 3D views (the second only for side by side) and what floats over them."""
+
+    def __init__(self, model: ViewerModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.primary = SceneView(model, "primary", self)
+        self.secondary = SceneView(model, "secondary", self)
+        self.secondary.link_camera(self.primary)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.primary)
+        self.splitter.addWidget(self.secondary)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self.divider = SwipeDivider(model, self.primary)
+        self.captions = {name: self._caption(view) for name, view in
+                         (("a", self.primary), ("b", self.secondary), ("swipe-b", self.primary))}
+        self.banner = MessageBanner(self)
+        self.help = HelpOverlay(self)
+        for signal in (model.events.compare, model.events.epoch, model.events.site):
+            signal.connect(self.sync)
+        self.sync()
+
+    def _caption(self, view: SceneView) -> QLabel:
+        label = QLabel(view)
+        label.setStyleSheet("background: rgba(0,0,0,150); color: white; padding: 3px 8px; "
+                            "border-radius: 4px; font-weight: bold;")
+        label.hide()
+        return label
+
+    def sync(self) -> None:
+        m = self.model
+        side = m.compare_mode == CompareMode.SIDE_BY_SIDE
+        self.secondary.setVisible(side)
+        if side:
+            w = self.splitter.width()
+            self.splitter.setSizes([w // 2, w - w // 2])
+        a, b, swipe_b = self.captions["a"], self.captions["b"], self.captions["swipe-b"]
+        comparing = m.compare_mode in (CompareMode.SIDE_BY_SIDE, CompareMode.SWIPE)
+        a.setVisible(comparing and m.epoch_a is not None)
+        b.setVisible(side)
+        swipe_b.setVisible(m.compare_mode == CompareMode.SWIPE)
+        a.setText(f"A  {m.epoch_a or ''}")
+        b.setText(f"B  {m.epoch or ''}")
+        swipe_b.setText(f"B  {m.epoch or ''}")
+        for label in (a, b, swipe_b):
+            label.adjustSize()
+        a.move(10, 10)
+        b.move(10, 10)
+        swipe_b.move(max(10, self.primary.width() - swipe_b.width() - 10), 10)
+        for label in (a, b, swipe_b):
+            label.raise_()
+        self.divider.place()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self.banner.place()
+        QTimer.singleShot(0, self.sync)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, language: str | None = None, budget: int | None = None):
+        super().__init__()
+        self.translations = Translations()
+        language = language or system_language()
+        self.translations.set_language(language)
+        self.model = ViewerModel(language)
+        self.controller = ViewerController(self.model, parent=self,
+                                           **({"budget": budget} if budget else {}))
+        m, c = self.model, self.controller
+
+        self.view_area = ViewArea(m, self)
+        c.views = {"primary": self.view_area.primary, "secondary": self.view_area.secondary}
+        self.annotations = AnnotationOverlay(m, self.view_area.primary)
+        self.player = Player(m, ready=c.is_ready)
+        self.compare_bar = CompareBar(m, self)
+        self.timeline = TimelineBar(m, self.player, self)
+        central = QWidget(self)
+        vbox = QVBoxLayout(central)
+        vbox.setContentsMargins(0, 0, 0, 0)
+        vbox.setSpacing(0)
+        vbox.addWidget(self.view_area, 1)
+        vbox.addWidget(self.timeline)
+        self.setCentralWidget(central)
+
+        self.toolbar = QToolBar(self)
+        self.toolbar.setObjectName("compare-toolbar")
+        self.toolbar.setMovable(False)
+        self.toolbar.addWidget(self.compare_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+
+        self.site_list = SiteList(m, self)
+        self.sites_dock = QDockWidget(self)
+        self.sites_dock.setObjectName("sites-dock")
+        self.sites_dock.setWidget(self.site_list)
+        self.sites_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.sites_dock)
+
+        self.info = InfoPanel(m, self)
+        self.heatmap = HeatmapPanel(m, self)
+        self.regions = RegionsList(m, self)
+        change_tab = QWidget(self)
+        change_layout = QVBoxLayout(change_tab)
+        change_layout.setContentsMargins(0, 0, 0, 0)
+        change_layout.addWidget(self.heatmap)
+        self.regions_title = QLabel(change_tab)
+        change_layout.addWidget(self.regions_title)
+        change_layout.addWidget(self.regions, 1)
+        self.measure = MeasurePanel(m, self)
+        self.viewpoints = ViewpointPanel(m, self)
+        self.tabs = QTabWidget(self)
+        for w in (self.info, change_tab, self.measure, self.viewpoints):
+            self.tabs.addTab(w, "")
+        self.panel_dock = QDockWidget(self)
+        self.panel_dock.setObjectName("panel-dock")
+        self.panel_dock.setWidget(self.tabs)
+        self.panel_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel_dock)
+        self.resizeDocks([self.sites_dock, self.panel_dock], [190, 330], Qt.Orientation.Horizontal)
+
+        self.footer = QLabel(self)
+        self.footer.setObjectName("licence-footer")
+        self.footer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 100)
+        self.progress.setFixedWidth(160)
+        self.progress_text = QLabel(self)
+        self.cancel = QPushButton(self)
+        self.cancel.clicked.connect(c.loader.cancel_all)
+        self.statusBar().addPermanentWidget(self.footer, 1)
+        for w in (self.progress_text, self.progress, self.cancel):
+            self.statusBar().addPermanentWidget(w)
+            w.hide()
+
+        self._make_actions()
+        self._thumbnailer = ThumbnailRenderer()
+        self._thumb_queue: list[tuple[str, MeshData]] = []
+        self._fly_keys: set[int] = set()
+        self._fly_timer = QTimer(self)
+        self._fly_timer.setInterval(33)
+        self._fly_timer.timeout.connect(self._fly_step)
+
+        # wiring
+        self.site_list.site_activated.connect(self.open_site)
+        self.regions.region_activated.connect(c.fly_to)
+        self.viewpoints.save_requested.connect(c.save_viewpoint)
+        c.thumbnail_mesh.connect(self._queue_thumbnail)
+        c.loader.busy.connect(self._busy)
+        c.loader.progress.connect(self._progress)
+        for view in (self.view_area.primary, self.view_area.secondary):
+            view.clicked.connect(lambda pos, v=view: self._clicked(v, pos))
+            view.key.connect(self._view_key)
+        m.events.message.connect(self.view_area.banner.show_message)
+        m.events.site.connect(self._update_footer)
+        m.events.language.connect(self._update_footer)
+        m.events.measure.connect(self._draw_measurement)
+        m.events.compare.connect(self._compare_changed)
+        m.events.fly.connect(self._fly_changed)
+        self.resize(1400, 860)
+        self.retranslate()
+
+    # ------------------------------------------------------------------ actions
+    def _make_actions(self) -> None:
+        m, c = self.model, self.controller
+
+        def action(key: str, slot: Callable[[], object], shortcut: str | QKeySequence = "",
+                   checkable: bool = False) -> QAction:
+            a = QAction(self)
+            a.setObjectName(key)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.setCheckable(checkable)
+            a.triggered.connect(lambda _=False: slot())
+            self.addAction(a)
+            return a
+
+        self.actions_by_name: dict[str, QAction] = {}
+        A = self.actions_by_name  # noqa: N806 - short alias
+        A["open"] = action("open", self._choose_archive, QKeySequence.StandardKey.Open)
+        A["screenshot"] = action("screenshot", self._save_screenshot, "Ctrl+E")
+        A["quit"] = action("quit", self.close, QKeySequence.StandardKey.Quit)
+        A["reset"] = action("reset", c.reset_view, "R")
+        A["fly"] = action("fly", lambda: m.set_fly_mode(not m.fly_mode), "G", checkable=True)
+        A["help"] = action("help", self.view_area.help.toggle, "F1")
+        A["fullscreen"] = action("fullscreen", self._toggle_fullscreen, "F11")
+        A["prev"] = action("prev", lambda: m.step_epoch(-1), "Left")
+        A["next"] = action("next", lambda: m.step_epoch(+1), "Right")
+        A["play"] = action("play", lambda: self.timeline.set_playing(not self.player.playing),
+                           "Space")
+        for i, mode in enumerate(COMPARE_MODES, 1):
+            A[f"mode-{mode.value}"] = action(f"mode-{mode.value}",
+                                             lambda md=mode: m.set_compare_mode(md), str(i))
+        A["distance"] = action("distance", lambda: m.set_measure_mode(MeasureMode.DISTANCE),
+                               "Ctrl+M")
+        A["height"] = action("height", lambda: m.set_measure_mode(MeasureMode.HEIGHT), "Ctrl+H")
+        A["area"] = action("area", lambda: m.set_measure_mode(MeasureMode.AREA), "Ctrl+P")
+        A["escape"] = action("escape", self._escape, "Esc")
+        A["save-view"] = action("save-view", self._save_view_shortcut, "Ctrl+S")
+        A["search"] = action("search", self._focus_search, "Ctrl+F")
+        A["toggle-language"] = action("toggle-language", lambda: self.set_language(
+            "en" if m.language == "de" else "de"), "Ctrl+L")
+        self.language_group = QActionGroup(self)
+        for lang, label in (("de", "Deutsch"), ("en", "English")):
+            a = action(f"lang-{lang}", lambda lg=lang: self.set_language(lg), checkable=True)
+            a.setText(label)
+            a.setChecked(lang == m.language)
+            self.language_group.addAction(a)
+            A[f"lang-{lang}"] = a
+
+        bar = self.menuBar()
+        self.menus = {name: bar.addMenu("") for name in ("file", "view", "compare", "measure",
+                                                         "language", "help")}
+        for name in ("open", "screenshot", "quit"):
+            self.menus["file"].addAction(A[name])
+        for name in ("reset", "fly", "fullscreen", "prev", "next", "play"):
+            self.menus["view"].addAction(A[name])
+        for mode in COMPARE_MODES:
+            self.menus["compare"].addAction(A[f"mode-{mode.value}"])
+        for name in ("distance", "height", "area"):
+            self.menus["measure"].addAction(A[name])
+        self.menus["language"].addAction(A["lang-de"])
+        self.menus["language"].addAction(A["lang-en"])
+        self.menus["help"].addAction(A["help"])
+
+    def retranslate(self) -> None:
+        A = self.actions_by_name  # noqa: N806
+        self.setWindowTitle(self.tr("stadtzeit – places over time"))
+        texts = {
+            "open": self.tr("&Open archive…"), "screenshot": self.tr("Save &screenshot…"),
+            "quit": self.tr("&Quit"), "reset": self.tr("&Reset view"),
+            "fly": self.tr("&Fly mode (WASD)"), "help": self.tr("Keyboard &shortcuts"),
+            "fullscreen": self.tr("F&ull screen"), "prev": self.tr("&Previous epoch"),
+            "next": self.tr("&Next epoch"), "play": self.tr("Play / &pause"),
+            "mode-single": self.tr("&Single epoch"), "mode-side": self.tr("Side &by side"),
+            "mode-overlay": self.tr("&Overlay"), "mode-swipe": self.tr("S&wipe"),
+            "mode-heatmap": self.tr("&Change heatmap"), "distance": self.tr("&Distance"),
+            "height": self.tr("&Height difference"), "area": self.tr("&Area"),
+            "escape": self.tr("Cancel"), "save-view": self.tr("Save view"),
+            "search": self.tr("Search sites"), "toggle-language": self.tr("Switch language"),
+        }
+        for name, text in texts.items():
+            A[name].setText(text)
+        titles = {"file": self.tr("&File"), "view": self.tr("&View"),
+                  "compare": self.tr("&Compare"), "measure": self.tr("&Measure"),
+                  "language": self.tr("&Language"), "help": self.tr("&Help")}
+        for name, menu in self.menus.items():
+            menu.setTitle(titles[name])
+        self.sites_dock.setWindowTitle(self.tr("Sites"))
+        self.panel_dock.setWindowTitle(self.tr("Details"))
+        for i, text in enumerate((self.tr("Information"), self.tr("Change"),
+                                  self.tr("Measure"), self.tr("Views"))):
+            self.tabs.setTabText(i, text)
+        self.regions_title.setText("<b>" + self.tr("Changed regions") + "</b>")
+        self.cancel.setText(self.tr("Cancel"))
+        self.view_area.help.set_entries(self.tr("Keyboard shortcuts"), self.shortcut_help(),
+                                        self.tr("Click anywhere or press F1 to close"))
+        self.annotations.retranslate()
+        self._update_footer()
+
+    def shortcut_help(self) -> list[tuple[str, str]]:
+        return [
+            (self.tr("Left drag"), self.tr("Orbit")),
+            (self.tr("Right drag / wheel"), self.tr("Zoom")),
+            (self.tr("Middle drag / Shift+left drag"), self.tr("Pan")),
+            (self.tr("Click"), self.tr("Pick a point when measuring; open a hotspot")),
+            (self.tr("Pinch / two-finger turn / drag"), self.tr("Zoom / turn / move (touch)")),
+            ("R", self.tr("Reset view")),
+            ("G", self.tr("Fly mode on/off")),
+            ("W A S D", self.tr("Fly forward, left, back, right")),
+            ("Q / E", self.tr("Fly down / up (Shift: faster)")),
+            ("← / →", self.tr("Previous / next epoch")),
+            (self.tr("Space"), self.tr("Play through the epochs")),
+            ("1 … 5", self.tr("Single, side by side, overlay, swipe, change heatmap")),
+            ("Ctrl+M / Ctrl+H / Ctrl+P", self.tr("Measure distance / height / area")),
+            ("Esc", self.tr("Stop measuring, leave fly mode, close help")),
+            ("Ctrl+S", self.tr("Save the current view in the archive")),
+            ("Ctrl+F", self.tr("Search sites")),
+            ("Ctrl+L", self.tr("Switch language Deutsch / English")),
+            ("Ctrl+E", self.tr("Save a screenshot")),
+            ("F11", self.tr("Full screen")),
+            ("F1", self.tr("This help")),
+        ]
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    # ------------------------------------------------------------------ operations
+    def open_archive(self, path: Path | str) -> None:
+        self.controller.open_archive(Path(path))
+
+    def open_site(self, site_id: str, epoch: str | None = None) -> None:
+        try:
+            self.model.open_site(site_id)
+        except KeyError:
+            self.model.message("error", self.tr("There is no site “%1” in this archive.")
+                               .replace("%1", site_id))
+            return
+        if epoch:
+            if epoch in self.model.site.epoch_ids:
+                self.model.set_epoch(epoch)
+            else:
+                self.model.message("error", self.tr("Site %1 has no epoch %2.")
+                                   .replace("%1", site_id).replace("%2", epoch))
+
+    def set_language(self, language: str) -> None:
+        self.translations.set_language(language)  # Qt sends LanguageChange to every widget
+        self.model.set_language(language)
+        self.actions_by_name[f"lang-{language}"].setChecked(True)
+
+    def _update_footer(self) -> None:
+        site = self.model.site
+        if site is None:
+            self.footer.setText(self.tr("No site open"))
+            return
+        name = site.name.get(self.model.language)
+        licence = site.licence or self.tr("licence not stated")
+        attribution = site.attribution or self.tr("attribution not stated")
+        self.footer.setText(f"{name}  ·  {self.tr('Licence')}: {licence}  ·  "
+                            f"{self.tr('Attribution')}: {attribution}")
+
+    def _busy(self, busy: bool) -> None:
+        for w in (self.progress, self.progress_text, self.cancel):
+            w.setVisible(busy)
+        if not busy:
+            self.progress.setValue(0)
+
+    def _progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(round(fraction * 100))
+        self.progress_text.setText(self.tr("Loading %1").replace("%1", Path(text).name)
+                                   if text else self.tr("Loading…"))
+
+    def _queue_thumbnail(self, site_id: str, mesh: MeshData) -> None:
+        """Thumbnails render on the UI thread, one per event-loop turn, never in a burst."""
+        self._thumb_queue.append((site_id, mesh))
+        if len(self._thumb_queue) == 1:
+            QTimer.singleShot(0, self._render_thumbnail)
+
+    def _render_thumbnail(self) -> None:
+        if not self._thumb_queue:
+            return
+        site_id, mesh = self._thumb_queue.pop(0)
+        try:
+            self.site_list.set_thumbnail(site_id, self._thumbnailer.render(mesh))
+        except Exception as exc:  # noqa: BLE001 - a thumbnail is never worth a crash
+            self.model.message("warning", f"thumbnail {site_id}: {exc}")
+        if self._thumb_queue:
+            QTimer.singleShot(30, self._render_thumbnail)
+
+    def _clicked(self, view: SceneView, pos: QPoint) -> None:
+        m = self.model
+        if m.measurement.mode != MeasureMode.OFF:
+            point = view.pick(pos)
+            if point is not None:
+                m.add_measure_point(point)
+            return
+        if view is self.view_area.primary:
+            hit = self.annotations.hit(pos)
+            if hit is not None:
+                m.select_annotation(hit)
+
+    def _draw_measurement(self) -> None:
+        meas = self.model.measurement
+        view = self.view_area.primary
+        if not meas.points:
+            view.set_overlay_actor("measure-points", None)
+            view.set_overlay_actor("measure-line", None)
+            return
+        pts, line = marker_geometry(meas.array, closed=meas.mode == MeasureMode.AREA)
+        view.set_overlay_actor("measure-points", pts, color=MEASURE_COLOUR, point_size=12,
+                               render_points_as_spheres=True, lighting=False)
+        view.set_overlay_actor("measure-line", line, color=MEASURE_COLOUR, line_width=3,
+                               lighting=False)
+        self.tabs.setCurrentWidget(self.measure)
+
+    def _compare_changed(self) -> None:
+        if self.model.compare_mode == CompareMode.HEATMAP:
+            self.tabs.setCurrentIndex(1)
+        if self.player.playing and self.model.compare_mode != CompareMode.SINGLE:
+            self.timeline.set_playing(False)
+
+    def _escape(self) -> None:
+        if self.view_area.help.isVisible():
+            self.view_area.help.hide()
+        elif self.model.fly_mode:
+            self.model.set_fly_mode(False)
+        elif self.model.measurement.mode != MeasureMode.OFF:
+            self.model.set_measure_mode(MeasureMode.OFF)
+        elif self.model.selected_annotation:
+            self.model.select_annotation(None)
+        elif self.isFullScreen():
+            self.showNormal()
+
+    def _save_view_shortcut(self) -> None:
+        self.tabs.setCurrentWidget(self.viewpoints)
+        self.viewpoints._save()
+
+    def _focus_search(self) -> None:
+        self.site_list.search.setFocus()
+        self.site_list.search.selectAll()
+
+    def _toggle_fullscreen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def _choose_archive(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.tr("Open archive"))
+        if path:
+            self.open_archive(path)
+
+    def _save_screenshot(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Save screenshot"), "stadtzeit.png",
+                                              self.tr("PNG images (*.png)"))
+        if path:
+            self.save_screenshot(path)
+
+    def save_screenshot(self, path: Path | str) -> bool:
+        for view in (self.view_area.primary, self.view_area.secondary):
+            view.render_now()
+        return self.grab().save(str(path))
+
+    # ------------------------------------------------------------------ fly mode
+    def _fly_changed(self) -> None:
+        on = self.model.fly_mode
+        self.actions_by_name["fly"].setChecked(on)
+        self._fly_keys.clear()
+        if on:
+            self.view_area.primary.plotter.setFocus()
+            self._fly_timer.start()
+            self.model.message("info", self.tr(
+                "Fly mode: W A S D to move, Q / E down / up, Shift faster, Esc to leave."))
+        else:
+            self._fly_timer.stop()
+
+    def _view_key(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if self.model.fly_mode and key in FLY_KEYS and not event.isAutoRepeat():
+            if event.type() == QEvent.Type.KeyPress:
+                self._fly_keys.add(key)
+            else:
+                self._fly_keys.discard(key)
+            self._fly_shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        self._view_key(event)
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt API
+        self._view_key(event)
+        super().keyReleaseEvent(event)
+
+    def _fly_step(self) -> None:
+        cam = self.model.camera
+        if not self._fly_keys or cam is None:
+            return
+        mesh = self.controller.mesh(self.model.epoch) if self.model.epoch else None
+        size = 100.0
+        if mesh is not None:
+            b = mesh.bounds
+            size = max(b[1] - b[0], b[3] - b[2], 1.0)
+        speed = size * 0.15 * (4 if getattr(self, "_fly_shift", False) else 1)  # m/s
+        step = speed * self._fly_timer.interval() / 1000
+        f = sum(FLY_KEYS[k][0] for k in self._fly_keys)
+        r = sum(FLY_KEYS[k][1] for k in self._fly_keys)
+        u = sum(FLY_KEYS[k][2] for k in self._fly_keys)
+        self.model.set_camera(cam.fly(f * step, r * step, u * step))
+
+    # ------------------------------------------------------------------ closing
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        self.player.play(False)
+        self.controller.loader.cancel_all()
+        self.controller.loader.wait(5000)
+        self._thumbnailer.close()
+        for view in (self.view_area.primary, self.view_area.secondary):
+            view.plotter.close()
+        super().closeEvent(event)
+

@@ -1,0 +1,121 @@
+"""Measuring in the site CRS: distance, height difference and polygon area, by picking points.
+
+Points are kept in the site frame (float64) and shown as E/N/H = site frame + origin, computed
+in float64 so UTM northings keep millimetres.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from viewer.app.model import MeasureMode, ViewerModel
+
+MODES = [MeasureMode.OFF, MeasureMode.DISTANCE, MeasureMode.HEIGHT, MeasureMode.AREA]
+
+
+def marker_geometry(points: np.ndarray, closed: bool):
+    """pyvista PolyData for the picked points and the line through them (site frame)."""
+    import pyvista as pv
+    pts = pv.PolyData(np.asarray(points, np.float64))
+    line = None
+    if len(points) >= 2:
+        idx = list(range(len(points))) + ([0] if closed and len(points) >= 3 else [])
+        line = pv.PolyData(np.asarray(points, np.float64), lines=np.array([len(idx), *idx]))
+    return pts, line
+
+
+class MeasurePanel(QWidget):
+    def __init__(self, model: ViewerModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.group = QButtonGroup(self)
+        self.buttons: dict[MeasureMode, QPushButton] = {}
+        row = QHBoxLayout()
+        for i, mode in enumerate(MODES):
+            b = QPushButton(self)
+            b.setCheckable(True)
+            self.group.addButton(b, i)
+            self.buttons[mode] = b
+            row.addWidget(b)
+        self.hint = QLabel(self)
+        self.hint.setWordWrap(True)
+        self.results = QTextBrowser(self)
+        self.clear_button = QPushButton(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(row)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.results, 1)
+        layout.addWidget(self.clear_button)
+        self.group.idClicked.connect(lambda i: model.set_measure_mode(MODES[i]))
+        self.clear_button.clicked.connect(model.clear_measurement)
+        for signal in (model.events.measure, model.events.language, model.events.site):
+            signal.connect(self.refresh)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        texts = {MeasureMode.OFF: self.tr("Off"), MeasureMode.DISTANCE: self.tr("Distance"),
+                 MeasureMode.HEIGHT: self.tr("Height"), MeasureMode.AREA: self.tr("Area")}
+        tips = {MeasureMode.OFF: self.tr("Stop measuring (Esc)"),
+                MeasureMode.DISTANCE: self.tr("Distance between two points (Ctrl+M)"),
+                MeasureMode.HEIGHT: self.tr("Height difference between two points (Ctrl+H)"),
+                MeasureMode.AREA: self.tr("Area of a polygon (Ctrl+P)")}
+        for mode, b in self.buttons.items():
+            b.setText(texts[mode])
+            b.setToolTip(tips[mode])
+        self.clear_button.setText(self.tr("Clear"))
+        self.refresh()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.LanguageChange:
+            self.retranslate()
+        super().changeEvent(event)
+
+    def refresh(self) -> None:
+        m = self.model
+        meas = m.measurement
+        self.buttons[meas.mode].setChecked(True)
+        hints = {MeasureMode.OFF: self.tr("Choose a tool, then click on the model."),
+                 MeasureMode.DISTANCE: self.tr("Click two points on the model."),
+                 MeasureMode.HEIGHT: self.tr("Click a lower and an upper point."),
+                 MeasureMode.AREA: self.tr("Click the corners of the polygon (at least three).")}
+        self.hint.setText(hints[meas.mode])
+        self.results.setHtml(self.html())
+
+    def html(self) -> str:
+        m = self.model
+        meas = m.measurement
+        if not meas.points:
+            return ""
+        crs = m.site.crs if m.site else ""
+        rows = [f"<p><b>{self.tr('Coordinates in %1').replace('%1', crs)}</b><br>"]
+        for i, p in enumerate(meas.points, 1):
+            e, n, h = m.site_to_crs(p)
+            rows.append(f"{i}: E {e:.3f} &nbsp;N {n:.3f} &nbsp;H {h:.3f}<br>")
+        rows.append("</p>")
+        r = meas.results()
+        if "distance" in r and meas.mode == MeasureMode.DISTANCE:
+            rows.append(f"<p><b>{self.tr('Distance')}: {r['distance']:.3f} m</b><br>"
+                        f"{self.tr('horizontal')}: {r['horizontal']:.3f} m<br>"
+                        f"{self.tr('height difference')}: {r['height']:+.3f} m</p>")
+        elif "height" in r:
+            rows.append(f"<p><b>{self.tr('Height difference')}: {r['height']:+.3f} m</b><br>"
+                        f"{self.tr('horizontal')}: {r['horizontal']:.3f} m</p>")
+        elif "area" in r:
+            rows.append(f"<p><b>{self.tr('Area (horizontal)')}: {r['area']:.2f} m²</b><br>"
+                        f"{self.tr('Area (in the polygon plane)')}: {r['area_3d']:.2f} m²<br>"
+                        f"{self.tr('Perimeter')}: {r['perimeter']:.2f} m</p>")
+        return "".join(rows)
+
+    def result_text(self) -> str:
+        return self.results.toPlainText()

@@ -1,0 +1,314 @@
+"""The desktop renderer: VTK through pyvista/pyvistaqt, drawing `scene.SceneDescription`s.
+
+A `SceneView` knows nothing about archives or epochs: it draws the layers it is given, keeps its
+VTK camera in step with the model's, and reports clicks, picks and gestures. Renders are
+coalesced (one per event-loop turn) and MSAA is off: on llvmpipe it costs 3-4x per frame.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyvista as pv
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - registers VTK's OpenGL classes
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QGestureEvent, QVBoxLayout, QWidget
+from pyvistaqt import QtInteractor
+from vtkmodules.vtkCommonDataModel import vtkPlane
+from vtkmodules.vtkRenderingCore import vtkCellPicker
+
+from viewer.app.model import Camera, ViewerModel
+from viewer.app.scene import Layer, MeshData, SceneDescription
+
+BACKGROUND = ("#1f2327", "#6b7f93")   # bottom, top: a dusk sky keeps grey roofs readable
+CLICK_SLOP = 5                          # pixels a press may move and still count as a click
+
+
+def polydata(mesh: MeshData) -> pv.PolyData:
+    """A VTK view of the mesh arrays (shallow: one copy of the geometry serves every view)."""
+    if isinstance(mesh.native, pv.PolyData):
+        pd = mesh.native.copy(deep=False)
+        pd.clear_data()
+    else:
+        pd = pv.PolyData.from_regular_faces(mesh.vertices, mesh.faces)
+    return pd
+
+
+class SceneView(QWidget):
+    """One 3D view (a pyvistaqt QtInteractor) observing the model's camera."""
+
+    clicked = Signal(QPoint)          # a left click without a drag, widget coordinates
+    rendered = Signal()               # after each frame: overlays follow the 3D scene
+    key = Signal(object)              # key press/release events (VTK never sees keys)
+
+    def __init__(self, model: ViewerModel, role: str = "primary", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self.role = role
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.plotter = QtInteractor(self, multi_samples=0, auto_update=False,
+                                    point_smoothing=False, line_smoothing=False)
+        layout.addWidget(self.plotter)
+        self.plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
+        self.plotter.enable_trackball_style()
+        self.renderer = self.plotter.renderer
+        self.renderer.SetUseDepthPeeling(False)
+        self.layers: dict[str, Layer] = {}
+        self._actors: dict[str, Any] = {}
+        self._textures: dict[int, pv.Texture] = {}
+        self._planes = {"left": vtkPlane(), "right": vtkPlane()}
+        self._swipe: float | None = None
+        self._render_pending = False
+        self._press: QPoint | None = None
+        self._linked: SceneView | None = None
+        self.renderer.AddObserver("StartEvent", self._before_render)
+        self.plotter.ren_win.AddObserver("EndEvent", self._after_render)
+        self.plotter.iren.interactor.AddObserver("EndInteractionEvent", self._interaction_end)
+        self.plotter.installEventFilter(self)
+        for gesture in (Qt.GestureType.PinchGesture, Qt.GestureType.PanGesture):
+            self.plotter.grabGesture(gesture)
+        self._camera_observer: int | None = None
+        model.events.camera.connect(self._on_model_camera)
+
+    # ------------------------------------------------------------------ drawing
+    def set_scene(self, scene: SceneDescription) -> None:
+        wanted = {self._actor_key(layer): layer for layer in scene.layers}
+        for key in [k for k in self._actors if k not in wanted]:
+            self.plotter.remove_actor(self._actors.pop(key), render=False)
+            self.layers.pop(key, None)
+        for key, layer in wanted.items():
+            actor = self._actors.get(key) or self._add_layer(key, layer)
+            prop = actor.GetProperty()
+            prop.SetOpacity(layer.opacity)
+            actor.SetVisibility(layer.opacity > 0.004)
+            mapper = actor.GetMapper()
+            mapper.RemoveAllClippingPlanes()
+            if layer.clip:
+                mapper.AddClippingPlane(self._planes[layer.clip])
+            self.layers[key] = layer
+        self._swipe = scene.swipe
+        self.request_render()
+
+    @staticmethod
+    def _actor_key(layer: Layer) -> str:
+        return f"{layer.key}#{layer.colors_key}" if layer.colors_key else layer.key
+
+    def _add_layer(self, key: str, layer: Layer) -> Any:
+        mesh = layer.mesh
+        pd = polydata(mesh)
+        kw: dict[str, Any] = dict(name=key, reset_camera=False, show_scalar_bar=False,
+                                  render=False, ambient=0.3, diffuse=0.75, specular=0.0)
+        if layer.colors is not None:
+            pd.point_data["rgb"] = layer.colors
+            actor = self.plotter.add_mesh(pd, scalars="rgb", rgb=True, **kw)
+        elif mesh.texture is not None and mesh.uv is not None:
+            pd.active_texture_coordinates = mesh.uv
+            tex = self._textures.get(id(mesh))
+            if tex is None:
+                tex = self._textures[id(mesh)] = pv.Texture(mesh.texture)
+            actor = self.plotter.add_mesh(pd, texture=tex, **kw)
+        elif mesh.colors is not None:
+            pd.point_data["rgb"] = mesh.colors
+            actor = self.plotter.add_mesh(pd, scalars="rgb", rgb=True, **kw)
+        else:
+            actor = self.plotter.add_mesh(pd, color="#d8d2c4", **kw)
+        self._actors[key] = actor
+        return actor
+
+    def clear(self) -> None:
+        self.set_scene(SceneDescription([]))
+        self._textures.clear()
+
+    def set_overlay_actor(self, name: str, data: pv.PolyData | None, **kw: Any) -> None:
+        """Markers (measurements, hotspots): replaced by name, removed with `data=None`."""
+        self.plotter.remove_actor(name, render=False)
+        if data is not None and data.n_points:
+            self.plotter.add_mesh(data, name=name, reset_camera=False, show_scalar_bar=False,
+                                  render=False, pickable=False, **kw)
+        self.request_render()
+
+    def request_render(self) -> None:
+        if not self._render_pending:
+            self._render_pending = True
+            QTimer.singleShot(0, self.render_now)
+
+    def render_now(self) -> None:
+        self._render_pending = False
+        if self.isVisible():
+            self.plotter.render()
+
+    def image(self) -> np.ndarray:
+        """The last frame as (H, W, 3) uint8, read from the render window."""
+        self.render_now()
+        return np.asarray(self.plotter.screenshot(None, return_img=True))
+
+    # ------------------------------------------------------------------ swipe clipping
+    def _before_render(self, *_: Any) -> None:
+        # actors arrive after the camera is set: fit near/far to what is there now
+        self.renderer.ResetCameraClippingRange()
+        if self._swipe is None:
+            return
+        cam = self.renderer.GetActiveCamera()
+        eye = np.array(cam.GetPosition())
+        d = np.array(cam.GetFocalPoint()) - eye
+        d /= np.linalg.norm(d)
+        right = np.cross(d, cam.GetViewUp())
+        right /= max(np.linalg.norm(right), 1e-12)
+        up = np.cross(right, d)
+        w, h = self.renderer.GetSize()
+        tan_h = math.tan(math.radians(cam.GetViewAngle()) / 2) * (w / max(h, 1))
+        ray = d + right * (2 * self._swipe - 1) * tan_h
+        # plane through the eye and the divider's screen line; its normal points left
+        normal = np.cross(up, ray)
+        normal /= np.linalg.norm(normal)
+        self._planes["left"].SetOrigin(*eye)
+        self._planes["left"].SetNormal(*normal)
+        self._planes["right"].SetOrigin(*eye)
+        self._planes["right"].SetNormal(*(-normal))
+
+    def _after_render(self, *_: Any) -> None:
+        self.rendered.emit()
+
+    # ------------------------------------------------------------------ camera
+    def camera_state(self) -> Camera:
+        cam = self.renderer.GetActiveCamera()
+        return Camera(tuple(cam.GetPosition()), tuple(cam.GetFocalPoint()),
+                      tuple(cam.GetViewUp()), float(cam.GetViewAngle()))
+
+    def apply_camera(self, camera: Camera) -> None:
+        cam = self.renderer.GetActiveCamera()
+        cam.SetPosition(*camera.position)
+        cam.SetFocalPoint(*camera.focal_point)
+        cam.SetViewUp(*camera.view_up)
+        cam.SetViewAngle(camera.view_angle)
+        self.renderer.ResetCameraClippingRange()
+        self.request_render()
+
+    def _on_model_camera(self, source: object) -> None:
+        if source is not self and self.model.camera is not None:
+            self.apply_camera(self.model.camera)
+
+    def _interaction_end(self, *_: Any) -> None:
+        self.model.set_camera(self.camera_state(), source=self)
+
+    def link_camera(self, other: SceneView) -> None:
+        """Share `other`'s VTK camera: both views always show the same viewpoint."""
+        cam = other.renderer.GetActiveCamera()
+        self.renderer.SetActiveCamera(cam)
+        self._linked = other
+        self._camera_observer = cam.AddObserver("ModifiedEvent", lambda *_: self.request_render())
+        other.plotter.iren.interactor.AddObserver(
+            "InteractionEvent", lambda *_: self.request_render())
+        self.plotter.iren.interactor.AddObserver(
+            "InteractionEvent", lambda *_: other.request_render())
+
+    def world_to_widget(self, point: Any) -> tuple[float, float, bool]:
+        """Widget coordinates of a site-frame point, and whether it is in front of the camera."""
+        ren = self.renderer
+        ren.SetWorldPoint(float(point[0]), float(point[1]), float(point[2]), 1.0)
+        ren.WorldToDisplay()
+        x, y, z = ren.GetDisplayPoint()
+        ratio = self.plotter.devicePixelRatioF()
+        h = self.plotter.ren_win.GetSize()[1]
+        return x / ratio, (h - y) / ratio, 0.0 < z < 1.0
+
+    def pick(self, pos: QPoint) -> np.ndarray | None:
+        """The surface point under a widget position (site frame, float64), or None."""
+        ratio = self.plotter.devicePixelRatioF()
+        h = self.plotter.ren_win.GetSize()[1]
+        picker = vtkCellPicker()
+        picker.SetTolerance(0.0005)
+        picker.PickFromListOn()
+        for actor in self._actors.values():
+            if actor.GetVisibility():
+                picker.AddPickList(actor)
+        if picker.Pick(pos.x() * ratio, h - pos.y() * ratio - 1, 0, self.renderer):
+            return np.asarray(picker.GetPickPosition(), dtype=np.float64)
+        return None
+
+    # ------------------------------------------------------------------ input
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        t = event.type()
+        if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            self.key.emit(event)
+            return True  # VTK's own key bindings (w: wireframe, q/e: exit, ...) stay off
+        if t == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
+            if event.button() == Qt.MouseButton.LeftButton:
+                self._press = event.position().toPoint()
+        elif t == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
+            if event.button() == Qt.MouseButton.LeftButton and self._press is not None:
+                pos = event.position().toPoint()
+                if (pos - self._press).manhattanLength() <= CLICK_SLOP:
+                    QTimer.singleShot(0, lambda p=pos: self.clicked.emit(p))
+                self._press = None
+        elif t == QEvent.Type.Gesture and isinstance(event, QGestureEvent):
+            return self.gesture(event)
+        return False
+
+    def gesture(self, event: QGestureEvent) -> bool:
+        """Touch: pinch zooms, two-finger rotation turns about +z, pan moves the view."""
+        cam = self.camera_state()
+        pinch = event.gesture(Qt.GestureType.PinchGesture)
+        pan = event.gesture(Qt.GestureType.PanGesture)
+        if pinch is not None:
+            cam = apply_pinch(cam, pinch.scaleFactor(),
+                              pinch.rotationAngle() - pinch.lastRotationAngle())
+            event.accept(pinch)
+        if pan is not None:
+            delta = pan.delta()
+            cam = apply_pan(cam, delta.x(), delta.y(), self.plotter.height())
+            event.accept(pan)
+        if pinch is None and pan is None:
+            return False
+        self.model.set_camera(cam)
+        return True
+
+
+def apply_pinch(cam: Camera, scale: float, rotation_deg: float) -> Camera:
+    """A pinch step: spread fingers (scale > 1) moves closer; turning them orbits about +z."""
+    if scale > 0:
+        cam = cam.dolly(scale)
+    return cam.orbit(-rotation_deg) if rotation_deg else cam
+
+
+def apply_pan(cam: Camera, dx: float, dy: float, view_height_px: int) -> Camera:
+    """Drag the scene with the fingers: pixels -> metres at the focal distance."""
+    metres_per_px = 2 * cam.distance * math.tan(math.radians(cam.view_angle) / 2) \
+        / max(view_height_px, 1)
+    return cam.pan(-dx * metres_per_px, dy * metres_per_px)
+
+
+class ThumbnailRenderer:
+    """Small off-screen renders for the site list, made once per site on the UI thread."""
+
+    def __init__(self, size: tuple[int, int] = (112, 84)):
+        self.size = size
+        self._plotter: pv.Plotter | None = None
+
+    def render(self, mesh: MeshData) -> np.ndarray:
+        if self._plotter is None:
+            self._plotter = pv.Plotter(off_screen=True, window_size=self.size)
+            self._plotter.ren_win.SetMultiSamples(0)
+            self._plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
+        p = self._plotter
+        p.clear_actors()
+        pd = polydata(mesh)
+        if mesh.colors is not None:
+            pd.point_data["rgb"] = mesh.colors
+            p.add_mesh(pd, scalars="rgb", rgb=True, show_scalar_bar=False, ambient=0.3)
+        else:
+            p.add_mesh(pd, color="#d8d2c4", ambient=0.3)
+        cam = Camera.fit(mesh.bounds)
+        p.camera.position, p.camera.focal_point = cam.position, cam.focal_point
+        p.camera.up = cam.view_up
+        p.renderer.ResetCameraClippingRange()
+        return np.asarray(p.screenshot(None, return_img=True))
+
+    def close(self) -> None:
+        if self._plotter is not None:
+            self._plotter.close()
+            self._plotter = None
