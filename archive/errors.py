@@ -35,7 +35,7 @@ class ArchiveExists(ArchiveError):
     """``Archive.init`` was pointed at a folder that is an archive already or is not empty."""
 
 
-class InvalidPath(ArchiveError):
+class InvalidPath(ArchiveError, ValueError):
     """A site id or logical path is unsafe or malformed."""
 
     def __init__(self, what: str, value: object, reason: str):

@@ -10,12 +10,16 @@ after locking that the path still names the inode it locked, and retries otherwi
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import time
 from pathlib import Path
 
-from .errors import ArchiveLocked, ArchiveReadOnly
+from .errors import ArchiveError, ArchiveLocked, ArchiveReadOnly
+
+try:
+    import fcntl
+except ImportError:  # Windows: the archive can still be read there, not written
+    fcntl = None  # type: ignore[assignment]
 
 _READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 
@@ -29,6 +33,9 @@ class SiteLock:
         self._fd: int | None = None
 
     def acquire(self) -> SiteLock:
+        if fcntl is None:
+            raise ArchiveError("writing to the archive needs a POSIX system (fcntl.flock); "
+                               "write from Linux or macOS — reading works everywhere")
         deadline = time.monotonic() + max(self.timeout, 0.0)
         delay = 0.01
         while True:

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from .errors import FileNotInVersion
@@ -77,8 +76,8 @@ class SiteVersion:
     number: int
     head: int
     info: VersionInfo
-    files: Mapping[str, Path] = field(repr=False)
-    digests: Mapping[str, str] = field(repr=False)
+    files: dict[str, Path] = field(repr=False)  # logical path -> stored file, sorted
+    digests: dict[str, str] = field(repr=False)  # logical path -> sha512
 
     @classmethod
     def from_inventory(cls, site: str, object_dir: Path, inventory: Mapping[str, Any],
@@ -88,8 +87,7 @@ class SiteVersion:
         manifest = inventory["manifest"]
         files = {lp: object_dir / manifest[d][0] for lp, d in sorted(state.items())}
         info = VersionInfo.from_inventory(inventory, vdir)
-        return cls(site, number, head_number(inventory), info, MappingProxyType(files),
-                   MappingProxyType(dict(sorted(state.items()))))
+        return cls(site, number, head_number(inventory), info, files, dict(sorted(state.items())))
 
     @property
     def ref(self) -> str:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from urllib.parse import quote
+
+from assets_manifest.names import UnsafeNameError, check_name
 
 from .errors import BadReference, InvalidPath
 
@@ -27,30 +28,31 @@ def check_site_id(value: object) -> str:
 
 
 def check_logical_path(value: object) -> str:
-    """Return ``value`` if it is a safe relative POSIX path inside a site object."""
+    """Return ``value`` if it is a safe relative POSIX path inside a site object.
+
+    Each segment must pass ``assets_manifest.names.check_name``, the rules every stored name
+    follows (portable to Windows kiosks, NAS shares and S3); the structure is checked here.
+    """
     what = "logical path"
     if not isinstance(value, str):
         raise InvalidPath(what, value, "must be a str such as 'epochs/2021-04-01/points.laz'")
     if not value:
         raise InvalidPath(what, value, "is empty")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidPath(what, value,
-                          "is not valid UTF-8 (undecodable bytes in a file name?)") from None
-    bad = sorted({c for c in value if unicodedata.category(c) == "Cc"})
-    if bad:
-        raise InvalidPath(what, value, f"contains control characters {bad!r}")
-    if "\\" in value:
-        raise InvalidPath(what, value, "contains '\\'; separate folders with '/'")
     if value.startswith("/"):
         raise InvalidPath(what, value, "is absolute; give it relative to the site, without '/'")
+    if "\\" in value:
+        raise InvalidPath(what, value, "contains '\\'; separate folders with '/'")
     for segment in value.split("/"):
-        if segment in ("", ".", ".."):
-            raise InvalidPath(what, value, f"has an empty, '.' or '..' segment ({segment!r})")
+        if segment == "":
+            raise InvalidPath(what, value, "has an empty segment ('//' or a trailing '/')")
+        try:
+            check_name(segment, "path segment")
+        except UnsafeNameError as exc:
+            raise InvalidPath(what, value, f"segment {segment!r} {exc.reason}") from None
         # Content paths are URI-quoted copies of logical paths (ocfl-py 'uri' normalisation).
         if len(quote(segment)) > NAME_MAX:
-            raise InvalidPath(what, value, f"segment {segment[:40]!r}… is too long for a file name")
+            raise InvalidPath(what, value, f"segment {segment[:40]!r}… is too long for a file "
+                                           "name once quoted")
     return value
 
 

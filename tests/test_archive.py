@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
+import resource
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
@@ -71,7 +75,8 @@ def tamper(path: Path, data: bytes | None = None, flip_at: int | None = None) ->
 
 @pytest.fixture
 def archive(tmp_path: Path) -> Archive:
-    return Archive.init(tmp_path / "archive")
+    # fsync guards against power loss only; test_archive_crash.py runs the durable path.
+    return Archive.init(tmp_path / "archive", durable=False)
 
 
 @pytest.fixture
@@ -192,6 +197,12 @@ def test_old_versions_stay_readable_at_stable_paths(three_versions: Archive) -> 
     assert archive.read("gasometer@v1").files == v1.files
 
 
+def test_a_site_version_can_be_sent_to_another_process(three_versions: Archive) -> None:
+    import pickle
+    version = three_versions.read("gasometer@v2")
+    assert pickle.loads(pickle.dumps(version)) == version
+
+
 def test_remove_and_remove_tree(archive: Archive) -> None:
     with archive.writer("s", message="v1", user="t") as w:
         for name in ("a/1", "a/2", "a/b/3", "ab/4", "c"):
@@ -228,7 +239,8 @@ def test_exception_in_block_discards_everything(three_versions: Archive) -> None
 
 
 def test_names_that_need_quoting_round_trip(archive: Archive) -> None:
-    names = ["a b/ü #?.txt", "%20literal", ".hidden", "epochs/2019-05-01/source/Scan (1).laz"]
+    names = ["a b/ü #(1).txt", "%20literal", ".hidden", "epochs/2019-05-01/source/Scan (1).laz",
+             "日本/東京.laz"]
     with archive.writer("s", message="v1", user="t") as w:
         for name in names:
             w.add_bytes(name, name.encode())
@@ -397,7 +409,8 @@ def test_objects_are_valid_for_ocfl_py_and_its_command_line_tool(three_versions:
 
 @pytest.mark.parametrize("logical", [
     "../escape", "/etc/passwd", "a/../../b", "a//b", "a/./b", "", "a/", "a\\b", "nul\x00byte",
-    "line\nbreak", "del\x7f", "bad-\udcff-utf8", b"bytes/path", "x" * 300])
+    "line\nbreak", "del\x7f", "bad-\udcff-utf8", b"bytes/path", "x" * 300, "ü" * 100,
+    "a/CON.txt", "a/what?.txt", "trailing./x", " padded"])
 def test_unsafe_logical_paths_are_refused(three_versions: Archive, logical: object) -> None:
     before = snapshot(three_versions.root)
     with pytest.raises(InvalidPath), three_versions.writer("gasometer", message="bad") as w:
@@ -456,7 +469,7 @@ def run_without_root_powers(code: str, *args: object) -> subprocess.CompletedPro
 
 
 def _two_sites_with_catalog_behind(root: Path) -> Archive:
-    archive = Archive.init(root)
+    archive = Archive.init(root, durable=False)
     for site in ("gasometer", "schloss"):
         with archive.writer(site, message="v1", user="t") as w:
             w.add_json("site.json", SITE_JSON)
@@ -496,23 +509,30 @@ def test_read_only_catalog_file_still_gives_full_listings(tmp_path: Path) -> Non
     assert json.loads(out.stdout)["sites"] == {"gasometer": 2, "schloss": 1}
 
 
-CHILD_FSIZE = """
-import resource, signal, sys
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
-resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
-""" + CHILD_WRITE
+def _write_with_file_size_limit(conn: Connection, root: Path, src: Path) -> None:
+    """In a forked child: a 1 MiB file size limit makes the 'disk' full for this process."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # get EFBIG instead of being killed
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+    try:
+        with Archive.open(root).writer("gasometer", message="too big", user="child") as w:
+            w.add_file("big.bin", src)
+        conn.send(None)
+    except ArchiveError as exc:
+        conn.send((type(exc).__name__, str(exc)))
 
 
 def test_write_failure_part_way_leaves_archive_unchanged(three_versions: Archive,
                                                          tmp_path: Path) -> None:
-    """A file size limit (RLIMIT_FSIZE) makes the disk 'full' for the child's writes."""
     src = tmp_path / "big.bin"
     src.write_bytes(os.urandom(3 << 20))
     before = snapshot(three_versions.root)
-    out = subprocess.run([sys.executable, "-c", CHILD_FSIZE, str(three_versions.root), str(src)],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 0, out.stderr
-    kind, message = json.loads(out.stdout)["error"]
+    conn, child_conn = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(
+        target=_write_with_file_size_limit, args=(child_conn, three_versions.root, src))
+    child.start()
+    assert conn.poll(60), "the child did not answer"
+    kind, message = conn.recv()
+    child.join(30)
     assert kind == "ArchiveWriteError" and "File too large" in message
     assert "unchanged" in message
     assert snapshot(three_versions.root) == before

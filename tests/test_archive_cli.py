@@ -23,7 +23,7 @@ def root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     root = tmp_path / "archive"
     code, out, _ = run(capsys, "archive", "init", "--archive", str(root))
     assert code == 0 and "Created an empty archive" in out
-    archive = Archive.open(root)
+    archive = Archive.open(root, durable=False)
     with archive.writer("gasometer", message="ingest 2019-05-01", user="Alice") as w:
         w.add_json("site.json", {"name": {"de": "Gasometer Oberhausen", "en": "Gasometer"},
                                  "epochs": [{"id": "2019-05-01", "capture": "airborne-lidar"}]})

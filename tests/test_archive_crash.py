@@ -9,58 +9,102 @@ head version, and commits again.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
 
-from archive import Archive, ArchiveLocked
+from archive import Archive, ArchiveLocked, fsops
 from archive._ocfl import Validator
 
 ROOT = Path(__file__).resolve().parents[1]
 
-CHILD_COMMIT = """
-import sys, time
-from pathlib import Path
-from archive import Archive, fsops
-root, incoming, pause_at, mode = sys.argv[1:5]
-if mode == "fallback":
-    fsops.EXCHANGE_ENABLED = False
+# Children are forked from the test process (no second interpreter start-up per kill); one
+# test runs the same commit in a fresh interpreter to show nothing depends on that.
+FORK = multiprocessing.get_context("fork")
 
-def hook(stage):
-    if stage == pause_at:
-        print("PAUSED", stage, flush=True)
-        time.sleep(120)
 
-fsops.STAGE_HOOK = hook
-archive = Archive.open(root)
-site = "newsite" if mode == "new-site" else "gasometer"
-print("OPEN", flush=True)
-with archive.writer(site, message="v2 from the child", user="child") as w:
-    for path in sorted(Path(incoming).rglob("*")):
-        if path.is_file():
-            w.add_file(path.relative_to(incoming).as_posix(), path)
-    if w.exists("epochs/2019-05-01/tiles/000.bin"):
-        w.remove("epochs/2019-05-01/tiles/000.bin")
-    print("STAGED", flush=True)
-print("DONE", w.version, flush=True)
+def commit_child(conn: Connection, root: Path, incoming: Path, pause_at: str, mode: str) -> None:
+    """Commit the files under ``incoming`` as the next version, reporting progress on ``conn``;
+    stop for good at the stage ``pause_at`` (``archive.fsops`` calls the hook at each stage)."""
+    if mode == "fallback":
+        fsops.EXCHANGE_ENABLED = False
+
+    def hook(stage: str) -> None:
+        if stage == pause_at:
+            conn.send("PAUSED")
+            time.sleep(120)
+
+    fsops.STAGE_HOOK = hook
+    archive = Archive.open(root)
+    site = "newsite" if mode == "new-site" else "gasometer"
+    conn.send("OPEN")
+    with archive.writer(site, message="v2 from the child", user="child") as w:
+        for path in sorted(Path(incoming).rglob("*")):
+            if path.is_file():
+                w.add_file(path.relative_to(incoming).as_posix(), path)
+        if w.exists("epochs/2019-05-01/tiles/000.bin"):
+            w.remove("epochs/2019-05-01/tiles/000.bin")
+        conn.send("STAGED")
+    conn.send(f"DONE {w.version}")
+
+
+def hold_child(conn: Connection, root: Path, seconds: float) -> None:
+    archive = Archive.open(root)
+    with archive.writer("gasometer", message="held", user="holder") as w:
+        w.add_bytes("held.txt", b"held")
+        conn.send("HOLDING")
+        time.sleep(seconds)
+    conn.send(f"DONE {w.version}")
+
+
+SUBPROCESS_COMMIT = """
+import sys
+from multiprocessing.connection import Connection
+sys.path.insert(0, sys.argv[1])
+import test_archive_crash as t
+
+class Stdout:
+    def send(self, message):
+        print(message, flush=True)
+
+t.commit_child(Stdout(), *sys.argv[2:])
 """
 
-CHILD_HOLD = """
-import sys, time
-from archive import Archive
-archive = Archive.open(sys.argv[1])
-with archive.writer("gasometer", message="held", user="holder") as w:
-    w.add_bytes("held.txt", b"held")
-    print("HOLDING", flush=True)
-    time.sleep(float(sys.argv[2]))
-print("DONE", w.version, flush=True)
-"""
+
+class Child:
+    """A forked child process running ``target(conn, *args)``."""
+
+    def __init__(self, target: Callable[..., None], *args: object):
+        self.conn, child_conn = FORK.Pipe()
+        self.process = FORK.Process(target=target, args=(child_conn, *args), daemon=True)
+        self.process.start()
+        child_conn.close()
+        self.pid = self.process.pid
+
+    def wait_for(self, marker: str, timeout: float = 60) -> str:
+        while self.conn.poll(timeout):
+            try:
+                message = self.conn.recv()
+            except EOFError:
+                break
+            if message.startswith(marker):
+                return message
+        pytest.fail(f"child ended or hung before {marker!r} (exit code "
+                    f"{self.process.exitcode})")
+
+    def kill(self) -> None:
+        os.kill(self.pid, signal.SIGKILL)
+        self.process.join(30)
+        assert self.process.exitcode == -signal.SIGKILL
 
 
 def sha512(data: bytes) -> str:
@@ -88,40 +132,19 @@ def v2_incoming() -> dict[str, bytes]:
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[Path, Path, dict[str, str], dict[str, str]]:
-    archive = Archive.init(tmp_path / "archive")
+    archive = Archive.init(tmp_path / "archive", durable=False)  # only the setup
+    v1 = v1_files()
     with archive.writer("gasometer", message="v1", user="parent") as w:
-        for logical, data in v1_files().items():
+        for logical, data in v1.items():
             w.add_bytes(logical, data)
     incoming = tmp_path / "incoming"
     for logical, data in v2_incoming().items():
         (incoming / logical).parent.mkdir(parents=True, exist_ok=True)
         (incoming / logical).write_bytes(data)
-    expected_v1 = {lp: sha512(d) for lp, d in v1_files().items()}
+    expected_v1 = {lp: sha512(d) for lp, d in v1.items()}
     expected_v2 = {**expected_v1, **{lp: sha512(d) for lp, d in v2_incoming().items()}}
     del expected_v2["epochs/2019-05-01/tiles/000.bin"]
     return archive.root, incoming, expected_v1, expected_v2
-
-
-def spawn(script: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", script, *map(str, args)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(proc: subprocess.Popen[str], marker: str) -> None:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith(marker):
-            return
-    proc.wait()
-    pytest.fail(f"child ended before {marker!r}: {proc.stderr.read() if proc.stderr else ''}")
-
-
-def kill(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    for stream in (proc.stdout, proc.stderr):
-        if stream:
-            stream.close()
 
 
 def assert_recovered(root: Path, site: str, expected: dict[int, dict[str, str]]) -> int:
@@ -162,9 +185,9 @@ def assert_recovered(root: Path, site: str, expected: dict[int, dict[str, str]])
 ])
 def test_kill_at_each_stage(setup: tuple, stage: str, mode: str, heads: set[int]) -> None:
     root, incoming, v1, v2 = setup
-    proc = spawn(CHILD_COMMIT, root, incoming, stage, mode)
-    wait_for(proc, "PAUSED")
-    kill(proc)
+    child = Child(commit_child, root, incoming, stage, mode)
+    child.wait_for("PAUSED")
+    child.kill()
     if stage == "moved-aside":
         assert not (root / "ocfl" / "gasometer").exists()  # the window the fallback has
     expected = {1: v1, 2: v2}
@@ -173,9 +196,9 @@ def test_kill_at_each_stage(setup: tuple, stage: str, mode: str, heads: set[int]
 
 def test_kill_while_creating_a_new_site(setup: tuple) -> None:
     root, incoming, _, _ = setup
-    proc = spawn(CHILD_COMMIT, root, incoming, "before-swap", "new-site")
-    wait_for(proc, "PAUSED")
-    kill(proc)
+    child = Child(commit_child, root, incoming, "before-swap", "new-site")
+    child.wait_for("PAUSED")
+    child.kill()
     assert_recovered(root, "newsite", {})
 
 
@@ -188,28 +211,39 @@ def test_kill_while_creating_a_new_site(setup: tuple) -> None:
 ])
 def test_kill_at_arbitrary_moments(setup: tuple, marker: str, delay: float) -> None:
     root, incoming, v1, v2 = setup
-    proc = spawn(CHILD_COMMIT, root, incoming, "", "exchange")
-    wait_for(proc, marker)
+    child = Child(commit_child, root, incoming, "", "exchange")
+    child.wait_for(marker)
     time.sleep(delay)
-    kill(proc)
+    os.kill(child.pid, signal.SIGKILL)  # it may have finished already
+    child.process.join(30)
     assert_recovered(root, "gasometer", {1: v1, 2: v2})
 
 
-def test_child_commit_completes_when_not_killed(setup: tuple) -> None:
-    root, incoming, _, v2 = setup
-    proc = spawn(CHILD_COMMIT, root, incoming, "", "exchange")
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert "DONE 2" in out
-    head = Archive.open(root).read("gasometer")
-    assert {lp: sha512(p.read_bytes()) for lp, p in head.files.items()} == v2
+def test_kill_a_writer_in_a_fresh_interpreter(setup: tuple) -> None:
+    root, incoming, v1, _ = setup
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SUBPROCESS_COMMIT, str(Path(__file__).parent), str(root),
+         str(incoming), "written", "exchange"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("PAUSED"):
+                break
+        else:
+            pytest.fail(f"child ended early: {proc.stderr.read() if proc.stderr else ''}")
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert assert_recovered(root, "gasometer", {1: v1}) == 1
 
 
 def test_second_writer_gets_archive_locked_naming_the_holder(setup: tuple) -> None:
     root = setup[0]
-    proc = spawn(CHILD_HOLD, root, 120)
+    child = Child(hold_child, root, 120)
     try:
-        wait_for(proc, "HOLDING")
+        child.wait_for("HOLDING")
         archive = Archive.open(root)
         started = time.monotonic()
         with pytest.raises(ArchiveLocked) as exc, \
@@ -217,10 +251,11 @@ def test_second_writer_gets_archive_locked_naming_the_holder(setup: tuple) -> No
             pass
         assert 0.3 <= time.monotonic() - started < 5
         message = str(exc.value)
-        assert f"pid {proc.pid}" in message and "retry" in message
+        assert f"pid {child.pid}" in message and "retry" in message
     finally:
-        kill(proc)
+        child.kill()
     # The holder died with its lock file and staging folder in place; neither blocks us.
+    assert os.listdir(archive.locks_dir) == ["gasometer.lock"]
     with archive.writer("gasometer", message="after the holder died", user="t") as w:
         w.add_bytes("x.txt", b"x")
     assert w.version == 2
@@ -229,12 +264,11 @@ def test_second_writer_gets_archive_locked_naming_the_holder(setup: tuple) -> No
 
 def test_waiting_writer_goes_on_when_the_holder_finishes(setup: tuple) -> None:
     root = setup[0]
-    proc = spawn(CHILD_HOLD, root, 0.5)
-    wait_for(proc, "HOLDING")
+    child = Child(hold_child, root, 0.5)
+    child.wait_for("HOLDING")
     archive = Archive.open(root)
     with archive.writer("gasometer", message="waited", user="t", lock_timeout=30) as w:
         w.add_bytes("waited.txt", b"waited")
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "DONE 2" in out and w.version == 3
+    assert child.wait_for("DONE") == "DONE 2" and w.version == 3
+    child.process.join(30)
     assert [v.message for v in archive.log("gasometer")] == ["v1", "held", "waited"]
