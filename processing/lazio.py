@@ -9,6 +9,7 @@ bytes NormalX/NormalY/NormalZ (float32), which ``processing.readers`` turns back
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Sequence
@@ -70,11 +71,13 @@ def _extra_type(name: str, values: np.ndarray) -> str:
 
 
 def write_laz(cloud: PointCloud, path: str | os.PathLike, origin: Sequence[float], crs: str,
-              *, scale: float = SCALE) -> Path:
+              *, scale: float = SCALE, created: dt.date | None = None) -> Path:
     """Write ``cloud`` (frame "site": origin added back here; frame "crs": as is) as LAZ.
 
-    The file is written next to ``path`` and renamed into place, so a failed write never
-    leaves a partial product behind.
+    ``created`` is the header's creation date (default today, as LAS says); pass a fixed date
+    (e.g. the capture date) to get byte-identical files for identical input. The file is
+    written next to ``path`` and renamed into place, so a failed write never leaves a partial
+    product behind.
     """
     path = Path(path)
     n = len(cloud)
@@ -102,6 +105,7 @@ def write_laz(cloud: PointCloud, path: str | os.PathLike, origin: Sequence[float
     header.scales = np.array([scale] * 3)
     header.offsets = offset
     header.generating_software = "stadtzeit"
+    header.creation_date = created or dt.date.today()
     standard = set(header.point_format.dimension_names) - _OWN_FIELDS
     extras: list[tuple[str, np.ndarray]] = []
     for name, values in cloud.extra.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import laspy
@@ -108,3 +109,12 @@ def test_refusals_leave_no_file(tmp_path: Path) -> None:
     with pytest.raises(ProcessingError, match="clashes"):
         write_laz(cloud, tmp_path / "bad.laz", ORIGIN, SITE_CRS)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_same_input_same_bytes(tmp_path: Path) -> None:
+    day = dt.date(2024, 5, 17)
+    a = write_laz(_cloud(), tmp_path / "a.laz", ORIGIN, SITE_CRS, created=day)
+    b = write_laz(_cloud(), tmp_path / "b.laz", ORIGIN, SITE_CRS, created=day)
+    assert a.read_bytes() == b.read_bytes()
+    with laspy.open(a) as reader:
+        assert reader.header.creation_date == day
