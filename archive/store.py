@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -11,9 +12,9 @@ from . import _ocfl as ocfl
 from . import fsops
 from .catalog import Catalog, EpochRecord, ProductRecord, SiteRecord, describe_site
 from .errors import (
+    ArchiveError,
     ArchiveExists,
     ArchiveLocked,
-    ArchiveReadOnly,
     BadReference,
     CorruptObject,
     NotAnArchive,
@@ -127,15 +128,15 @@ class Archive:
         obj = self.object_path(site)
         try:
             inventory = load_inventory(obj)
+            head = head_number(inventory)
+            number = head if version is None else version
+            if number not in version_dirs(inventory):
+                raise VersionNotFound(site, number, head)
+            return SiteVersion.from_inventory(site, obj, inventory, number)
         except FileNotFoundError:
             raise SiteNotFound(site, self.site_ids()) from None
-        except (OSError, ValueError) as exc:
-            raise CorruptObject(site, f"cannot read its inventory: {exc}") from exc
-        head = head_number(inventory)
-        number = head if version is None else version
-        if number not in version_dirs(inventory):
-            raise VersionNotFound(site, number, head)
-        return SiteVersion.from_inventory(site, obj, inventory, number)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            raise CorruptObject(site, f"cannot read its inventory: {exc!r}") from exc
 
     def writer(self, site: str, *, message: str, user: str | None = None,
                address: str | None = None, lock_timeout: float | None = None) -> Writer:
@@ -267,21 +268,24 @@ class Archive:
                 if self.durable:
                     fsops.fsync_path(self.ocfl_root)
             fsops.rmtree(txn)
+        with contextlib.suppress(OSError):
+            site_staging.rmdir()
 
     def _recover_all(self) -> None:
-        """On open: put back objects that an interrupted fallback swap left aside."""
+        """On open: finish what killed writers left in staging/ — put back an object that an
+        interrupted fallback swap moved aside, and free the space of stale staging folders.
+        Sites being written right now are skipped (their lock is held)."""
         try:
-            pending = [p.parent.parent.name for p in self.staging_dir.glob("*/*/old")]
+            pending = sorted(p.name for p in self.staging_dir.iterdir()
+                             if p.is_dir() and any(p.iterdir()))
         except OSError:
             return
-        for site in sorted(set(pending)):
-            if os.path.lexists(self.ocfl_root / site):
-                continue
+        for site in pending:
             try:
+                check_site_id(site)
                 with SiteLock(self.locks_dir, site, timeout=0):
                     self._recover_site(site)
             except ArchiveLocked:
-                pass  # a live writer is between its two renames; it finishes the job
-            except (ArchiveReadOnly, OSError) as exc:
-                log.warning("%s: cannot restore its object from %s (%s)", site,
-                            self.staging_dir / site, exc)
+                pass  # a live writer; it tidies up after itself
+            except (ArchiveError, OSError) as exc:
+                log.warning("%s: cannot tidy %s (%s)", site, self.staging_dir / site, exc)

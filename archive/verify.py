@@ -81,9 +81,10 @@ def _versions_of(inventory: dict[str, Any]) -> dict[str, list[tuple[int, str]]]:
     """Digest -> [(version number, logical path)], to name what a damaged file carries."""
     where: dict[str, list[tuple[int, str]]] = {}
     for number, vdir in sorted(version_dirs(inventory).items()):
-        for digest, logicals in inventory["versions"][vdir]["state"].items():
+        state = inventory["versions"][vdir].get("state") or {}
+        for digest, logicals in state.items():
             for logical in logicals:
-                where.setdefault(digest.lower(), []).append((number, logical))
+                where.setdefault(str(digest).lower(), []).append((number, logical))
     return where
 
 
@@ -149,7 +150,7 @@ class _ObjectCheck:
         for vdir in vdirs.values():
             rel = f"{vdir}/{INVENTORY}"
             expected |= {rel, rel + ".sha512"}
-            if vdir == inventory["head"]:
+            if vdir == inventory.get("head"):
                 try:
                     if (self.obj / rel).read_bytes() != raw:
                         self.problem(rel, "differs from the root inventory.json; restore the "
@@ -201,7 +202,10 @@ class _ObjectCheck:
 def _ocfl_problems(site: str, obj: Path) -> list[tuple[str, str]]:
     recorder = _Recorder()
     validator = ocfl.Validator(check_digests=True, log_warnings=False, log=recorder)
-    validator.validate_object(str(obj))
+    try:
+        validator.validate_object(str(obj))
+    except Exception as exc:  # noqa: BLE001 - a damaged object must not stop the report
+        recorder.errors.append(("crash", f"the validator gave up: {exc!r}"))
     return recorder.errors
 
 
@@ -241,7 +245,11 @@ def verify_archive(archive: Archive, site: str | None,
     for s in report.sites:
         obj = archive.object_path(s)
         before = done
-        found = _ObjectCheck(s, obj, report, lambda n, cp, s=s: tick(n, f"{s}: {cp}")).run()
+        try:
+            found = _ObjectCheck(s, obj, report, lambda n, cp, s=s: tick(n, f"{s}: {cp}")).run()
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            found = [Problem(s, INVENTORY, f"inventory is malformed ({exc!r}); restore it from "
+                                           "a backup")]
         report.bytes += done - before
         tick(0, f"{s}: OCFL validation")
         ocfl_errors = _ocfl_problems(s, obj)

@@ -335,8 +335,19 @@ class Writer:
                               self.archive.root) from exc
         except (ocfl.ObjectException, ocfl.NewVersionException, ocfl.InventoryException) as exc:
             raise CorruptObject(self.site, f"ocfl-py refused the new version: {exc}") from exc
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArchiveWriteError(f"{self.site}: building the new version failed ({exc!r}); "
+                                    "nothing was committed") from exc
+        # Committed: from here on nothing may report failure.
         self.version = number
         log.info("%s: committed v%d (%s)", self.site, number, self.message)
+        fsops.stage("swapped")
+        if self.archive.durable:
+            try:
+                fsops.fsync_path(self.archive.ocfl_root)
+            except OSError as exc:
+                log.warning("%s: v%d committed, but syncing %s failed: %s", self.site, number,
+                            self.archive.ocfl_root, exc)
         self.archive._index_committed(self.site)
 
     def _build_next(self, live: Path, staged: Path, metadata: ocfl.VersionMetadata) -> None:
@@ -388,7 +399,7 @@ class Writer:
         return int(head[1:])
 
     def _swap(self, staged: Path, live: Path) -> None:
-        ocfl_root = self.archive.ocfl_root
+        """The commit point: afterwards ``live`` is the new object."""
         if self.base is None:
             fsops.rename_noreplace(staged, live)
         elif not fsops.exchange(staged, live):
@@ -402,6 +413,3 @@ class Writer:
             except OSError:
                 os.rename(aside, live)
                 raise
-        fsops.stage("swapped")
-        if self.archive.durable:
-            fsops.fsync_path(ocfl_root)

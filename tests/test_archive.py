@@ -21,6 +21,7 @@ from archive import (
     Archive,
     ArchiveError,
     ArchiveExists,
+    CorruptObject,
     FileNotInVersion,
     InvalidPath,
     NotAnArchive,
@@ -377,6 +378,19 @@ def test_verify_names_each_kind_of_damage(three_versions: Archive, kind: str,
     assert site == "gasometer"
     for word in words:
         assert word in message, message
+
+
+def test_verify_with_a_broken_root_inventory_still_checks_content(
+        three_versions: Archive) -> None:
+    obj = three_versions.object_path("gasometer")
+    tamper(obj / "inventory.json", b"{ not json")
+    tamper(obj / "v1/content/site.json", flip_at=3)
+    report = three_versions.verify("gasometer")
+    paths = {p.path: p.message for p in report.problems}
+    assert "unreadable" in paths["inventory.json"]
+    assert "content changed" in paths["v1/content/site.json"]  # via v3/inventory.json
+    with pytest.raises(CorruptObject, match="verify gasometer"):
+        three_versions.read("gasometer")
 
 
 def test_verify_reports_ocfl_validator_findings_too(three_versions: Archive) -> None:

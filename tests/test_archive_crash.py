@@ -150,7 +150,8 @@ def setup(tmp_path: Path) -> tuple[Path, Path, dict[str, str], dict[str, str]]:
 def assert_recovered(root: Path, site: str, expected: dict[int, dict[str, str]]) -> int:
     """The object is valid, its head is one of ``expected`` with every file intact, and the
     next writer succeeds and leaves nothing behind. Returns the head found after the kill."""
-    archive = Archive.open(root)  # puts back an object a fallback swap left aside
+    archive = Archive.open(root)  # tidies staging/, puts back an object set aside
+    assert os.listdir(archive.staging_dir) == []
     obj = archive.object_path(site)
     if not expected:
         assert not os.path.lexists(obj), "a killed first version must leave no object"
