@@ -411,10 +411,10 @@ def test_objects_are_valid_for_ocfl_py_and_its_command_line_tool(three_versions:
     tool = VENV_BIN / "ocfl-validate.py"
     if not tool.exists():
         pytest.skip(f"{tool} is not installed")
-    out = subprocess.run([sys.executable, str(tool), str(obj)], capture_output=True, text=True)
+    out = subprocess.run([str(tool), str(obj)], capture_output=True, text=True)
     assert out.returncode == 0 and "is VALID" in out.stdout + out.stderr, out.stdout + out.stderr
-    root = subprocess.run([sys.executable, str(tool), str(three_versions.ocfl_root)],
-                          capture_output=True, text=True)
+    root = subprocess.run([str(tool), str(three_versions.ocfl_root)], capture_output=True,
+                          text=True)
     assert root.returncode == 0, root.stdout + root.stderr
 
 

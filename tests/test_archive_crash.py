@@ -39,6 +39,7 @@ def commit_child(conn: Connection, root: Path, incoming: Path, pause_at: str, mo
         fsops.EXCHANGE_ENABLED = False
 
     def hook(stage: str) -> None:
+        conn.send(f"at {stage}")
         if stage == pause_at:
             conn.send("PAUSED")
             time.sleep(120)
