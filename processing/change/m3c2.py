@@ -1,0 +1,360 @@
+"""M3C2: Multiscale Model to Model Cloud Comparison (Lague, Brodu & Leroux 2013).
+
+For each core point: a normal from the PCA of the reference points within ``normal_radius``;
+a cylinder of radius ``cylinder_radius`` along it, reaching ``max_depth`` to either side; in
+each epoch the signed projections t = (p - core) . n of the points inside; the distance is
+mean(t2) - mean(t1) (or the medians) and the level of detection
+
+    LoD95 = 1.96 * (sqrt(std1**2 / n1 + std2**2 / n2) + registration_error)
+
+with population standard deviations, as PDAL ``filters.m3c2`` and CloudCompare compute them.
+
+The cylinder search is vectorised: the cylinder is cut into ``ceil(max_depth /
+cylinder_radius)`` slabs; each slab's circumscribing ball (radius <= sqrt(2) r) is one bounded
+kNN query on a pykdtree, re-asked with a larger k where the k-th neighbour is still inside;
+slabs whose ball cannot hold a point (a dilated occupancy grid says so) are never queried.
+Each point is assigned to the one slab its projection falls in, so nothing is counted twice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pykdtree.kdtree import KDTree
+
+from processing.change._common import (
+    F32_PAD,
+    as_points,
+    ball_query,
+    build_tree,
+    centre_of,
+    estimate_k,
+    extent_of,
+    padded,
+    spatial_order,
+)
+from processing.change.normals import neighbour_moments, pca_from_moments
+from processing.change.params import M3C2Params
+from processing.change.summary import histogram, statistics
+from processing.errors import ProcessingError
+
+# Core points handled together: bounds the slab queries held at once.
+CORE_BLOCK = 1 << 18
+# Largest dense occupancy grid (cells, one byte each).
+MAX_GRID_CELLS = 1 << 26
+
+
+@dataclass
+class M3C2Result:
+    """Per core point: ``distance`` (m, along the normal, compared minus reference; NaN where
+    a normal or a cylinder is missing), ``lod`` (LoD95, m; PDAL's ``m3c2_uncertainty``),
+    ``significant`` (|distance| > lod), ``n1``/``n2`` (points in the cylinder per epoch),
+    ``std1``/``std2`` (population std of the projections, m), ``normals`` (unit, oriented) and
+    ``normal_count`` (reference points used for the normal)."""
+
+    core_points: np.ndarray
+    normals: np.ndarray
+    distance: np.ndarray
+    lod: np.ndarray
+    significant: np.ndarray
+    n1: np.ndarray
+    n2: np.ndarray
+    std1: np.ndarray
+    std2: np.ndarray
+    normal_count: np.ndarray
+    params: M3C2Params
+
+    def to_summary(self, bins: int = 41) -> dict[str, Any]:
+        ok = np.isfinite(self.distance)
+        return {
+            "method": "m3c2",
+            "parameters": self.params.to_dict(),
+            "core_points": int(self.distance.size),
+            "without_normal": int(np.isnan(self.normals[:, 0]).sum()),
+            "without_value": int((~ok).sum()),
+            "statistics": statistics(self.distance, self.significant),
+            "histogram": histogram(self.distance, bins=bins),
+            "lod": statistics(self.lod),
+            "points_per_cylinder": {"reference_median": float(np.median(self.n1[ok]))
+                                    if ok.any() else None,
+                                    "compared_median": float(np.median(self.n2[ok]))
+                                    if ok.any() else None},
+        }
+
+
+def subsample_cores(points: np.ndarray, spacing: float) -> np.ndarray:
+    """Indices (ascending) of one point per cubic cell of edge ``spacing``: the point nearest
+    the cell centre, so core points keep real coordinates and an even density."""
+    pts = as_points(points, "points to subsample")
+    if not np.isfinite(spacing) or spacing <= 0:
+        raise ProcessingError(f"core point spacing must be a finite number > 0 (m), got "
+                              f"{spacing!r}")
+    lo = pts.min(axis=0)
+    f = (pts - lo) / spacing
+    ijk = np.floor(f).astype(np.int64)
+    d2 = ((f - ijk - 0.5) ** 2).sum(axis=1)
+    dims = ijk.max(axis=0) + 1
+    if float(np.prod(dims.astype(np.float64))) < 2.0**62:
+        key = (ijk[:, 0] * dims[1] + ijk[:, 1]) * dims[2] + ijk[:, 2]
+        order = np.lexsort((d2, key))
+        ks = key[order]
+        first = np.ones(ks.size, dtype=bool)
+        first[1:] = ks[1:] != ks[:-1]
+    else:
+        order = np.lexsort((d2, ijk[:, 2], ijk[:, 1], ijk[:, 0]))
+        s = ijk[order]
+        first = np.ones(s.shape[0], dtype=bool)
+        first[1:] = (s[1:] != s[:-1]).any(axis=1)
+    return np.sort(order[first])
+
+
+class _Occupancy:
+    """Dense boolean grid of cells holding points, dilated by one cell: a query ball of radius
+    <= cell centred in an unmarked cell cannot contain a point."""
+
+    def __init__(self, points: np.ndarray, cell: float):
+        span = points.max(axis=0) - points.min(axis=0) + 2.0 * cell
+        cells = float(np.prod(np.ceil(span / cell) + 1))
+        if cells > MAX_GRID_CELLS:
+            cell *= (cells / MAX_GRID_CELLS) ** (1.0 / 3.0) * 1.01
+        self.cell = cell
+        self.lo = points.min(axis=0) - cell
+        ijk = np.floor((points - self.lo) / cell).astype(np.int64)
+        self.dims = ijk.max(axis=0) + 2
+        g = np.zeros(tuple(self.dims), dtype=bool)
+        g[ijk[:, 0], ijk[:, 1], ijk[:, 2]] = True
+        for ax in range(3):  # separable 3x3x3 dilation
+            d = g.copy()
+            lead = [slice(None)] * 3
+            trail = [slice(None)] * 3
+            lead[ax], trail[ax] = slice(1, None), slice(None, -1)
+            d[tuple(lead)] |= g[tuple(trail)]
+            d[tuple(trail)] |= g[tuple(lead)]
+            g = d
+        self.grid = g
+
+    def maybe_near(self, q: np.ndarray) -> np.ndarray:
+        ijk = np.floor((q - self.lo) / self.cell).astype(np.int64)
+        inside = ((ijk >= 0) & (ijk < self.dims)).all(axis=1)
+        out = np.zeros(q.shape[0], dtype=bool)
+        i = ijk[inside]
+        out[inside] = self.grid[i[:, 0], i[:, 1], i[:, 2]]
+        return out
+
+
+@dataclass
+class _Epoch:
+    points: np.ndarray  # centred float64
+    padded: np.ndarray
+    tree: KDTree
+    padded4: np.ndarray | None = None
+    occupancy: _Occupancy | None = None
+
+
+def _in_cylinder(rel: np.ndarray, d2: np.ndarray, valid: np.ndarray, normals: np.ndarray,
+                 r2: float, lo: np.ndarray | float, hi: np.ndarray | float,
+                 closed_hi: np.ndarray | bool) -> tuple[np.ndarray, np.ndarray]:
+    """Projections t (Q, K) of offsets ``rel`` (squared lengths ``d2``) on ``normals`` and the
+    mask of points inside the cylinder radius with lo <= t < hi (t <= hi where ``closed_hi``).
+    NaN normals give no point."""
+    t = np.matmul(rel, normals[:, :, None])[:, :, 0]
+    with np.errstate(invalid="ignore"):
+        ok = valid & (d2 - t * t <= r2) & (t >= lo) & ((t < hi) | (closed_hi & (t <= hi)))
+    return t, ok
+
+
+def _slab_pairs(ep: _Epoch, cores: np.ndarray, normals: np.ndarray, p: M3C2Params,
+                pad: float) -> tuple[np.ndarray, np.ndarray]:
+    """(core row, projection) of every point of ``ep`` inside each core's cylinder; ``cores``
+    and ``normals`` hold only rows with a valid normal."""
+    m = cores.shape[0]
+    n = ep.points.shape[0]
+    r, h = p.cylinder_radius, p.max_depth
+    nseg = max(1, math.ceil(h / r - 1e-9))
+    half = h / nseg
+    bounds = -h + 2.0 * half * np.arange(nseg + 1)
+    bounds[0], bounds[-1] = -h, h
+    centres = (bounds[:-1] + bounds[1:]) / 2.0
+    ball = math.hypot(r, half) + pad
+    rows_core = np.repeat(np.arange(m), nseg)
+    rows_seg = np.tile(np.arange(nseg), m)
+    q = cores[rows_core] + centres[rows_seg, None] * normals[rows_core]
+    if nseg > 1:
+        if ep.occupancy is None:
+            ep.occupancy = _Occupancy(ep.points, ball)
+        keep = ep.occupancy.maybe_near(q)
+        rows_core, rows_seg, q = rows_core[keep], rows_seg[keep], q[keep]
+    q32 = np.ascontiguousarray(q, dtype=np.float32)
+    ids: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    ts: list[np.ndarray] = [np.zeros(0)]
+    for rows, idx in ball_query(ep.tree, n, q32, ball, k_start=estimate_k(ep.tree, n, q32, ball)):
+        core = rows_core[rows]
+        seg = rows_seg[rows]
+        rel = np.take(ep.padded, idx, axis=0)
+        rel -= cores[core][:, None, :]
+        d2 = np.einsum("qkj,qkj->qk", rel, rel)
+        t, ok = _in_cylinder(rel, d2, idx < n, normals[core], r * r, bounds[seg][:, None],
+                             bounds[seg + 1][:, None], (seg == nseg - 1)[:, None])
+        ids.append(np.repeat(core, ok.sum(axis=1)))
+        ts.append(t[ok])
+    return np.concatenate(ids), np.concatenate(ts)
+
+
+def _stats(core_id: np.ndarray, t: np.ndarray, m: int, statistic: str
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per core: count, mean (or median) and population std of its projections."""
+    count = np.bincount(core_id, minlength=m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(core_id, weights=t, minlength=m) / count
+        dev = t - mean[core_id]
+        std = np.sqrt(np.bincount(core_id, weights=dev * dev, minlength=m) / count)
+    if statistic != "median":
+        return count, mean, std
+    order = np.lexsort((t, core_id))
+    tsorted = t[order]
+    start = np.cumsum(count) - count
+    has = count > 0
+    median = np.full(m, np.nan)
+    median[has] = (tsorted[(start + (count - 1) // 2)[has]]
+                   + tsorted[(start + count // 2)[has]]) / 2.0
+    return count, median, std
+
+
+def _normals_and_pairs(ep: _Epoch, cores: np.ndarray, viewpoint: np.ndarray | None,
+                       p: M3C2Params, pad: float, with_cylinder: bool
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Oriented normals and counts at ``cores`` from ``ep``; with ``with_cylinder`` (the whole
+    cylinder fits in the normal ball) also the cylinder pairs from the same neighbours, which
+    saves a second search of the reference epoch."""
+    m = cores.shape[0]
+    n = ep.points.shape[0]
+    normals = np.full((m, 3), np.nan)
+    counts = np.zeros(m, dtype=np.int64)
+    ids: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
+    ts: list[np.ndarray] = [np.zeros(0)]
+    radius = p.normal_radius
+    q32 = np.ascontiguousarray(cores, dtype=np.float32)
+    k0 = estimate_k(ep.tree, n, q32, radius + pad)
+    r2, h = p.cylinder_radius**2, p.max_depth
+    for rows, idx in ball_query(ep.tree, n, q32, radius + pad, k_start=k0):
+        rel, d2, inside, mom = neighbour_moments(ep.padded4, idx, cores[rows], radius, n)
+        nrm, cnt = pca_from_moments(mom, p.min_normal_points)
+        if viewpoint is None:
+            nrm[nrm[:, 2] < 0] *= -1.0
+        else:
+            nrm[np.einsum("ij,ij->i", nrm, viewpoint - cores[rows]) < 0] *= -1.0
+        normals[rows], counts[rows] = nrm, cnt
+        if with_cylinder:
+            # Points outside the normal ball are zeroed in rel, but the cylinder lies inside
+            # the ball, so ``inside`` already excludes them.
+            t, ok = _in_cylinder(rel[:, :, :3], d2, inside, nrm, r2, -h, h, True)
+            ids.append(np.repeat(rows, ok.sum(axis=1)))
+            ts.append(t[ok])
+    return normals, counts, np.concatenate(ids), np.concatenate(ts)
+
+
+def m3c2(reference: np.ndarray, compared: np.ndarray, params: M3C2Params,
+         cores: np.ndarray | float | None = None, normals: np.ndarray | None = None
+         ) -> M3C2Result:
+    """M3C2 distances from ``reference`` (epoch 1) to ``compared`` (epoch 2).
+
+    cores: None (every reference point), a spacing in metres (``subsample_cores`` of the
+        reference), or an (M, 3) array.
+    normals: optional (M, 3) normals to use instead of estimating them (they are normalised and
+        used as given, not re-oriented); NaN rows give no value.
+    """
+    if not isinstance(params, M3C2Params):
+        raise ProcessingError(f"params must be M3C2Params, got {type(params).__name__}")
+    p1 = as_points(reference, "reference epoch")
+    p2 = as_points(compared, "compared epoch")
+    if cores is None:
+        core = p1
+    elif np.isscalar(cores):
+        core = p1[subsample_cores(p1, float(cores))]
+    else:
+        core = as_points(cores, "core points")
+    diag = float(np.linalg.norm(p1.max(axis=0) - p1.min(axis=0)))
+    if params.normal_radius > diag > 0:
+        raise ProcessingError(
+            f"normal_radius {params.normal_radius:g} m is larger than the reference epoch's "
+            f"extent ({diag:.3g} m diagonal): every normal would fit the whole epoch. Use a "
+            "radius of a few point spacings (CloudCompare's normal scale is a diameter: halve "
+            "it)")
+    if params.cylinder_radius > diag > 0:
+        raise ProcessingError(
+            f"cylinder_radius {params.cylinder_radius:g} m is larger than the reference "
+            f"epoch's extent ({diag:.3g} m diagonal). Use a radius of a few point spacings "
+            "(CloudCompare's projection scale is a diameter: halve it)")
+    origin = centre_of(p1)
+    c1, c2, cc = p1 - origin, p2 - origin, core - origin
+    m = core.shape[0]
+    pad = F32_PAD * max(extent_of(c1, c2, cc),
+                        params.normal_radius + params.max_depth + params.cylinder_radius)
+    e1 = _Epoch(c1, padded(c1), build_tree(c1),
+                padded(c1, ones=True) if normals is None else None)
+    e2 = _Epoch(c2, padded(c2), build_tree(c2))
+
+    order = spatial_order(cc, cell=4.0 * max(params.normal_radius, params.cylinder_radius))
+    cc_o = cc[order]
+    viewpoint = (None if isinstance(params.orientation, str)
+                 else np.asarray(params.orientation) - origin)
+    # The reference cylinder comes from the normal search when it fits inside the normal ball.
+    reuse = normals is None and math.hypot(params.cylinder_radius,
+                                           params.max_depth) <= params.normal_radius
+    if normals is not None:
+        given = np.asarray(normals, dtype=np.float64)
+        if given.shape != (m, 3):
+            raise ProcessingError(f"normals must be an ({m}, 3) array, one per core point, "
+                                  f"got shape {given.shape}")
+        ln = np.linalg.norm(given, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            given_o = (given / ln[:, None])[order]
+        given_o[~(ln[order] > 0)] = np.nan
+
+    dist_o = np.full(m, np.nan)
+    lod_o = np.full(m, np.nan)
+    n1_o = np.zeros(m, dtype=np.int64)
+    n2_o = np.zeros(m, dtype=np.int64)
+    s1_o = np.full(m, np.nan)
+    s2_o = np.full(m, np.nan)
+    nrm_o = np.full((m, 3), np.nan)
+    ncount_o = np.zeros(m, dtype=np.int64)
+    for b in range(0, m, CORE_BLOCK):
+        blk = slice(b, min(b + CORE_BLOCK, m))
+        cb = cc_o[blk]
+        mb = cb.shape[0]
+        if normals is None:
+            nb, ncount_o[blk], id1, t1 = _normals_and_pairs(e1, cb, viewpoint, params, pad,
+                                                            reuse)
+        else:
+            nb = given_o[blk]
+        nrm_o[blk] = nb
+        good = np.flatnonzero(np.isfinite(nb).all(axis=1))
+        if not reuse:
+            id1, t1 = _slab_pairs(e1, cb[good], nb[good], params, pad)
+            id1 = good[id1]
+        id2, t2 = _slab_pairs(e2, cb[good], nb[good], params, pad)
+        id2 = good[id2]
+        k1, v1, sd1 = _stats(id1, t1, mb, params.statistic)
+        k2, v2, sd2 = _stats(id2, t2, mb, params.statistic)
+        n1_o[blk], n2_o[blk] = k1, k2
+        ok = (k1 >= params.min_points) & (k2 >= params.min_points)
+        s1_o[blk] = np.where(k1 > 0, sd1, np.nan)
+        s2_o[blk] = np.where(k2 > 0, sd2, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lod = 1.96 * (np.sqrt(sd1**2 / k1 + sd2**2 / k2) + params.registration_error)
+        dist_o[blk] = np.where(ok, v2 - v1, np.nan)
+        lod_o[blk] = np.where(ok, lod, np.nan)
+
+    inv = np.empty(m, dtype=np.int64)
+    inv[order] = np.arange(m)
+    distance = dist_o[inv]
+    lod = lod_o[inv]
+    with np.errstate(invalid="ignore"):
+        significant = np.abs(distance) > lod
+    return M3C2Result(core_points=core, normals=nrm_o[inv], distance=distance, lod=lod,
+                      significant=significant, n1=n1_o[inv], n2=n2_o[inv], std1=s1_o[inv],
+                      std2=s2_o[inv], normal_count=ncount_o[inv], params=params)
