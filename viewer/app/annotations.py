@@ -45,6 +45,7 @@ class AnnotationOverlay:
     def __init__(self, model: ViewerModel, view: SceneView):
         self.model, self.view = model, view
         self.labels: dict[str, QToolButton] = {}
+        self._drawn: tuple[str, ...] = ()
         self.card = AnnotationCard(view.plotter)
         self.card.close_button.clicked.connect(lambda: model.select_annotation(None))
         for signal in (model.events.site, model.events.epoch, model.events.language,
@@ -83,15 +84,23 @@ class AnnotationOverlay:
             label.adjustSize()
         if self.model.selected_annotation not in ids:
             self.card.hide()
-        pts = np.array([a.position for a in shown], np.float64).reshape(-1, 3)
-        self.view.set_overlay_actor(
-            "hotspots", pv.PolyData(pts) if len(pts) else None, color=HOTSPOT_COLOUR,
-            point_size=14, render_points_as_spheres=True, lighting=False)
+        # markers only over a model (not floating in an empty view while it loads), and the
+        # actor is rebuilt only when the set of markers changes
+        drawn = tuple(a.id for a in shown) if self.view.layers else ()
+        if drawn != self._drawn:
+            self._drawn = drawn
+            pts = np.array([a.position for a in shown if a.id in drawn],
+                           np.float64).reshape(-1, 3)
+            self.view.set_overlay_actor(
+                "hotspots", pv.PolyData(pts) if len(pts) else None, color=HOTSPOT_COLOUR,
+                point_size=14, render_points_as_spheres=True, lighting=False)
         self.show_card()
         self.place()
 
     def place(self) -> None:
         """Move each label next to its marker's screen position (after every frame)."""
+        if self.view.closed:
+            return
         by_id = {a.id: a for a in self.annotations()}
         w, h = self.view.plotter.width(), self.view.plotter.height()
         for aid, label in self.labels.items():
@@ -99,7 +108,7 @@ class AnnotationOverlay:
             if a is None:
                 continue
             x, y, front = self.view.world_to_widget(a.position)
-            visible = front and 0 <= x < w and 0 <= y < h
+            visible = front and 0 <= x < w and 0 <= y < h and aid in self._drawn
             label.setVisible(visible)
             if visible:
                 label.move(QPoint(int(x) + 10, int(y) - label.height() // 2))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, QVariantAnimation, Signal
+from PySide6.QtCore import QObject, QThread, QTimer, QVariantAnimation, Signal
 
 from assets_manifest.errors import StadtzeitError
 from viewer.app.changes import compute_change
@@ -35,8 +35,11 @@ from viewer.app.store import ArchiveStore, SiteVersionLike, read_viewpoints
 log = logging.getLogger(__name__)
 
 
-def _t(text: str) -> str:
-    return QCoreApplication.translate("ViewerController", text)
+def fill(text: str, *args: object) -> str:
+    """Qt-style placeholders: %1, %2, ... (translators may reorder them)."""
+    for i, arg in reversed(list(enumerate(args, 1))):
+        text = text.replace(f"%{i}", str(arg))
+    return text
 
 
 class ViewerController(QObject):
@@ -99,7 +102,7 @@ class ViewerController(QObject):
         for e in errors:
             self.model.message("error", e)
         if not infos and not errors:
-            self.model.message("info", _t("The archive holds no sites yet."))
+            self.model.message("info", self.tr("The archive holds no sites yet."))
         self.sites_loaded.emit()
         for site in infos:
             self._load_thumbnail(site.id)
@@ -131,8 +134,8 @@ class ViewerController(QObject):
         info = site.epoch(epoch) if site else None
         if site is None or lod is None or info is None or lod not in info.lods:
             if site is not None and info is not None and not info.lods:
-                self.model.message("warning", _t("Epoch %1 has no mesh in the archive.")
-                                   .replace("%1", epoch))
+                self.model.message("warning", fill(
+                    self.tr("Epoch %1 has no mesh in the archive."), epoch))
             return False
         key = self.cache_key(epoch, lod)
         if key in self.cache:
@@ -162,8 +165,8 @@ class ViewerController(QObject):
 
         def failed(message: str) -> None:
             self.failed[key] = message
-            self.model.message("error", _t("Could not load epoch %1: %2")
-                               .replace("%1", epoch).replace("%2", message))
+            self.model.message("error", fill(self.tr("Could not load epoch %1: %2"), epoch,
+                                             message))
 
         self.loader.submit(key, job, on_done=done, on_failed=failed, priority=priority)
         return False
@@ -234,7 +237,7 @@ class ViewerController(QObject):
         if m.compare_mode != CompareMode.HEATMAP or not m.site or not a or not b:
             return
         if a == b:
-            m.message("info", _t("Choose two different epochs A and B to see change."))
+            m.message("info", self.tr("Choose two different epochs A and B to see change."))
             return
         if m.change is not None and (m.change.a, m.change.b) == (a, b):
             return
@@ -265,15 +268,14 @@ class ViewerController(QObject):
             lod_a, lod_b = self.lods.get(a), self.lods.get(b)
             info_a, info_b = m.site.epoch(a), m.site.epoch(b)
             if lod_a is None or lod_b is None or info_a is None or info_b is None:
-                m.message("error", _t("No meshes to compare for %1 and %2.")
-                          .replace("%1", a).replace("%2", b))
+                m.message("error", fill(self.tr("No meshes to compare for %1 and %2."), a, b))
                 return
             mesh_a, mesh_b = self.mesh(a), self.mesh(b)
             path_a = version.files[info_a.lods[lod_a]]
             path_b = version.files[info_b.lods[lod_b]]
             lod = lod_b
-            m.message("info", _t("No stored change product for %1 → %2: computing it now.")
-                      .replace("%1", a).replace("%2", b))
+            m.message("info", fill(self.tr(
+                "No stored change product for %1 → %2: computing it now."), a, b))
 
             def job(progress, cancelled):
                 ma = mesh_a or read_glb(path_a)
@@ -317,10 +319,9 @@ class ViewerController(QObject):
             lods[ch.b] = ch.lod
             mesh = meshes.get(mesh_key(ch.b, ch.lod))
             if mesh is not None and mesh.n_vertices != len(ch.values):
-                self._error(_t("The change product does not match the mesh of %1 "
-                               "(%2 values for %3 vertices).").replace("%1", ch.b)
-                            .replace("%2", str(len(ch.values)))
-                            .replace("%3", str(mesh.n_vertices)))
+                self._error(fill(self.tr("The change product does not match the mesh of %1 "
+                                         "(%2 values for %3 vertices)."),
+                                 ch.b, len(ch.values), mesh.n_vertices))
                 self.model.change = None
             else:
                 heat = self.heat_colors()
@@ -380,8 +381,8 @@ class ViewerController(QObject):
                         self.cache.put(f"{site_id}@{version.number}:" + k.split(":", 1)[1], v)
             m.update_site(info)
             m.set_viewpoints(read_viewpoints(version))
-            m.message("info", _t("Saved view “%1” as archive version %2.")
-                      .replace("%1", name).replace("%2", str(version.number)))
+            m.message("info", fill(self.tr("Saved view “%1” as archive version %2."), name,
+                                   version.number))
 
         self.loader.submit(f"save-viewpoint:{site_id}", job, on_done=done,
                            on_failed=self._error)

@@ -37,7 +37,7 @@ class ColorLegend(QWidget):
             return
         p = QPainter(self)
         lut = diverging_colormap(256)
-        x0, w, h = 10.0, self.width() - 20.0, 16.0
+        x0, w, h = 28.0, self.width() - 56.0, 16.0
         for i in range(int(w)):
             c = lut[int(i / max(w - 1, 1) * 255)]
             p.setPen(QColor(int(c[0]), int(c[1]), int(c[2])))
@@ -82,7 +82,7 @@ class HistogramWidget(QWidget):
         if self.counts is None or self.edges is None or not len(self.counts):
             return
         p = QPainter(self)
-        x0, w, h = 10.0, self.width() - 20.0, self.height() - 4.0
+        x0, w, h = 28.0, self.width() - 56.0, self.height() - 4.0
         lut = diverging_colormap(256)
         top = float(np.log1p(self.counts).max()) or 1.0
         lo, hi = -self.limit, self.limit

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QEvent, QLibraryInfo, QLocale, QTranslator
+from PySide6.QtWidgets import QApplication
 
 from viewer.app.model import LANGUAGES
 
@@ -32,30 +33,45 @@ def tr(context: str, text: str) -> str:
 
 
 class Translations:
-    """Installs the translators for one language at a time."""
+    """Installs the translators for one language at a time.
+
+    Translators are global to the QApplication, so the installed ones are shared by every
+    instance: a second window switching language replaces the first one's catalogs.
+    """
+
+    _installed: list[QTranslator] = []
 
     def __init__(self) -> None:
         self.language = "en"
-        self._installed: list[QTranslator] = []
 
     def set_language(self, language: str) -> bool:
         """Install `language`'s catalogs; False when the German catalog is missing."""
         if language not in LANGUAGES:
             raise ValueError(f"unsupported language {language!r}")
         app = QCoreApplication.instance()
-        for t in self._installed:
+        installed = Translations._installed
+        for t in installed:
             app.removeTranslator(t)
-        self._installed = []
+        installed.clear()
         self.language = language
-        if language == "en":
-            return True
+        ok = language == "en" or self._install(app, language)
+        # Qt announces a new translator only while app.exec() runs, and then by posting events;
+        # telling every window now makes the switch immediate and independent of the loop
+        for window in QApplication.topLevelWidgets():
+            if window.isVisible():
+                QCoreApplication.sendEvent(window, QEvent(QEvent.Type.LanguageChange))
+        return ok
+
+    @staticmethod
+    def _install(app: QCoreApplication, language: str) -> bool:
+        installed = Translations._installed
         ours = QTranslator()
         ok = ours.load(str(TRANSLATIONS / f"stadtzeit_{language}.qm"))
         if ok:
             app.installTranslator(ours)
-            self._installed.append(ours)
+            installed.append(ours)
         qt = QTranslator()  # Qt's own strings (standard buttons in dialogs)
         if qt.load(f"qt_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
             app.installTranslator(qt)
-            self._installed.append(qt)
+            installed.append(qt)
         return ok

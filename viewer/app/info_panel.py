@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from viewer.app.model import ViewerModel
@@ -19,13 +19,20 @@ class InfoPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.browser)
+        self._pending = False
         for signal in (model.events.site, model.events.epoch, model.events.language):
-            signal.connect(self.refresh)
+            signal.connect(self.schedule)
         self.refresh()
+
+    def schedule(self) -> None:
+        """Coalesce the several model events of one user action into one re-layout."""
+        if not self._pending:
+            self._pending = True
+            QTimer.singleShot(0, self.refresh)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.LanguageChange:
-            self.refresh()
+            self.schedule()
         super().changeEvent(event)
 
     def _capture_name(self, capture: str) -> str:
@@ -45,15 +52,18 @@ class InfoPanel(QWidget):
     def html(self) -> str:
         m, site = self.model, self.model.site
         if site is None:
-            return f"<p>{escape(self.tr('Choose a site from the list.'))}</p>"
+            return "<p>" + escape(self.tr("Choose a site from the list.")) + "</p>"
         lang = m.language
         o = site.origin
+        crs_label, origin_label = self.tr("Coordinate system"), self.tr("Origin")
+        version_label, epochs_label = self.tr("Archive version"), self.tr("Epochs")
         parts = [f"<h2>{escape(site.name.get(lang))}</h2>",
                  f"<p>{escape(site.description.get(lang))}</p>",
-                 f"<p><b>{escape(self.tr('Coordinate system'))}:</b> {escape(site.crs)}<br>"
-                 f"<b>{escape(self.tr('Origin'))}:</b> E {o[0]:.3f} N {o[1]:.3f} H {o[2]:.3f}"
-                 f"<br><b>{escape(self.tr('Archive version'))}:</b> v{site.version or '?'}</p>",
-                 f"<h3>{escape(self.tr('Epochs'))}</h3>"]
+                 f"<p><b>{escape(crs_label)}:</b> {escape(site.crs)}<br>"
+                 f"<b>{escape(origin_label)}:</b> E {o[0]:.3f} N {o[1]:.3f} H {o[2]:.3f}"
+                 f"<br><b>{escape(version_label)}:</b> v{site.version or '?'}</p>",
+                 f"<h3>{escape(epochs_label)}</h3>"]
+        shown = self.tr("shown")
         for e in reversed(site.epochs):
             current = e.id == m.epoch
             head = escape(e.date.isoformat() if e.date else e.id)
@@ -68,14 +78,15 @@ class InfoPanel(QWidget):
             rows += [(self._provenance_label(k), v) for k, v in e.provenance.items()]
             body = "".join(f"<tr><td><i>{escape(k)}</i></td><td>{escape(v)}</td></tr>"
                            for k, v in rows if v)
-            marker = f" ({escape(self.tr('shown'))})" if current else ""
+            marker = f" ({escape(shown)})" if current else ""
             parts.append(f"<div{style}><b>{head}</b>{marker}<table>{body}</table></div>")
         annotations = m.visible_annotations()
         if annotations:
-            parts.append(f"<h3>{escape(self.tr('Points of interest'))}</h3><ul>")
+            parts.append("<h3>" + escape(self.tr("Points of interest")) + "</h3><ul>")
             parts += [f"<li>{escape(a.title.get(lang))}</li>" for a in annotations]
             parts.append("</ul>")
         return "".join(parts)
 
     def refresh(self) -> None:
+        self._pending = False
         self.browser.setHtml(self.html())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,10 +88,9 @@ class MessageBanner(QFrame):
             self._timer.start(6000)
 
     def place(self) -> None:
-        parent = self.parentWidget()
-        self.setFixedWidth(parent.width())
-        self.adjustSize()
-        self.move(0, 0)
+        width = self.parentWidget().width()
+        height = self.layout().totalHeightForWidth(width)
+        self.setGeometry(0, 0, width, height if height > 0 else self.sizeHint().height())
 
 
 class ViewArea(QWidget):
@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
         self._thumbnailer = ThumbnailRenderer()
         self._thumb_queue: list[tuple[str, MeshData]] = []
         self._fly_keys: set[int] = set()
+        self._fly_last = 0.0
         self._fly_timer = QTimer(self)
         self._fly_timer.setInterval(33)
         self._fly_timer.timeout.connect(self._fly_step)
@@ -242,6 +243,7 @@ class MainWindow(QMainWindow):
         self.regions.region_activated.connect(c.fly_to)
         self.viewpoints.save_requested.connect(c.save_viewpoint)
         c.thumbnail_mesh.connect(self._queue_thumbnail)
+        c.scene_changed.connect(self.annotations.refresh)
         c.loader.busy.connect(self._busy)
         c.loader.progress.connect(self._progress)
         for view in (self.view_area.primary, self.view_area.secondary):
@@ -379,8 +381,8 @@ class MainWindow(QMainWindow):
         ]
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.LanguageChange:
-            self.retranslate()
+        if event.type() == QEvent.Type.LanguageChange and hasattr(self, "actions_by_name"):
+            self.retranslate()  # (not while __init__ is still building the window)
         super().changeEvent(event)
 
     # ------------------------------------------------------------------ operations
@@ -414,8 +416,9 @@ class MainWindow(QMainWindow):
         name = site.name.get(self.model.language)
         licence = site.licence or self.tr("licence not stated")
         attribution = site.attribution or self.tr("attribution not stated")
-        self.footer.setText(f"{name}  ·  {self.tr('Licence')}: {licence}  ·  "
-                            f"{self.tr('Attribution')}: {attribution}")
+        licence_label, attribution_label = self.tr("Licence"), self.tr("Attribution")
+        self.footer.setText(f"{name}  ·  {licence_label}: {licence}  ·  "
+                            f"{attribution_label}: {attribution}")
 
     def _busy(self, busy: bool) -> None:
         for w in (self.progress, self.progress_text, self.cancel):
@@ -533,6 +536,8 @@ class MainWindow(QMainWindow):
         key = event.key()
         if self.model.fly_mode and key in FLY_KEYS and not event.isAutoRepeat():
             if event.type() == QEvent.Type.KeyPress:
+                if not self._fly_keys:
+                    self._fly_last = time.perf_counter()
                 self._fly_keys.add(key)
             else:
                 self._fly_keys.discard(key)
@@ -556,7 +561,10 @@ class MainWindow(QMainWindow):
             b = mesh.bounds
             size = max(b[1] - b[0], b[3] - b[2], 1.0)
         speed = size * 0.15 * (4 if getattr(self, "_fly_shift", False) else 1)  # m/s
-        step = speed * self._fly_timer.interval() / 1000
+        # by elapsed time, not ticks: a slow frame must not slow the flight down
+        now = time.perf_counter()
+        step = speed * min(now - self._fly_last, 0.25)
+        self._fly_last = now
         f = sum(FLY_KEYS[k][0] for k in self._fly_keys)
         r = sum(FLY_KEYS[k][1] for k in self._fly_keys)
         u = sum(FLY_KEYS[k][2] for k in self._fly_keys)

@@ -98,23 +98,29 @@ class MeasurePanel(QWidget):
         if not meas.points:
             return ""
         crs = m.site.crs if m.site else ""
-        rows = [f"<p><b>{self.tr('Coordinates in %1').replace('%1', crs)}</b><br>"]
+        heading = self.tr("Coordinates in %1").replace("%1", crs)
+        rows = [f"<p><b>{heading}</b><br>"]
         for i, p in enumerate(meas.points, 1):
             e, n, h = m.site_to_crs(p)
             rows.append(f"{i}: E {e:.3f} &nbsp;N {n:.3f} &nbsp;H {h:.3f}<br>")
         rows.append("</p>")
         r = meas.results()
+        horizontal = self.tr("horizontal")
         if "distance" in r and meas.mode == MeasureMode.DISTANCE:
-            rows.append(f"<p><b>{self.tr('Distance')}: {r['distance']:.3f} m</b><br>"
-                        f"{self.tr('horizontal')}: {r['horizontal']:.3f} m<br>"
-                        f"{self.tr('height difference')}: {r['height']:+.3f} m</p>")
+            distance, dz = self.tr("Distance"), self.tr("height difference")
+            rows.append(f"<p><b>{distance}: {r['distance']:.3f} m</b><br>"
+                        f"{horizontal}: {r['horizontal']:.3f} m<br>"
+                        f"{dz}: {r['height']:+.3f} m</p>")
         elif "height" in r:
-            rows.append(f"<p><b>{self.tr('Height difference')}: {r['height']:+.3f} m</b><br>"
-                        f"{self.tr('horizontal')}: {r['horizontal']:.3f} m</p>")
+            dz = self.tr("Height difference")
+            rows.append(f"<p><b>{dz}: {r['height']:+.3f} m</b><br>"
+                        f"{horizontal}: {r['horizontal']:.3f} m</p>")
         elif "area" in r:
-            rows.append(f"<p><b>{self.tr('Area (horizontal)')}: {r['area']:.2f} m²</b><br>"
-                        f"{self.tr('Area (in the polygon plane)')}: {r['area_3d']:.2f} m²<br>"
-                        f"{self.tr('Perimeter')}: {r['perimeter']:.2f} m</p>")
+            flat, plane = self.tr("Area (horizontal)"), self.tr("Area (in the polygon plane)")
+            perimeter = self.tr("Perimeter")
+            rows.append(f"<p><b>{flat}: {r['area']:.2f} m²</b><br>"
+                        f"{plane}: {r['area_3d']:.2f} m²<br>"
+                        f"{perimeter}: {r['perimeter']:.2f} m</p>")
         return "".join(rows)
 
     def result_text(self) -> str:

@@ -233,6 +233,20 @@ def _rotate(v: np.ndarray, axis: np.ndarray, angle: float) -> np.ndarray:
     return v * c + np.cross(axis, v) * s + axis * np.dot(axis, v) * (1 - c)
 
 
+def apply_pinch(cam: Camera, scale: float, rotation_deg: float) -> Camera:
+    """A pinch step: spread fingers (scale > 1) moves closer; turning them orbits about +z."""
+    if scale > 0:
+        cam = cam.dolly(scale)
+    return cam.orbit(-rotation_deg) if rotation_deg else cam
+
+
+def apply_pan(cam: Camera, dx: float, dy: float, view_height_px: int) -> Camera:
+    """Drag the scene with the fingers: pixels -> metres at the focal distance."""
+    metres_per_px = 2 * cam.distance * math.tan(math.radians(cam.view_angle) / 2) \
+        / max(view_height_px, 1)
+    return cam.pan(-dx * metres_per_px, dy * metres_per_px)
+
+
 # --------------------------------------------------------------------------- measurement
 
 class MeasureMode(StrEnum):

@@ -20,7 +20,7 @@ from pyvistaqt import QtInteractor
 from vtkmodules.vtkCommonDataModel import vtkPlane
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
-from viewer.app.model import Camera, ViewerModel
+from viewer.app.model import Camera, ViewerModel, apply_pan, apply_pinch
 from viewer.app.scene import Layer, MeshData, SceneDescription
 
 BACKGROUND = ("#1f2327", "#6b7f93")   # bottom, top: a dusk sky keeps grey roofs readable
@@ -37,6 +37,29 @@ def polydata(mesh: MeshData) -> pv.PolyData:
     return pd
 
 
+class _Interactor(QtInteractor):
+    """pyvistaqt's widget renders again in every paintGL, even right after VTK rendered the
+    frame it is asked to show; on llvmpipe that doubles the cost of each frame. Here a paint
+    that follows a finished VTK render only blits it."""
+
+    fresh = False
+
+    def paintGL(self) -> None:  # noqa: N802 - Qt API
+        if self.fresh:
+            self._in_paint = True  # the base class skips its render while "in paint"
+            try:
+                super().paintGL()
+            finally:
+                self._in_paint = False
+        else:
+            super().paintGL()
+        self.fresh = False
+
+    def resizeGL(self, w: int, h: int) -> None:  # noqa: N802 - Qt API
+        self.fresh = False
+        super().resizeGL(w, h)
+
+
 class SceneView(QWidget):
     """One 3D view (a pyvistaqt QtInteractor) observing the model's camera."""
 
@@ -50,8 +73,8 @@ class SceneView(QWidget):
         self.role = role
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plotter = QtInteractor(self, multi_samples=0, auto_update=False,
-                                    point_smoothing=False, line_smoothing=False)
+        self.plotter = _Interactor(self, multi_samples=0, auto_update=False,
+                                   point_smoothing=False, line_smoothing=False)
         layout.addWidget(self.plotter)
         self.plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
         self.plotter.enable_trackball_style()
@@ -63,6 +86,7 @@ class SceneView(QWidget):
         self._planes = {"left": vtkPlane(), "right": vtkPlane()}
         self._swipe: float | None = None
         self._render_pending = False
+        self.renders = 0  # frames drawn, for tests and benchmarks
         self._press: QPoint | None = None
         self._linked: SceneView | None = None
         self.renderer.AddObserver("StartEvent", self._before_render)
@@ -138,7 +162,7 @@ class SceneView(QWidget):
 
     def render_now(self) -> None:
         self._render_pending = False
-        if self.isVisible():
+        if self.isVisible() and not self.closed:
             self.plotter.render()
 
     def image(self) -> np.ndarray:
@@ -171,6 +195,8 @@ class SceneView(QWidget):
         self._planes["right"].SetNormal(*(-normal))
 
     def _after_render(self, *_: Any) -> None:
+        self.plotter.fresh = True
+        self.renders += 1
         self.rendered.emit()
 
     # ------------------------------------------------------------------ camera
@@ -205,6 +231,10 @@ class SceneView(QWidget):
             "InteractionEvent", lambda *_: self.request_render())
         self.plotter.iren.interactor.AddObserver(
             "InteractionEvent", lambda *_: other.request_render())
+
+    @property
+    def closed(self) -> bool:
+        return self.plotter.ren_win is None or getattr(self.plotter, "_closed", False)
 
     def world_to_widget(self, point: Any) -> tuple[float, float, bool]:
         """Widget coordinates of a site-frame point, and whether it is in front of the camera."""
@@ -266,20 +296,6 @@ class SceneView(QWidget):
             return False
         self.model.set_camera(cam)
         return True
-
-
-def apply_pinch(cam: Camera, scale: float, rotation_deg: float) -> Camera:
-    """A pinch step: spread fingers (scale > 1) moves closer; turning them orbits about +z."""
-    if scale > 0:
-        cam = cam.dolly(scale)
-    return cam.orbit(-rotation_deg) if rotation_deg else cam
-
-
-def apply_pan(cam: Camera, dx: float, dy: float, view_height_px: int) -> Camera:
-    """Drag the scene with the fingers: pixels -> metres at the focal distance."""
-    metres_per_px = 2 * cam.distance * math.tan(math.radians(cam.view_angle) / 2) \
-        / max(view_height_px, 1)
-    return cam.pan(-dx * metres_per_px, dy * metres_per_px)
 
 
 class ThumbnailRenderer:

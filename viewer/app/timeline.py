@@ -28,7 +28,7 @@ class TimelineWidget(QWidget):
     def __init__(self, model: ViewerModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        self.setMinimumHeight(54)
+        self.setMinimumHeight(66)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
         self._dragging = False
@@ -36,7 +36,7 @@ class TimelineWidget(QWidget):
             signal.connect(self.update)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(600, 54)
+        return QSize(600, 66)
 
     def _range(self) -> tuple[float, float]:
         site = self.model.site
@@ -66,7 +66,7 @@ class TimelineWidget(QWidget):
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
-        axis_y = self.height() * 0.45
+        axis_y = self.height() * 0.66
         p.setPen(QPen(pal.mid().color(), 2))
         p.drawLine(QPointF(MARGIN, axis_y), QPointF(self.width() - MARGIN, axis_y))
         lo, hi = self._range()
@@ -86,6 +86,9 @@ class TimelineWidget(QWidget):
         m = self.model
         comparing = m.compare_mode != CompareMode.SINGLE
         p.setFont(self.font())
+        metrics = p.fontMetrics()
+        row_h = metrics.height()
+        rows_end: list[float] = [-1e9, -1e9]  # right edge of the last label in each row
         for eid, x in self.epoch_positions().items():
             current, ref = eid == m.epoch, comparing and eid == m.epoch_a
             colour = QColor("#d9480f") if current else QColor("#1c7ed6") if ref \
@@ -94,11 +97,16 @@ class TimelineWidget(QWidget):
             p.setPen(QPen(colour, 2))
             p.setBrush(colour if current or ref else pal.base().color())
             p.drawEllipse(QPointF(x, axis_y), r, r)
-            label = eid if not (current or ref) else f"{'B' if current and comparing else ''}" \
-                f"{'A' if ref else ''} {eid}".strip()
+            tag = ("B " if current and comparing else "") + ("A " if ref else "")
+            label = tag + eid
+            w = metrics.horizontalAdvance(label) + 6
+            # labels that would overlap their neighbour go one row up
+            row = 0 if x - w / 2 > rows_end[0] else 1
+            rows_end[row] = x + w / 2
             p.setPen(colour)
-            p.drawText(QRectF(x - 60, 0, 120, axis_y - 8),
-                       Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom, label)
+            bottom = axis_y - 8 - row * row_h
+            p.drawText(QRectF(x - w / 2, bottom - row_h, w, row_h),
+                       Qt.AlignmentFlag.AlignCenter, label)
         p.end()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API

@@ -1,0 +1,491 @@
+"""The desktop viewer in a real window (Xvfb + Mesa), on real archives, checking real pixels."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from viewer_fixtures import (
+    ADDED,
+    ATTRIBUTION,
+    E1,
+    E2,
+    E3,
+    LICENCE,
+    ORIGIN,
+    REMOVED,
+    SITE,
+    build_archive,
+    ensure_display,
+)
+
+_no_display = ensure_display()  # before any QApplication exists
+pytestmark = [pytest.mark.gui,
+              pytest.mark.skipif(_no_display is not None, reason=_no_display or "")]
+
+from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from viewer.app.main_window import MainWindow  # noqa: E402
+from viewer.app.model import Camera, CompareMode, MeasureMode  # noqa: E402
+from viewer.app.scene import INSIGNIFICANT_GREY  # noqa: E402
+
+TOP_DOWN = Camera((0.0, 0.0, 260.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0), 30.0)
+
+
+@pytest.fixture(scope="module")
+def two_epochs(tmp_path_factory):
+    return build_archive(tmp_path_factory.mktemp("two"), epochs=(E1, E2))
+
+
+@pytest.fixture(scope="module")
+def three_epochs(tmp_path_factory):
+    return build_archive(tmp_path_factory.mktemp("three"), epochs=(E1, E2, E3), lods=(0, 1))
+
+
+@pytest.fixture(autouse=True)
+def _gl_platform(qapp):
+    if QApplication.platformName() not in ("xcb", "wayland"):
+        pytest.skip(f"Qt platform {QApplication.platformName()!r} has no OpenGL widgets; "
+                    "run under X (xvfb-run)")
+
+
+def open_window(qtbot, root: Path, site: str | None = SITE, language: str = "en",
+                budget: int | None = None, size=(1000, 680)) -> MainWindow:
+    w = MainWindow(language=language, budget=budget)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    w.activateWindow()  # shortcuts act in the active window only
+    qtbot.waitActive(w)
+    w.open_archive(root)
+    qtbot.waitUntil(lambda: bool(w.model.sites), timeout=15000)
+    if site:
+        w.open_site(site)
+        qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
+    return w
+
+
+def settle(qtbot, w: MainWindow, extra: bool = False) -> None:
+    qtbot.waitUntil(lambda: w.controller.loader.idle, timeout=15000)
+    qtbot.wait(60)
+    for view in (w.view_area.primary, w.view_area.secondary):
+        view.render_now()
+
+
+def pixel(view, point) -> np.ndarray:
+    """RGB of the rendered frame where a site-frame point projects (averaged 3x3)."""
+    img = view.image().astype(int)
+    x, y, front = view.world_to_widget(point)
+    assert front
+    ratio = img.shape[0] / max(view.plotter.height(), 1)
+    cx, cy = round(x * ratio), round(y * ratio)
+    return img[cy - 1:cy + 2, cx - 1:cx + 2].reshape(-1, 3).mean(axis=0)
+
+
+def screen_pos(view, point) -> QPoint:
+    x, y, _ = view.world_to_widget(point)
+    return QPoint(round(x), round(y))
+
+
+def warm(rgb) -> bool:     # epoch 1 tint (205, 160, 90)
+    return rgb[0] > rgb[2] + 40
+
+
+def cool(rgb) -> bool:     # epoch 2 tint (80, 150, 210)
+    return rgb[2] > rgb[0] + 40
+
+
+# --------------------------------------------------------------------------- opening
+
+def test_open_site_list_info_footer_and_thumbnail(qtbot, three_epochs) -> None:
+    w = open_window(qtbot, three_epochs.root)
+    m = w.model
+    assert m.epoch == E3  # the newest epoch
+    assert [layer.epoch for layer in w.view_area.primary.layers.values()] == [E3]
+    assert "Old town test block" in w.site_list.list.item(0).text()
+    footer = w.footer.text()
+    assert LICENCE in footer and ATTRIBUTION in footer
+    html = w.info.browser.toPlainText()
+    for text in ("A city block for tests.", "airborne LiDAR", "terrestrial LiDAR",
+                 "RMS 2.1 cm", "Scanner 2", "EPSG:25832+7837", "5707968.000"):
+        assert text in html
+    # LOD by face count: 20,000 triangles fit the interactive budget
+    assert w.controller.lods == {E1: 0, E2: 0, E3: 0}
+    qtbot.waitUntil(lambda: SITE in w.site_list._icons, timeout=15000)
+    w.site_list.search.setText("altstadt")  # German name matches too
+    assert w.site_list.visible_ids() == [SITE]
+    w.site_list.search.setText("schloss")
+    assert w.site_list.visible_ids() == []
+
+
+def test_lod_budget_picks_a_coarser_mesh(qtbot, three_epochs) -> None:
+    w = open_window(qtbot, three_epochs.root, budget=10_000)
+    assert w.controller.lods[E3] == 1
+    (layer,) = w.view_area.primary.layers.values()
+    assert layer.mesh.n_faces == 5000
+
+
+def test_event_loop_stays_responsive_while_a_large_mesh_loads(qtbot, tmp_path) -> None:
+    arch = build_archive(tmp_path, epochs=(E1,), big=801, change=False)  # 1.28M triangles
+    w = open_window(qtbot, arch.root, site=None, budget=5_000_000, size=(640, 480))
+    settle(qtbot, w)  # thumbnails done: measure the mesh load alone
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    loaded = []
+
+    def arrived(key: str) -> None:
+        # the load ends here; drawing 1.28M triangles on llvmpipe is what the LOD budget avoids
+        tick()
+        timer.stop()
+        w.view_area.hide()
+        loaded.append(key)
+
+    w.controller.mesh_loaded.connect(arrived)
+    t0 = time.perf_counter()
+    w.open_site(SITE)  # synchronous part: model, panels, the (empty) scene; loading starts
+    opened_s = time.perf_counter() - t0
+    last[0] = time.perf_counter()
+    timer.start(10)
+    qtbot.waitUntil(lambda: bool(loaded), timeout=30000)
+    load_s = time.perf_counter() - t0
+    assert opened_s < 0.100, f"open_site took {opened_s * 1000:.0f} ms on the UI thread"
+    assert w.controller.mesh(E1).n_faces == 2 * 800 * 800
+    assert len(gaps) > 5
+    worst = max(gaps)
+    assert worst < 0.100, f"UI blocked {worst * 1000:.0f} ms during a {load_s:.2f} s load " \
+        f"(gaps: {[round(g * 1000) for g in gaps]})"
+
+
+# --------------------------------------------------------------------------- timeline
+
+def test_timeline_ticks_at_dates_click_drag_and_crossfade(qtbot, three_epochs) -> None:
+    w = open_window(qtbot, three_epochs.root)
+    settle(qtbot, w)
+    tl = w.timeline.timeline
+    pos = tl.epoch_positions()
+    x1, x2, x3 = pos[E1], pos[E2], pos[E3]
+    from datetime import date
+    d1, d2, d3 = (date.fromisoformat(e).toordinal() for e in (E1, E2, E3))
+    assert x1 < x2 < x3
+    assert (x2 - x1) / (x3 - x2) == pytest.approx((d2 - d1) / (d3 - d2), rel=0.02)
+    y = int(tl.height() * 0.66)
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(x1), y))
+    assert w.model.epoch == E1
+    qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(x1), y))
+    qtbot.mouseMove(tl, QPoint(round(x2) + 3, y))
+    qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(round(x2) + 3, y))
+    assert w.model.epoch == E2
+    qtbot.mouseClick(tl, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     QPoint(round(x3), y))
+    assert w.model.epoch_a == E3  # shift-click picks the reference epoch
+    settle(qtbot, w)
+
+    camera = w.model.camera
+    blends: list[list[tuple[str, float]]] = []
+    w.model.events.fade.connect(lambda: blends.append(
+        [(la.epoch, la.opacity) for la in w.view_area.primary.layers.values()]))
+    w.player.hold_ms, w.player.fade_ms = 150, 250
+    qtbot.mouseClick(w.timeline.play_button, Qt.MouseButton.LeftButton)
+    assert w.player.playing
+    qtbot.waitUntil(lambda: w.model.epoch == E1 and w.model.fade_from is None, timeout=8000)
+    qtbot.mouseClick(w.timeline.play_button, Qt.MouseButton.LeftButton)
+    assert not w.player.playing
+    mixed = [b for b in blends if len(b) == 2]
+    assert mixed, "no crossfade frame with two epochs"
+    assert all(sum(o for _, o in b) == pytest.approx(1.0) for b in mixed)
+    assert w.model.camera == camera  # playing keeps the camera
+
+
+# --------------------------------------------------------------------------- compare
+
+def test_compare_modes_one_click_each_with_pixels(qtbot, two_epochs) -> None:
+    w = open_window(qtbot, two_epochs.root)
+    m, prim, sec = w.model, w.view_area.primary, w.view_area.secondary
+    settle(qtbot, w)
+    m.set_camera(TOP_DOWN)
+    ground_left, ground_right = (-15.0, 30.0, 0.0), (15.0, 30.0, 0.0)
+
+    qtbot.mouseClick(w.compare_bar.buttons[CompareMode.SIDE_BY_SIDE], Qt.MouseButton.LeftButton)
+    assert m.compare_mode == CompareMode.SIDE_BY_SIDE and sec.isVisible()
+    settle(qtbot, w)
+    assert prim.renderer.GetActiveCamera() is sec.renderer.GetActiveCamera()  # linked
+    assert warm(pixel(prim, (0, 30, 0))) and cool(pixel(sec, (0, 30, 0)))
+    prim.renderer.GetActiveCamera().Azimuth(20)
+    prim.plotter.iren.interactor.InvokeEvent("EndInteractionEvent")
+    assert sec.camera_state() == prim.camera_state() == m.camera
+
+    m.set_camera(TOP_DOWN)
+    qtbot.mouseClick(w.compare_bar.buttons[CompareMode.OVERLAY], Qt.MouseButton.LeftButton)
+    assert not sec.isVisible() and w.compare_bar.opacity.isVisible()
+    w.compare_bar.opacity.setValue(30)
+    settle(qtbot, w)
+    assert [(la.epoch, round(la.opacity, 2)) for la in prim.layers.values()] == [(E1, 0.7),
+                                                                                (E2, 0.3)]
+    mostly_a = pixel(prim, (0, 30, 0))
+    w.compare_bar.opacity.setValue(90)
+    settle(qtbot, w)
+    mostly_b = pixel(prim, (0, 30, 0))
+    assert mostly_a[0] - mostly_a[2] > mostly_b[0] - mostly_b[2] + 40
+
+    qtbot.mouseClick(w.compare_bar.buttons[CompareMode.SWIPE], Qt.MouseButton.LeftButton)
+    settle(qtbot, w)
+    assert w.view_area.divider.isVisible()
+    assert warm(pixel(prim, ground_left)) and cool(pixel(prim, ground_right))
+    # drag the divider to 80 % of the width: the right ground point now shows A too
+    div = w.view_area.divider
+    start = QPoint(div.width() // 2, div.height() // 2)
+    qtbot.mousePress(div, Qt.MouseButton.LeftButton, pos=start)
+    target = div.mapFromParent(QPoint(round(prim.width() * 0.8), div.height() // 2))
+    qtbot.mouseMove(div, target)
+    qtbot.mouseRelease(div, Qt.MouseButton.LeftButton, pos=target)
+    assert m.swipe_position == pytest.approx(0.8, abs=0.02)
+    settle(qtbot, w)
+    assert warm(pixel(prim, ground_right))
+
+    qtbot.mouseClick(w.compare_bar.buttons[CompareMode.SINGLE], Qt.MouseButton.LeftButton)
+    settle(qtbot, w)
+    assert [la.epoch for la in prim.layers.values()] == [E2] and not div.isVisible()
+
+
+def test_heatmap_colours_by_sign_legend_histogram_and_regions(qtbot, two_epochs) -> None:
+    w = open_window(qtbot, two_epochs.root)
+    m, prim = w.model, w.view_area.primary
+    settle(qtbot, w)
+    m.set_camera(TOP_DOWN)
+    qtbot.keyClick(w, Qt.Key.Key_5)  # one key (or one click) away
+    assert m.compare_mode == CompareMode.HEATMAP
+    qtbot.waitUntil(lambda: m.change is not None, timeout=15000)
+    settle(qtbot, w)
+    assert not m.change.computed and m.change.level_of_detection == pytest.approx(0.05)
+    x0, x1, y0, y1, h = ADDED
+    added = pixel(prim, ((x0 + x1) / 2, (y0 + y1) / 2, h))
+    x0, x1, y0, y1, h = REMOVED
+    removed = pixel(prim, ((x0 + x1) / 2, (y0 + y1) / 2, 0.0))
+    assert added[0] > added[2] + 60, f"added building should be red, got {added}"
+    assert removed[2] > removed[0] + 60, f"removed building should be blue, got {removed}"
+    assert w.heatmap.legend.limit == pytest.approx(15.0)
+    assert w.heatmap.hist.counts is not None and sum(w.heatmap.hist.counts) > 10_000
+    # significant only: unchanged ground (|d| < LoD) turns grey, the buildings keep colour
+    ground = pixel(prim, (0.0, 35.0, 0.0))
+    box = w.heatmap.significant
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert m.significant_only
+    settle(qtbot, w)
+    (layer,) = prim.layers.values()
+    v = layer.mesh.vertices
+    flat = np.flatnonzero((np.abs(v[:, 0]) < 5) & (v[:, 1] > 30))
+    assert (layer.colors[flat] == INSIGNIFICANT_GREY).all()
+    assert pixel(prim, (0.0, 35.0, 0.0)).mean() < ground.mean() - 20
+    assert pixel(prim, ((ADDED[0] + ADDED[1]) / 2, 0.0, ADDED[4]))[0] > added[2] + 60
+    # regions: sign, area, volume; a click flies there
+    tree = w.regions.tree
+    assert tree.topLevelItemCount() == 2
+    rows = {tree.topLevelItem(i).text(1): tree.topLevelItem(i) for i in range(2)}
+    assert rows["added"].text(2) == "400.0" and rows["removed"].text(3) == "-6000.0"
+    rect = tree.visualItemRect(rows["added"])
+    qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: np.allclose(m.camera.focal_point, (20, 0, 5), atol=0.01),
+                    timeout=5000)
+
+
+def test_heatmap_without_a_stored_product_is_computed_in_background(qtbot, three_epochs):
+    w = open_window(qtbot, three_epochs.root)
+    m = w.model
+    settle(qtbot, w)
+    m.set_epoch(E2)
+    m.set_compare_mode(CompareMode.HEATMAP)
+    m.set_epoch_a(E1)
+    qtbot.waitUntil(lambda: m.change is not None and m.change.a == E1, timeout=15000)
+    assert not m.change.computed  # stored for E1 -> E2
+    m.set_epoch(E3)  # A stays E1: no product for E1 -> E3
+    assert "computing" in w.view_area.banner.label.text()
+    qtbot.waitUntil(lambda: m.change is not None, timeout=20000)
+    assert m.change.computed and (m.change.a, m.change.b) == (E1, E3)
+    assert "Computed by the viewer" in w.heatmap.info.text()
+
+
+# --------------------------------------------------------------------------- measuring
+
+def test_measure_height_and_distance_with_known_answers(qtbot, two_epochs) -> None:
+    w = open_window(qtbot, two_epochs.root)
+    m, prim = w.model, w.view_area.primary
+    settle(qtbot, w)
+    m.set_camera(TOP_DOWN)
+    settle(qtbot, w)
+    qtbot.keyClick(w, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    assert m.measurement.mode == MeasureMode.HEIGHT
+    roof = ((ADDED[0] + ADDED[1]) / 2, 0.0, ADDED[4])
+    for point in ((0.0, -30.0, 0.0), roof):
+        qtbot.mouseClick(prim.plotter, Qt.MouseButton.LeftButton, pos=screen_pos(prim, point))
+    qtbot.waitUntil(lambda: len(m.measurement.points) == 2, timeout=3000)
+    r = m.measurement.results()
+    assert r["height"] == pytest.approx(10.0, abs=0.01)
+    text = w.measure.result_text()
+    assert "Height difference: +10.000 m" in text
+    e, n, h = m.site_to_crs(m.measurement.points[1])
+    assert h == pytest.approx(ORIGIN[2] + 10.0, abs=0.01)
+    assert f"E {e:.3f}" in text and "EPSG:25832+7837" in text
+
+    qtbot.keyClick(w, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    for point in ((-40.0, -40.0, 0.0), (40.0, -40.0, 0.0)):
+        qtbot.mouseClick(prim.plotter, Qt.MouseButton.LeftButton, pos=screen_pos(prim, point))
+    qtbot.waitUntil(lambda: len(m.measurement.points) == 2, timeout=3000)
+    assert m.measurement.results()["distance"] == pytest.approx(80.0, abs=0.6)
+    qtbot.keyClick(w, Qt.Key.Key_Escape)
+    assert m.measurement.mode == MeasureMode.OFF
+
+
+# --------------------------------------------------------------------------- annotations, i18n
+
+def test_annotations_per_epoch_and_cards_in_both_languages(qtbot, two_epochs) -> None:
+    w = open_window(qtbot, two_epochs.root)
+    m = w.model
+    settle(qtbot, w)
+    labels = w.annotations.labels
+    assert set(labels) == {"square"}  # "old-hall" belongs to E1 only
+    m.set_epoch(E1)
+    settle(qtbot, w)
+    assert set(labels) == {"square", "old-hall"}
+    assert labels["old-hall"].isVisible()
+    qtbot.mouseClick(labels["old-hall"], Qt.MouseButton.LeftButton)
+    card = w.annotations.card
+    assert card.isVisible() and card.title.text() == "Old hall"
+    assert card.text.text() == "Demolished after 2019."
+    w.set_language("de")
+    assert card.title.text() == "Alte Halle" and card.text.text() == "Abgerissen nach 2019."
+    m.set_epoch(E2)  # its epoch is over: hotspot and card go
+    assert "old-hall" not in labels and not card.isVisible()
+
+
+def test_language_switch_translates_every_part(qtbot, two_epochs) -> None:
+    w = open_window(qtbot, two_epochs.root)
+    assert w.compare_bar.buttons[CompareMode.SIDE_BY_SIDE].text() == "Side by side"
+    w.set_language("de")
+    assert w.compare_bar.buttons[CompareMode.SIDE_BY_SIDE].text() == "Nebeneinander"
+    assert w.menus["file"].title() == "&Datei"
+    assert w.tabs.tabText(0) == "Informationen"
+    assert "Testblock Altstadt" in w.site_list.list.item(0).text()
+    assert "Lizenz" in w.footer.text()
+    qtbot.waitUntil(lambda: "Flugzeuggetragenes LiDAR" in w.info.browser.toPlainText())
+    assert w.timeline.play_button.text() == "Abspielen"
+    assert w.actions_by_name["lang-de"].isChecked()
+    qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert w.model.language == "en" and w.menus["file"].title() == "&File"
+    assert "Old town test block" in w.site_list.list.item(0).text()
+
+
+def test_german_catalog_covers_every_string(tmp_path) -> None:
+    """Every string lupdate finds in viewer/app has a finished German translation, and the
+    shipped .qm is what lrelease makes of the .ts."""
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    ts = Path(__file__).parents[1] / "viewer/app/i18n/stadtzeit_de.ts"
+    root = ET.parse(ts).getroot()
+    unfinished = [m.findtext("source") for m in root.iter("message")
+                  if m.find("translation").get("type") in ("unfinished", "vanished",
+                                                           "obsolete")]
+    assert not unfinished, f"untranslated: {unfinished}"
+    bindir = str(Path(sys.executable).parent)
+    lupdate = shutil.which("pyside6-lupdate", path=bindir)
+    lrelease = shutil.which("pyside6-lrelease", path=bindir)
+    if lupdate is None or lrelease is None:
+        pytest.skip("pyside6-lupdate/lrelease not installed: cannot check the catalog")
+    app_dir = Path(__file__).parents[1] / "viewer/app"
+    fresh = tmp_path / "fresh.ts"
+    subprocess.run([lupdate, *map(str, sorted(app_dir.glob("*.py"))), "-ts", str(fresh)],
+                   capture_output=True, check=True, timeout=60)
+    found = {m.findtext("source") for m in ET.parse(fresh).getroot().iter("message")}
+    have = {m.findtext("source") for m in root.iter("message")}
+    assert found <= have, f"run lupdate and translate: new strings {sorted(found - have)}"
+    qm = tmp_path / "de.qm"
+    subprocess.run([lrelease, str(ts), "-qm", str(qm)], capture_output=True, check=True,
+                   timeout=60)
+    assert qm.read_bytes() == ts.with_suffix(".qm").read_bytes(), "run lrelease"
+
+
+# --------------------------------------------------------------------------- robustness
+
+def test_damaged_product_gives_a_message_not_a_traceback(qtbot, tmp_path) -> None:
+    arch = build_archive(tmp_path, epochs=(E1, E2), damage=E2)
+    w = open_window(qtbot, arch.root, site=None)
+    w.open_site(SITE)
+    banner = w.view_area.banner
+    qtbot.waitUntil(lambda: banner.isVisible() and "damaged GLB" in banner.label.text(),
+                    timeout=15000)
+    assert E2 in banner.label.text() and "truncated" in banner.label.text()
+    assert banner.level == "error"
+    assert not w.view_area.primary.layers
+    w.model.set_epoch(E1)  # the other epoch still opens
+    qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
+
+
+# --------------------------------------------------------------------------- navigation
+
+def test_shortcuts_help_fly_mode_and_saved_viewpoints(qtbot, two_epochs) -> None:
+    w = open_window(qtbot, two_epochs.root)
+    m = w.model
+    settle(qtbot, w)
+    qtbot.keyClick(w, Qt.Key.Key_F1)
+    assert w.view_area.help.isVisible()
+    keys = [k for k, _ in w.view_area.help.entries]
+    assert "W A S D" in keys and "Ctrl+M / Ctrl+H / Ctrl+P" in keys
+    qtbot.keyClick(w, Qt.Key.Key_Escape)
+    assert not w.view_area.help.isVisible()
+    qtbot.keyClick(w, Qt.Key.Key_Left)
+    assert m.epoch == E1
+    qtbot.keyClick(w, Qt.Key.Key_4)
+    assert m.compare_mode == CompareMode.SWIPE
+    qtbot.keyClick(w, Qt.Key.Key_1)
+    m.set_camera(TOP_DOWN)
+    qtbot.keyClick(w, Qt.Key.Key_R)
+    fitted = Camera.fit(w.controller.mesh(E1).bounds)
+    assert m.camera == fitted
+    # fly mode: holding W moves forward along the horizontal view direction
+    qtbot.keyClick(w, Qt.Key.Key_G)
+    assert m.fly_mode
+    plot = w.view_area.primary.plotter
+    qtbot.keyPress(plot, Qt.Key.Key_W)
+    qtbot.wait(400)
+    qtbot.keyRelease(plot, Qt.Key.Key_W)
+    moved = np.asarray(m.camera.position) - np.asarray(fitted.position)
+    assert np.dot(moved[:2], fitted.direction[:2]) > 1.0 and abs(moved[2]) < 1e-6
+    qtbot.keyClick(w, Qt.Key.Key_Escape)
+    assert not m.fly_mode
+    # saving a viewpoint: the viewer's only write, a new archive version
+    before = len(two_epochs.archive.log(SITE))
+    w.viewpoints.name.setText("Overview")
+    qtbot.mouseClick(w.viewpoints.save, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Overview" in m.viewpoints, timeout=10000)
+    assert len(two_epochs.archive.log(SITE)) == before + 1
+    assert m.site.version == before + 1
+    assert w.view_area.primary.layers  # the meshes stayed loaded
+    m.set_camera(TOP_DOWN)
+    qtbot.mouseClick(w.viewpoints.list.viewport(), Qt.MouseButton.LeftButton,
+                     pos=w.viewpoints.list.visualItemRect(w.viewpoints.list.item(0)).center())
+    assert m.camera == m.viewpoints["Overview"]
+
+
+def test_view_command_writes_a_screenshot(tmp_path, two_epochs) -> None:
+    out = tmp_path / "shot.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "viewer.cli", "view", SITE, "--archive", str(two_epochs.root),
+         "--compare", "swipe", "--size", "900x600", "--screenshot", str(out)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    from PIL import Image
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert img.shape[:2] == (600, 900) and img.std() > 10
