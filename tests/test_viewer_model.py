@@ -117,6 +117,12 @@ def test_region_from_summary_variants() -> None:
     assert Region.from_json({"volume": 5.0, "centroid": [1, 2]}).sign == 1
     assert Region.from_json({"volume": 5.0, "centroid": [1, 2]}).centroid == (1.0, 2.0, 0.0)
     assert Region.from_json({"kind": -1}).sign == -1
+    # processing.change.regions.ChangeRegion.to_dict()
+    r = Region.from_json({"id": 1, "sign": "added", "area": 400.0, "volume": 4000.0,
+                          "centroid": [20.0, 0.0, 5.0], "bbox_min": [10, -10, 0],
+                          "bbox_max": [30, 10, 10]})
+    assert (r.sign, r.area, r.volume, r.centroid) == (1, 400.0, 4000.0, (20.0, 0.0, 5.0))
+    assert r.size == pytest.approx(np.linalg.norm([20, 20, 10]))
 
 
 # --------------------------------------------------------------------------- products
@@ -229,7 +235,9 @@ def test_viewer_computes_change_when_none_is_stored(archive3) -> None:
     b = read_glb(archive3.meshes[f"{E2}/lod0"])
     steps = []
     change = compute_change(E1, E2, 0, a, b, lambda f, t: steps.append(f), lambda: False)
-    assert change.computed and steps[-1] == 1.0
+    assert change.computed and steps[-1] == 1.0 and "C2M" in change.method
+    signs = sorted((r.sign, round(r.centroid[0])) for r in change.regions if r.area > 100)
+    assert signs == [(-1, -20), (1, 20)]
     v = b.vertices
     x0, x1, y0, y1, h = ADDED
     on_new_roof = (v[:, 0] > x0 + 2) & (v[:, 0] < x1 - 2) & (v[:, 1] > y0 + 2) & \

@@ -338,6 +338,8 @@ class Region:
             sign = -1 if ref is not None and ref < 0 else 1
         centre = d.get("centroid", d.get("center", d.get("centre")))
         bbox = d.get("bbox", d.get("bounds"))
+        if bbox is None and "bbox_min" in d and "bbox_max" in d:
+            bbox = [d["bbox_min"], d["bbox_max"]]
         size = 10.0
         box = np.asarray(bbox, float).ravel() if isinstance(bbox, list | tuple) else None
         if box is not None and box.size == 6:
