@@ -1,0 +1,181 @@
+"""The desktop viewer: time to first frame, and frame time while orbiting, per LOD.
+
+    xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python benchmarks/bench_viewer.py \
+        [--archive PATH --site ID] [--faces 1000000] [--frames 30] [--json out.json]
+
+Without --archive a synthetic site is written to a temporary archive: a wavy 2.5D city block
+with vertex colours in three LODs (--faces, 25 %, 5 %, as ingest makes them).
+
+- first frame: from opening the archive in a new main window to the first frame that shows the
+  site's mesh (what a user waits for; includes listing, the GLB read in the worker thread and
+  the first draw with its shader compilation and upload).
+- orbit: one 1280x720 view, the camera turned 3 degrees per frame, each frame drawn
+  synchronously; median and 95th percentile over --frames frames. The last row repeats the
+  LOD the viewer picks with 8x MSAA (PyVista's default) to show what turning it off saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from archive import Archive  # noqa: E402
+from assets_manifest.models import SiteManifest  # noqa: E402
+from processing.gltf import write_glb  # noqa: E402
+from processing.types import Mesh  # noqa: E402
+from viewer.app.main_window import MainWindow  # noqa: E402
+from viewer.app.model import Camera, ViewerModel  # noqa: E402
+from viewer.app.render_vtk import SceneView  # noqa: E402
+from viewer.app.scene import INTERACTIVE_FACE_BUDGET, SceneDescription, read_glb  # noqa: E402
+from viewer.app.scene import Layer as SceneLayer  # noqa: E402
+
+
+def wait(condition, timeout: float = 120.0) -> None:
+    end = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > end:
+            raise TimeoutError("the viewer did not get there in time")
+        loop = QEventLoop()
+        QTimer.singleShot(5, loop.quit)
+        loop.exec()
+
+
+def heightfield(faces: int, seed: int = 3) -> Mesh:
+    n = int(np.sqrt(faces / 2)) + 1
+    xs = np.linspace(-100, 100, n)
+    x, y = np.meshgrid(xs, xs)
+    rng = np.random.default_rng(seed)
+    z = 0.5 * np.sin(x / 9) * np.cos(y / 13)
+    for bx, by, h in rng.uniform([-90, -90, 5], [90, 90, 40], (25, 3)):
+        z[(abs(x - bx) < 8) & (abs(y - by) < 6)] = h
+    v = np.c_[x.ravel(), y.ravel(), z.ravel()]
+    idx = np.arange(n * n).reshape(n, n)
+    a, b, c, d = (idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, :-1].ravel(),
+                  idx[1:, 1:].ravel())
+    col = np.empty((len(v), 4), np.uint8)
+    col[:, 0] = 120 + np.clip(z.ravel() * 3, 0, 120)
+    col[:, 1], col[:, 2], col[:, 3] = 140, 110, 255
+    return Mesh(v.astype(np.float32), np.r_[np.c_[a, b, d], np.c_[a, d, c]].astype(np.uint32),
+                frame="site", vertex_colors=col)
+
+
+def synthetic_archive(base: Path, faces: int) -> tuple[Path, str]:
+    archive = Archive.init(base / "archive", durable=False)
+    site, epoch = "benchblock", "2024-01-01"
+    manifest = SiteManifest.from_json_dict({
+        "id": site, "name": {"de": "Testblock", "en": "Bench block"},
+        "description": {"de": "Synthetisch.", "en": "Synthetic."},
+        "location": {"lat": 51.47, "lon": 6.85}, "origin": [351800.0, 5707900.0, 40.0],
+        "licence": "CC0-1.0", "attribution": "stadtzeit benchmarks",
+        "epochs": [{"id": epoch, "capture": "airborne-lidar", "sensor": "synthetic",
+                    "operator": "bench", "sources": [{"path": "none.laz"}]}]})
+    with archive.writer(site, message="benchmark site", user="bench") as w:
+        w.add_json("site.json", manifest.to_json_dict())
+        for k, fraction in enumerate((1.0, 0.25, 0.05)):
+            path = base / f"lod{k}.glb"
+            write_glb(heightfield(int(faces * fraction)), path)
+            w.add_file(f"epochs/{epoch}/mesh/lod{k}.glb", path)
+    return archive.root, site
+
+
+def first_frame(app: QApplication, root: Path, site: str) -> dict[str, float]:
+    t0 = time.perf_counter()
+    w = MainWindow(language="en")
+    w.resize(1600, 900)
+    w.show()
+    w.open_archive(root)
+    wait(lambda: bool(w.model.sites))
+    t_list = time.perf_counter() - t0
+    w.open_site(site)
+    view = w.view_area.primary
+    shown = []
+    view.rendered.connect(lambda: shown.append(time.perf_counter()) if view.layers else None)
+    wait(lambda: bool(shown))
+    (layer,) = view.layers.values()
+    out = {"sites_listed_s": t_list, "first_frame_s": shown[0] - t0,
+           "faces": layer.mesh.n_faces}
+    w.close()
+    return out
+
+
+def orbit(app: QApplication, mesh, frames: int, msaa: int = 0) -> dict[str, float]:
+    view = SceneView(ViewerModel())
+    view.plotter.ren_win.SetMultiSamples(msaa)
+    view.resize(1280, 720)
+    view.show()
+    wait(lambda: view.plotter.isValid() if hasattr(view.plotter, "isValid") else True, 10)
+    view.set_scene(SceneDescription([SceneLayer("m", "e", mesh)]))
+    cam = Camera.fit(mesh.bounds)
+    view.apply_camera(cam)
+    view.render_now()  # upload and shaders: not an orbit frame
+    times = []
+    for i in range(frames):
+        view.apply_camera(cam.orbit(3.0 * (i + 1)))
+        t = time.perf_counter()
+        view.plotter.ren_win.Render()
+        times.append(time.perf_counter() - t)
+    size = view.plotter.ren_win.GetSize()
+    view.plotter.close()
+    view.deleteLater()
+    return {"median_ms": 1000 * statistics.median(times),
+            "p95_ms": 1000 * float(np.percentile(times, 95)), "size": list(size)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--archive", type=Path, help="a real archive (default: synthetic)")
+    ap.add_argument("--site", help="site id in --archive")
+    ap.add_argument("--faces", type=int, default=1_000_000, help="synthetic LOD0 triangles")
+    ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.archive:
+            root, site = args.archive, args.site
+        else:
+            root, site = synthetic_archive(Path(tmp), args.faces)
+        ff = first_frame(app, root, site)
+        version = Archive.open(root).read(site)
+        lods = sorted((p for p in version.files if "/mesh/lod" in p and p.endswith(".glb")),
+                      key=lambda p: (p.split("/")[1], p))
+        epoch = lods[-1].split("/")[1]  # the newest epoch
+        rows = []
+        for logical in [p for p in lods if p.split("/")[1] == epoch]:
+            mesh = read_glb(version.files[logical])
+            rows.append({"lod": logical.rsplit("/", 1)[1], "faces": mesh.n_faces,
+                         **orbit(app, mesh, args.frames)})
+        pick = min((r for r in rows if r["faces"] <= INTERACTIVE_FACE_BUDGET),
+                   key=lambda r: -r["faces"], default=rows[-1])
+        mesh = read_glb(version.files[f"epochs/{epoch}/mesh/{pick['lod']}"])
+        rows.append({"lod": pick["lod"] + " MSAA 8", "faces": mesh.n_faces,
+                     **orbit(app, mesh, args.frames, msaa=8)})
+    print(f"sites listed {ff['sites_listed_s']:.2f} s; first frame {ff['first_frame_s']:.2f} s "
+          f"({ff['faces']:,} triangles, chosen LOD)")
+    print(f"{'LOD':<14}{'triangles':>12}{'median ms':>11}{'p95 ms':>9}{'fps':>7}")
+    for r in rows:
+        print(f"{r['lod']:<14}{r['faces']:>12,}{r['median_ms']:>11.1f}{r['p95_ms']:>9.1f}"
+              f"{1000 / r['median_ms']:>7.1f}")
+    msaa_ratio = rows[-1]["median_ms"] / next(r for r in rows if r["lod"] == pick["lod"])[
+        "median_ms"]
+    print(f"MSAA 8 / no MSAA at {pick['lod']}: {msaa_ratio:.2f}x")
+    if args.json:
+        args.json.write_text(json.dumps({"first_frame": ff, "orbit": rows,
+                                         "msaa_ratio": msaa_ratio}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
