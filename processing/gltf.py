@@ -166,6 +166,9 @@ def write_glb(mesh: Mesh, path: str | Path, extras: dict[str, Any] | None = None
                     default=_jsonable).encode("utf-8")
     js += b" " * ((-len(js)) % 4)                   # JSON chunk is padded with spaces
     total = 12 + 8 + len(js) + 8 + offset
+    if total >= 2**32:
+        raise ProcessingError(f"write_glb {path}: {total / 2**30:.1f} GiB exceeds GLB's 4 GiB "
+                              "limit; write a coarser LOD or split the mesh into tiles")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as fh:
         fh.write(struct.pack("<III", _MAGIC, 2, total))

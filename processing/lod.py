@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import fast_simplification
 import numpy as np
 import open3d as o3d
+from PIL import Image
 from pykdtree.kdtree import KDTree
 
 from processing.errors import ProcessingError
@@ -126,14 +127,28 @@ def _cluster_mean(colors: np.ndarray, cluster: np.ndarray, m: int) -> np.ndarray
     return np.clip(np.rint(mean), 0, np.iinfo(colors.dtype).max).astype(colors.dtype)
 
 
+def limit_texture(mesh: Mesh, max_size: int) -> Mesh:
+    """``mesh`` with its texture scaled down (Lanczos) so neither edge exceeds ``max_size``;
+    UVs are normalised, so they stay valid.  Returns ``mesh`` itself when nothing changes."""
+    tex = mesh.texture
+    if tex is None or max(tex.shape[:2]) <= max_size:
+        return mesh
+    s = max_size / max(tex.shape[:2])
+    size = (max(1, round(tex.shape[1] * s)), max(1, round(tex.shape[0] * s)))
+    small = np.asarray(Image.fromarray(tex).resize(size, Image.Resampling.LANCZOS))
+    return dataclasses.replace(mesh, texture=small)
+
+
 def make_lods(mesh: Mesh, fractions: Sequence[float] = (1.0, 0.25, 0.05),
-              aggressiveness: float = 7.0, preserve_border: bool | None = None) -> list[Mesh]:
+              aggressiveness: float = 7.0, preserve_border: bool | None = None,
+              texture_size: int | None = None) -> list[Mesh]:
     """One mesh per fraction of ``mesh``'s face count (lod0 first).
 
     Each level is decimated from the previous one, not from lod0: the 5 % level then starts
     from 25 % of the faces (~4x less work) at a quality cost too small to see at the distance
     it is shown.  ``preserve_border=None`` keeps open borders only for textured meshes, whose UV
-    seams are borders (collapsing them would crack the texture).
+    seams are borders (collapsing them would crack the texture).  ``texture_size`` caps lod0's
+    texture edge; each further level halves the cap (not below 256 px).
     """
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ProcessingError(f"LOD fractions must be in (0, 1], got {list(fractions)}")
@@ -153,6 +168,8 @@ def make_lods(mesh: Mesh, fractions: Sequence[float] = (1.0, 0.25, 0.05),
             log.warning("LOD %.3f: %d faces for a target of %d (%.0f %% off)%s", f,
                         lod.n_faces, target, 100 * miss,
                         "; open borders/UV seams limit the reduction" if preserve_border else "")
-        lods.append(lod)
         prev = lod
+        if texture_size is not None:
+            lod = limit_texture(lod, max(256, texture_size >> len(lods)))
+        lods.append(lod)
     return lods

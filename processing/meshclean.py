@@ -22,21 +22,38 @@ def index_dtype(n_vertices: int) -> type:
     return np.int32 if n_vertices < 2**31 else np.int64
 
 
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals, float32 (+z where a vertex has no area around it)."""
-    v = np.asarray(vertices, dtype=np.float64)
-    f = np.asarray(faces)
-    # the unnormalised cross product is twice the face area: area weighting comes for free
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    idx = f.ravel()
-    acc = np.stack([np.bincount(idx, np.repeat(fn[:, c], 3), minlength=len(v))
-                    for c in range(3)], axis=1)
-    length = np.linalg.norm(acc, axis=1)
+def _edges(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edge vectors v1-v0 and v2-v0 as (3, M) arrays: component rows are contiguous, which makes
+    the cross product and the bincounts below ~2x faster than on (M, 3) rows."""
+    vt = np.ascontiguousarray(np.asarray(vertices, dtype=np.float64).T)
+    a = vt[:, faces[:, 0]]
+    return vt[:, faces[:, 1]] - a, vt[:, faces[:, 2]] - a
+
+
+def _cross(e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
+    return np.stack([e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2],
+                     e1[0] * e2[1] - e1[1] * e2[0]])
+
+
+def _accumulate_normals(face_cross: np.ndarray, faces: np.ndarray, n: int) -> np.ndarray:
+    """Sum each face's (area-weighted) normal into its three vertices; unit length, float32."""
+    corners = [np.ascontiguousarray(faces[:, k]) for k in range(3)]
+    acc = np.stack([sum(np.bincount(c, face_cross[i], minlength=n) for c in corners)
+                    for i in range(3)])
+    length = np.sqrt(np.einsum("ij,ij->j", acc, acc))
     ok = length > 0
-    out = np.zeros_like(acc)
-    out[ok] = acc[ok] / length[ok, None]
+    out = np.zeros((n, 3), dtype=np.float32)
+    out[ok] = (acc[:, ok] / length[ok]).T
     out[~ok, 2] = 1.0
-    return out.astype(np.float32)
+    return out
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals, float32 (+z where a vertex has no area around it).
+
+    The unnormalised cross product is twice the face area, so area weighting comes for free."""
+    f = np.asarray(faces)
+    return _accumulate_normals(_cross(*_edges(vertices, f)), f, len(vertices))
 
 
 def compact(mesh: Mesh, faces: np.ndarray, keep_vertex: np.ndarray | None = None) -> Mesh:
@@ -109,33 +126,40 @@ def clean_mesh(mesh: Mesh, merge_vertices: bool = True) -> tuple[Mesh, dict[str,
             faces = rep[faces]
     stats["merged_vertices"] = merged
 
-    v = np.asarray(mesh.vertices, dtype=np.float64)
     a, b, c = faces[:, 0], faces[:, 1], faces[:, 2]
     repeated = (a == b) | (b == c) | (a == c)
-    e1, e2 = v[b] - v[a], v[c] - v[a]
-    cr = np.cross(e1, e2)
-    cross2 = np.einsum("ij,ij->i", cr, cr)
-    longest2 = np.maximum.reduce([np.einsum("ij,ij->i", e, e) for e in (e1, e2, v[c] - v[b])])
+    e1, e2 = _edges(mesh.vertices, faces)
+    cr = _cross(e1, e2)
+    cross2 = np.einsum("ij,ij->j", cr, cr)
+    e3 = e2 - e1
+    longest2 = np.maximum.reduce([np.einsum("ij,ij->j", e, e) for e in (e1, e2, e3)])
+    del e1, e2, e3
     # |cross| = height * longest edge; height < rel * longest <=> |cross|^2 < rel^2 * longest^4
     flat = cross2 <= (_DEGENERATE_REL**2) * longest2 * longest2
-    bad = repeated | flat
-    stats["degenerate_faces"] = int(bad.sum())
-    faces = faces[~bad]
+    good = ~(repeated | flat)
+    stats["degenerate_faces"] = int(len(faces) - good.sum())
+    if stats["degenerate_faces"]:
+        faces, cr = faces[good], cr[:, good]
 
-    srt = np.sort(faces, axis=1)
-    if len(v) < 2**21:                           # three 21-bit indices pack into one int64
-        key = (srt[:, 0] << 42) | (srt[:, 1] << 21) | srt[:, 2]
-        _, first = np.unique(key, return_index=True)
+    # the vertex set of a face, sorted: min/max/sum beat np.sort(axis=1) on 3-wide rows
+    a, b, c = faces[:, 0], faces[:, 1], faces[:, 2]
+    lo, hi = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
+    mid = a + b + c - lo - hi
+    if len(mesh.vertices) < 2**21:               # three 21-bit indices pack into one int64
+        _, first = np.unique((lo << 42) | (mid << 21) | hi, return_index=True)
     else:
-        _, first = np.unique(srt, axis=0, return_index=True)
+        _, first = np.unique(np.c_[lo, mid, hi], axis=0, return_index=True)
     stats["duplicate_faces"] = int(len(faces) - len(first))
-    faces = faces[np.sort(first)]                # keep the first of each, in input order
+    if stats["duplicate_faces"]:
+        first = np.sort(first)                   # keep the first of each, in input order
+        faces, cr = faces[first], cr[:, first]
 
-    used = np.zeros(len(v), dtype=bool)
+    nv = len(mesh.vertices)
+    used = np.zeros(nv, dtype=bool)
     used[faces.ravel()] = True
-    stats["unreferenced_vertices"] = int(len(v) - used.sum() - merged)
+    stats["unreferenced_vertices"] = int(nv - used.sum() - merged)
     out = compact(mesh, faces)
-    out.normals = vertex_normals(out.vertices, out.faces)
+    out.normals = _accumulate_normals(cr, out.faces, len(out.vertices))
     stats["vertices_out"], stats["faces_out"] = len(out.vertices), out.n_faces
     log.info("mesh cleaning: %s", stats)
     return out, stats

@@ -369,6 +369,14 @@ def test_lods_hit_their_targets_and_keep_colours_and_uvs():
         assert np.allclose(np.linalg.norm(lod.normals, axis=1), 1.0, atol=1e-5)
 
 
+def test_lod_textures_are_capped_per_level():
+    m = grid_mesh(41)
+    m.texture = np.zeros((2048, 1024, 3), np.uint8)
+    lods = make_lods(m, (1.0, 0.25, 0.05), texture_size=1024)
+    assert [lod.texture.shape[:2] for lod in lods] == [(1024, 512), (512, 256), (256, 128)]
+    assert m.texture.shape == (2048, 1024, 3)              # the input is untouched
+
+
 def test_lod_fractions_are_validated():
     with pytest.raises(ProcessingError, match="fractions"):
         make_lods(grid_mesh(5), (1.0, 0.0))
