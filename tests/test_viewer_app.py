@@ -112,7 +112,7 @@ def test_open_site_list_info_footer_and_thumbnail(qtbot, three_epochs) -> None:
     assert LICENCE in footer and ATTRIBUTION in footer
     html = w.info.browser.toPlainText()
     for text in ("A city block for tests.", "airborne LiDAR", "terrestrial LiDAR",
-                 "RMS 2.1 cm", "Scanner 2", "EPSG:25832+7837", "5707968.000"):
+                 "RMS 2.1 cm icp", "Scanner 2", "EPSG:25832+7837", "5707968.000"):
         assert text in html
     # LOD by face count: 20,000 triangles fit the interactive budget
     assert w.controller.lods == {E1: 0, E2: 0, E3: 0}

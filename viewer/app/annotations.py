@@ -93,7 +93,7 @@ class AnnotationOverlay:
                            np.float64).reshape(-1, 3)
             self.view.set_overlay_actor(
                 "hotspots", pv.PolyData(pts) if len(pts) else None, color=HOTSPOT_COLOUR,
-                point_size=14, render_points_as_spheres=True, lighting=False)
+                point_size=14, spheres=True)
         self.show_card()
         self.place()
 

@@ -188,7 +188,15 @@ class ViewerController(QObject):
             return
         logical = newest.lods[max(newest.lods)]
         path = self.versions[site_id].files[logical]
-        self.loader.submit(f"thumb:{site_id}", lambda p, c: read_glb(path, source=logical),
+
+        def job(progress, cancelled) -> MeshData:
+            mesh = read_glb(path, source=logical)
+            if mesh.texture is not None:  # a thumbnail needs no 4k texture upload
+                step = max(1, max(mesh.texture.shape[:2]) // 256)
+                mesh.texture = np.ascontiguousarray(mesh.texture[::step, ::step])
+            return mesh
+
+        self.loader.submit(f"thumb:{site_id}", job,
                            on_done=lambda mesh: self.thumbnail_mesh.emit(site_id, mesh),
                            on_failed=lambda msg: log.warning("thumbnail: %s", msg),
                            priority=-1)

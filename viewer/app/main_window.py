@@ -469,9 +469,8 @@ class MainWindow(QMainWindow):
             return
         pts, line = marker_geometry(meas.array, closed=meas.mode == MeasureMode.AREA)
         view.set_overlay_actor("measure-points", pts, color=MEASURE_COLOUR, point_size=12,
-                               render_points_as_spheres=True, lighting=False)
-        view.set_overlay_actor("measure-line", line, color=MEASURE_COLOUR, line_width=3,
-                               lighting=False)
+                               spheres=True)
+        view.set_overlay_actor("measure-line", line, color=MEASURE_COLOUR, line_width=3)
         self.tabs.setCurrentWidget(self.measure)
 
     def _compare_changed(self) -> None:

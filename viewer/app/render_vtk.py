@@ -18,7 +18,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGestureEvent, QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 from vtkmodules.vtkCommonDataModel import vtkPlane
-from vtkmodules.vtkRenderingCore import vtkCellPicker
+from vtkmodules.vtkRenderingCore import vtkCellPicker, vtkRenderer
 
 from viewer.app.model import Camera, ViewerModel, apply_pan, apply_pinch
 from viewer.app.scene import Layer, MeshData, SceneDescription
@@ -80,6 +80,14 @@ class SceneView(QWidget):
         self.plotter.enable_trackball_style()
         self.renderer = self.plotter.renderer
         self.renderer.SetUseDepthPeeling(False)
+        # markers (measurements, hotspots) on a second layer: never hidden behind the model
+        self.overlay = vtkRenderer()
+        self.overlay.SetLayer(1)
+        self.overlay.InteractiveOff()
+        self.overlay.SetActiveCamera(self.renderer.GetActiveCamera())
+        self.plotter.ren_win.SetNumberOfLayers(2)
+        self.plotter.ren_win.AddRenderer(self.overlay)
+        self._overlay_actors: dict[str, Any] = {}
         self.layers: dict[str, Layer] = {}
         self._actors: dict[str, Any] = {}
         self._textures: dict[int, pv.Texture] = {}
@@ -147,12 +155,26 @@ class SceneView(QWidget):
         self.set_scene(SceneDescription([]))
         self._textures.clear()
 
-    def set_overlay_actor(self, name: str, data: pv.PolyData | None, **kw: Any) -> None:
-        """Markers (measurements, hotspots): replaced by name, removed with `data=None`."""
-        self.plotter.remove_actor(name, render=False)
+    def set_overlay_actor(self, name: str, data: pv.PolyData | None, color: str = "white",
+                          point_size: float = 10.0, line_width: float = 2.0,
+                          spheres: bool = False) -> None:
+        """Markers drawn over the model, replaced by name, removed with `data=None`."""
+        old = self._overlay_actors.pop(name, None)
+        if old is not None:
+            self.overlay.RemoveActor(old)
         if data is not None and data.n_points:
-            self.plotter.add_mesh(data, name=name, reset_camera=False, show_scalar_bar=False,
-                                  render=False, pickable=False, **kw)
+            mapper = pv.DataSetMapper(data)
+            mapper.scalar_visibility = False
+            actor = pv.Actor(mapper=mapper)
+            prop = actor.prop
+            prop.color = color
+            prop.point_size = point_size
+            prop.line_width = line_width
+            prop.render_points_as_spheres = spheres
+            prop.lighting = False
+            actor.SetPickable(False)
+            self.overlay.AddActor(actor)
+            self._overlay_actors[name] = actor
         self.request_render()
 
     def request_render(self) -> None:
@@ -225,6 +247,7 @@ class SceneView(QWidget):
         """Share `other`'s VTK camera: both views always show the same viewpoint."""
         cam = other.renderer.GetActiveCamera()
         self.renderer.SetActiveCamera(cam)
+        self.overlay.SetActiveCamera(cam)
         self._linked = other
         self._camera_observer = cam.AddObserver("ModifiedEvent", lambda *_: self.request_render())
         other.plotter.iren.interactor.AddObserver(
@@ -313,7 +336,10 @@ class ThumbnailRenderer:
         p = self._plotter
         p.clear_actors()
         pd = polydata(mesh)
-        if mesh.colors is not None:
+        if mesh.texture is not None and mesh.uv is not None:
+            pd.active_texture_coordinates = mesh.uv
+            p.add_mesh(pd, texture=pv.Texture(mesh.texture), ambient=0.3)
+        elif mesh.colors is not None:
             pd.point_data["rgb"] = mesh.colors
             p.add_mesh(pd, scalars="rgb", rgb=True, show_scalar_bar=False, ambient=0.3)
         else:

@@ -51,13 +51,16 @@ def provenance_summary(doc: dict[str, Any]) -> dict[str, str]:
     if isinstance(preset, dict) and preset.get("name"):
         out["preset"] = str(preset["name"])
     reg = doc.get("registration") or {}
-    if isinstance(reg, dict):
-        rms = next((reg[k] for k in ("rmse", "rms", "residual_rms", "rmse_m", "fitness_rmse")
+    if isinstance(reg, dict) and reg:
+        rms = next((reg[k] for k in ("inlier_rmse", "rmse", "rms", "residual_rms", "rmse_m")
                     if isinstance(reg.get(k), int | float)), None)
-        if rms is not None:
-            out["registration"] = f"RMS {float(rms) * 100:.1f} cm"
-        elif reg.get("method"):
-            out["registration"] = str(reg["method"])
+        parts = [f"RMS {float(rms) * 100:.1f} cm"] if rms is not None else []
+        if reg.get("method"):
+            parts.append(str(reg["method"]))
+        if reg.get("reference"):
+            parts.append(f"→ {reg['reference']}")
+        if parts:
+            out["registration"] = " ".join(parts)
     stats = doc.get("statistics") or {}
     if isinstance(stats, dict):
         for key in ("points", "n_points", "points_out", "points_in"):
