@@ -247,3 +247,21 @@ def test_viewer_computes_change_when_none_is_stored(archive3) -> None:
         (v[:, 1] < y1 - 2)
     assert np.nanmedian(change.values[on_new_roof]) > 5       # added: positive
     assert np.nanmedian(change.values[where_removed]) < -5    # removed: negative
+
+
+def test_computed_change_has_no_value_where_a_did_not_capture() -> None:
+    """B reaching beyond A's scan (a smaller area) is 'no value', not a false change."""
+    from viewer_fixtures import grid_mesh
+
+    from viewer.app.scene import MeshData
+    full = grid_mesh(E1, 51)
+    v = np.asarray(full.vertices)
+    keep = v[:, 0] <= 0  # A covers the western half only
+    index = np.cumsum(keep) - 1
+    a = MeshData(v[keep], index[full.faces[keep[full.faces].all(axis=1)]])
+    other = grid_mesh(E2, 51)
+    b = MeshData(np.asarray(other.vertices), other.faces.astype(np.int64))
+    change = compute_change(E1, E2, 0, a, b, lambda f, t: None, lambda: False)
+    east, west = b.vertices[:, 0] > 2, b.vertices[:, 0] < -1
+    assert np.isnan(change.values[east]).all()
+    assert np.isfinite(change.values[west]).all()

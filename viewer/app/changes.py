@@ -3,7 +3,8 @@
 The viewer never writes products: what it computes here is shown and then forgotten. The work
 is the processing layer's: `processing.compare.mesh_change` when the orchestration offers it,
 else cloud-to-mesh distance (`processing.change.c2m`) of B's vertices against A's mesh, with
-regions from `processing.change.regions.point_regions`.
+regions from `processing.change.regions.point_regions`. Where B reaches beyond what A captured
+(its closest point on A is on A's open border), there is no value rather than a false change.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import numpy as np
 from viewer.app.model import ChangeData, Region
 from viewer.app.scene import Cancelled, MeshData
 
-MAX_DISTANCE = 50.0   # metres; farther vertices get no value instead of a slow search
+MAX_DISTANCE = 25.0   # metres; farther vertices get no value instead of a slow search
 MIN_REGION_CHANGE = 0.10  # metres; with no level of detection, regions need at least this
+BORDER_TOLERANCE = 0.5    # metres; beyond A's open border by more than this: not covered by A
 
 
 def _processing_hook() -> Callable[..., Any] | None:
@@ -28,6 +30,47 @@ def _processing_hook() -> Callable[..., Any] | None:
     except ImportError:
         return None
     return getattr(compare, "mesh_change", None)
+
+
+def border_vertices(faces: np.ndarray, n_vertices: int) -> np.ndarray:
+    """Vertices on an open border of the mesh (on an edge that only one face uses)."""
+    f = faces.astype(np.int64)
+    e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    keys, counts = np.unique(e[:, 0] * n_vertices + e[:, 1], return_counts=True)
+    single = keys[counts == 1]
+    mask = np.zeros(n_vertices, bool)
+    mask[single // n_vertices] = True
+    mask[single % n_vertices] = True
+    return mask
+
+
+def outside_coverage(points: np.ndarray, closest: np.ndarray, face: np.ndarray,
+                     a: MeshData) -> np.ndarray:
+    """Points whose closest point on A lies on A's open border, well away from it: A did not
+    capture that part (a scan of one side, a smaller area), so there is no change to show."""
+    tri = a.faces[np.clip(face, 0, None)].astype(np.intp)
+    v = a.vertices.astype(np.float64)
+    border = border_vertices(a.faces, len(v))
+    corners = v[tri]                                        # (N, 3, 3)
+    near = np.linalg.norm(corners - closest[:, None, :], axis=2)
+    span = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2).max(axis=1)
+    on_corner = near <= 1e-3 * np.maximum(span, 1e-9)[:, None] + 1e-6
+    # on a border vertex, or on the edge between two border vertices (bary ~ 0 opposite)
+    nb = border[tri]
+    e0, e1, e2 = (corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0],
+                  closest - corners[:, 0])
+    d00, d01, d11 = (np.einsum("ij,ij->i", e0, e0), np.einsum("ij,ij->i", e0, e1),
+                     np.einsum("ij,ij->i", e1, e1))
+    d20, d21 = np.einsum("ij,ij->i", e2, e0), np.einsum("ij,ij->i", e2, e1)
+    den = np.where(np.abs(d00 * d11 - d01 * d01) > 1e-18, d00 * d11 - d01 * d01, 1.0)
+    b1 = (d11 * d20 - d01 * d21) / den
+    b2 = (d00 * d21 - d01 * d20) / den
+    bary = np.stack([1 - b1 - b2, b1, b2], axis=1)
+    zero = np.abs(bary) < 1e-4
+    edge_on_border = (zero & np.roll(nb, 1, axis=1) & np.roll(nb, 2, axis=1)).any(axis=1)
+    vertex_on_border = (on_corner & nb).any(axis=1)
+    far = np.linalg.norm(points - closest, axis=1) > BORDER_TOLERANCE
+    return (edge_on_border | vertex_on_border) & far & (face >= 0)
 
 
 def mean_edge(vertices: np.ndarray, faces: np.ndarray, sample: int = 20000) -> float:
@@ -56,6 +99,7 @@ def compute_change(a_id: str, b_id: str, lod: int, a: MeshData, b: MeshData,
     res = c2m(b.vertices.astype(np.float64), a.vertices.astype(np.float64), a.faces,
               max_distance=MAX_DISTANCE)
     values = res.distance.astype(np.float32)
+    values[outside_coverage(b.vertices.astype(np.float64), res.closest, res.face, a)] = np.nan
     if cancelled():
         raise Cancelled
     progress(0.7, "regions")

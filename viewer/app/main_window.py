@@ -255,6 +255,7 @@ class MainWindow(QMainWindow):
         m.events.measure.connect(self._draw_measurement)
         m.events.compare.connect(self._compare_changed)
         m.events.fly.connect(self._fly_changed)
+        m.events.change.connect(self._change_arrived)
         self.resize(1400, 860)
         self.retranslate()
 
@@ -478,6 +479,11 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentIndex(1)
         if self.player.playing and self.model.compare_mode != CompareMode.SINGLE:
             self.timeline.set_playing(False)
+
+    def _change_arrived(self) -> None:
+        banner = self.view_area.banner
+        if self.model.change is not None and banner.isVisible() and banner.level == "info":
+            banner.hide()  # "computing it now" is done
 
     def _escape(self) -> None:
         if self.view_area.help.isVisible():

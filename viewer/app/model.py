@@ -376,10 +376,12 @@ class ChangeData:
     computed: bool = False                               # computed by the viewer, not stored
 
     def symmetric_limit(self) -> float:
-        """Colour scale half-width: the 98th percentile of |d|, at least the LoD."""
+        """Colour scale half-width: a round number at or above the 98th percentile of |d|
+        (and the LoD), so that the legend reads 0.5 m, 1 m, 2.5 m... rather than 1.37 m."""
+        from processing.change.summary import nice_limit
         v = np.abs(self.values[np.isfinite(self.values)])
         lim = float(np.percentile(v, 98)) if v.size else 1.0
-        return max(lim, self.level_of_detection or 0.0, 1e-3)
+        return nice_limit(max(lim, self.level_of_detection or 0.0, 1e-3))
 
 
 # --------------------------------------------------------------------------- the model
