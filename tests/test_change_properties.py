@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.spatial import cKDTree
 
 from processing.change import DoDParams, M3C2Params, c2c, dod, histogram, m3c2
 
-SETTINGS = settings(max_examples=25, deadline=None,
+SETTINGS = settings(max_examples=15, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -21,7 +22,7 @@ def surface(seed: int, n: int, bumps: float) -> np.ndarray:
     return np.column_stack([xy, z])
 
 
-scene = st.tuples(st.integers(0, 10_000), st.integers(300, 1500), st.floats(0.0, 1.5))
+scene = st.tuples(st.integers(0, 10_000), st.integers(300, 1200), st.floats(0.0, 1.5))
 offsets = st.tuples(*[st.floats(-1e5, 1e5, allow_nan=False)] * 3)
 params = st.builds(M3C2Params, normal_radius=st.floats(0.6, 2.0),
                    cylinder_radius=st.floats(0.3, 1.0), max_depth=st.floats(0.2, 3.0),
@@ -96,7 +97,7 @@ def test_c2c_equals_exact_nearest_distance(s1, s2) -> None:
     a = surface(s1[0], s1[1], s1[2])
     b = surface(s2[0], s2[1], s2[2])
     res = c2c(b, a, split=True)
-    exact = np.sqrt(((b[:, None, :] - a[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
+    exact, _ = cKDTree(a).query(b)  # float64 tree: exact
     assert np.all(res.distance >= exact - 1e-12)
     assert np.max(res.distance - exact) < 1e-5  # a float32 near-tie at most
     np.testing.assert_allclose(np.hypot(res.horizontal, res.vertical), res.distance, atol=1e-12)

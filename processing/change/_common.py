@@ -71,15 +71,21 @@ def build_tree(centred: np.ndarray) -> KDTree:
 def spatial_order(points: np.ndarray, cell: float) -> np.ndarray:
     """A permutation that visits points cell by cell (x-major), so consecutive kNN queries
     touch the same tree leaves; this halves query time against random order."""
-    if points.shape[0] < 2:
-        return np.arange(points.shape[0])
+    n = points.shape[0]
+    if n < 2:
+        return np.arange(n)
+    cell = max(cell, 1e-9)
     lo = points.min(axis=0)
-    ijk = np.floor((points - lo) / max(cell, 1e-9)).astype(np.int64)
-    dims = ijk.max(axis=0) + 1
-    if float(np.prod(dims.astype(np.float64))) < 2.0**62:
-        key = (ijk[:, 0] * dims[1] + ijk[:, 1]) * dims[2] + ijk[:, 2]
-        return np.argsort(key, kind="stable")
-    return np.lexsort((ijk[:, 2], ijk[:, 1], ijk[:, 0]))
+    dims = np.floor((points.max(axis=0) - lo) / cell).astype(np.int64) + 1
+    if float(np.prod(dims.astype(np.float64))) >= 2.0**62:
+        ijk = np.floor((points - lo) / cell).astype(np.int64)
+        return np.lexsort((ijk[:, 2], ijk[:, 1], ijk[:, 0]))
+    # One axis at a time: no (N, 3) temporaries at 10M points.
+    key = np.zeros(n, dtype=np.int64)
+    for ax in range(3):
+        key *= dims[ax]
+        key += ((points[:, ax] - lo[ax]) / cell).astype(np.int64)
+    return np.argsort(key, kind="stable")
 
 
 def ball_query(tree: KDTree, n_points: int, queries: np.ndarray, radius: float,
@@ -112,12 +118,16 @@ def ball_query(tree: KDTree, n_points: int, queries: np.ndarray, radius: float,
             kk = min(kk * 4, n_points)
 
 
-def padded(points: np.ndarray, ones: bool = False) -> np.ndarray:
-    """``points`` with one extra zero row, so the empty-slot index ``n`` gathers safely.
-    With ``ones`` a fourth column holds 1 for real points (0 in the pad row): one batched
-    matmul of gathered rows then yields the count, the sum and the second moments at once."""
+def padded(points: np.ndarray, ones: bool = False, origin: np.ndarray | None = None
+           ) -> np.ndarray:
+    """``points`` (minus ``origin``) with one extra zero row, so the empty-slot index ``n``
+    gathers safely.  With ``ones`` a fourth column holds 1 for real points (0 in the pad
+    row): one batched matmul of gathered rows then yields the count, the sum and the second
+    moments at once."""
     out = np.zeros((points.shape[0] + 1, 4 if ones else 3), dtype=np.float64)
     out[:-1, :3] = points
+    if origin is not None:
+        out[:-1, :3] -= origin
     if ones:
         out[:-1, 3] = 1.0
     return out
@@ -133,8 +143,10 @@ def estimate_k(tree: KDTree, n_points: int, queries: np.ndarray, radius: float,
                sample: int = 512) -> int:
     """A starting k for ``ball_query``: 1.25 x the 90th percentile of exact neighbour counts on
     an even sample of the queries, so few rows need a second, larger query."""
-    if queries.shape[0] == 0:
-        return 1
+    if queries.shape[0] <= 4 * sample:
+        # Few queries: a sampling pass would cost as much as the search (each tree call has
+        # a fixed OpenMP start-up); start at 32 and let ball_query widen where needed.
+        return min(32, max(n_points, 1))
     take = np.unique(np.linspace(0, queries.shape[0] - 1, min(sample, queries.shape[0]))
                      .astype(np.int64))
     counts = np.zeros(take.size, dtype=np.int64)

@@ -56,35 +56,36 @@ def c2c(compared: np.ndarray, reference: np.ndarray, *, max_distance: float | No
     bound = None if max_distance is None else positive(max_distance, "max_distance")
     origin = centre_of(ref)
     c_ref = ref - origin
-    c_cmp = cmp_ - origin
     tree = build_tree(c_ref)
     n = ref.shape[0]
     m = cmp_.shape[0]
-    nearest = np.empty(m, dtype=np.int64)
-    q32 = np.ascontiguousarray(c_cmp, dtype=np.float32)
     kwargs: dict[str, Any] = {}
     if bound is not None:
-        kwargs["distance_upper_bound"] = bound + F32_PAD * max(extent_of(c_ref, c_cmp), bound)
-    # Spatially ordered queries stay in cache; the chunking keeps memory flat at 10M points.
-    order = spatial_order(c_cmp, cell=max(bound or 0.0, 1.0) * 4.0)
+        pad = F32_PAD * max(extent_of(c_ref), float(np.abs(cmp_ - origin).max()), bound)
+        kwargs["distance_upper_bound"] = bound + pad
+    nearest = np.full(m, -1, dtype=np.int64)
+    distance = np.full(m, np.nan)
+    horizontal = np.full(m, np.nan) if split else None
+    vertical = np.full(m, np.nan) if split else None
+    # Spatially ordered queries stay in the tree's cache; chunks keep the float32 queries and
+    # float64 differences small, so 10M points need little beyond inputs and outputs.
+    order = spatial_order(cmp_, cell=max(bound or 0.0, 1.0) * 4.0)
     for s in range(0, m, CHUNK * 8):
         rows = order[s:s + CHUNK * 8]
-        _, idx = tree.query(q32[rows], k=1, **kwargs)
+        q = cmp_[rows] - origin
+        _, idx = tree.query(np.ascontiguousarray(q, dtype=np.float32), k=1, **kwargs)
+        found = idx < n
+        rows, q, idx = rows[found], q[found], idx[found].astype(np.int64)
+        diff = q - c_ref[idx]
+        d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        if bound is not None:
+            near = d <= bound
+            rows, idx, diff, d = rows[near], idx[near], diff[near], d[near]
         nearest[rows] = idx
-    missing = nearest >= n
-    nearest[missing] = -1
-    diff = c_cmp - c_ref[np.where(missing, 0, nearest)]
-    distance = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-    if bound is not None:
-        missing |= distance > bound
-        nearest[missing] = -1
-    distance[missing] = np.nan
-    horizontal = vertical = None
-    if split:
-        horizontal = np.hypot(diff[:, 0], diff[:, 1])
-        vertical = diff[:, 2].copy()
-        horizontal[missing] = np.nan
-        vertical[missing] = np.nan
+        distance[rows] = d
+        if split:
+            horizontal[rows] = np.hypot(diff[:, 0], diff[:, 1])
+            vertical[rows] = diff[:, 2]
     return C2CResult(distance=distance, nearest=nearest, horizontal=horizontal,
                      vertical=vertical,
                      params={"max_distance": bound, "split": bool(split),

@@ -19,6 +19,8 @@ Each point is assigned to the one slab its projection falls in, so nothing is co
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,8 +43,8 @@ from processing.change.params import M3C2Params
 from processing.change.summary import histogram, statistics
 from processing.errors import ProcessingError
 
-# Core points handled together: bounds the slab queries held at once.
-CORE_BLOCK = 1 << 18
+# Core points per task: bounds the slab queries held at once and feeds two threads.
+CORE_BLOCK = 1 << 16
 # Largest dense occupancy grid (cells, one byte each).
 MAX_GRID_CELLS = 1 << 26
 
@@ -147,11 +149,24 @@ class _Occupancy:
 
 @dataclass
 class _Epoch:
-    points: np.ndarray  # centred float64
-    padded: np.ndarray
+    """An epoch's centred points as gather tables (see ``padded``) and its tree; ``points``
+    is a view into one of the tables, so nothing is held twice."""
+
+    points: np.ndarray
     tree: KDTree
-    padded4: np.ndarray | None = None
+    padded: np.ndarray | None = None  # (n + 1, 3) for the cylinder slabs
+    padded4: np.ndarray | None = None  # (n + 1, 4) for the normals
     occupancy: _Occupancy | None = None
+
+
+def _make_epoch(pts: np.ndarray, origin: np.ndarray, three: bool, four: bool) -> _Epoch:
+    p3 = p4 = None
+    if four:
+        p4 = padded(pts, ones=True, origin=origin)
+    if three:
+        p3 = padded(pts, origin=origin) if p4 is None else np.ascontiguousarray(p4[:, :3])
+    view = (p3 if p3 is not None else p4)[:-1, :3]
+    return _Epoch(points=view, tree=build_tree(view), padded=p3, padded4=p4)
 
 
 def _in_cylinder(rel: np.ndarray, d2: np.ndarray, valid: np.ndarray, normals: np.ndarray,
@@ -167,7 +182,7 @@ def _in_cylinder(rel: np.ndarray, d2: np.ndarray, valid: np.ndarray, normals: np
 
 
 def _slab_pairs(ep: _Epoch, cores: np.ndarray, normals: np.ndarray, p: M3C2Params,
-                pad: float) -> tuple[np.ndarray, np.ndarray]:
+                pad: float, k0: int) -> tuple[np.ndarray, np.ndarray]:
     """(core row, projection) of every point of ``ep`` inside each core's cylinder; ``cores``
     and ``normals`` hold only rows with a valid normal."""
     m = cores.shape[0]
@@ -183,14 +198,12 @@ def _slab_pairs(ep: _Epoch, cores: np.ndarray, normals: np.ndarray, p: M3C2Param
     rows_seg = np.tile(np.arange(nseg), m)
     q = cores[rows_core] + centres[rows_seg, None] * normals[rows_core]
     if nseg > 1:
-        if ep.occupancy is None:
-            ep.occupancy = _Occupancy(ep.points, ball)
         keep = ep.occupancy.maybe_near(q)
         rows_core, rows_seg, q = rows_core[keep], rows_seg[keep], q[keep]
     q32 = np.ascontiguousarray(q, dtype=np.float32)
     ids: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     ts: list[np.ndarray] = [np.zeros(0)]
-    for rows, idx in ball_query(ep.tree, n, q32, ball, k_start=estimate_k(ep.tree, n, q32, ball)):
+    for rows, idx in ball_query(ep.tree, n, q32, ball, k_start=k0):
         core = rows_core[rows]
         seg = rows_seg[rows]
         rel = np.take(ep.padded, idx, axis=0)
@@ -224,7 +237,7 @@ def _stats(core_id: np.ndarray, t: np.ndarray, m: int, statistic: str
 
 
 def _normals_and_pairs(ep: _Epoch, cores: np.ndarray, viewpoint: np.ndarray | None,
-                       p: M3C2Params, pad: float, with_cylinder: bool
+                       p: M3C2Params, pad: float, with_cylinder: bool, k0: int
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Oriented normals and counts at ``cores`` from ``ep``; with ``with_cylinder`` (the whole
     cylinder fits in the normal ball) also the cylinder pairs from the same neighbours, which
@@ -237,7 +250,6 @@ def _normals_and_pairs(ep: _Epoch, cores: np.ndarray, viewpoint: np.ndarray | No
     ts: list[np.ndarray] = [np.zeros(0)]
     radius = p.normal_radius
     q32 = np.ascontiguousarray(cores, dtype=np.float32)
-    k0 = estimate_k(ep.tree, n, q32, radius + pad)
     r2, h = p.cylinder_radius**2, p.max_depth
     for rows, idx in ball_query(ep.tree, n, q32, radius + pad, k_start=k0):
         rel, d2, inside, mom = neighbour_moments(ep.padded4, idx, cores[rows], radius, n)
@@ -289,21 +301,22 @@ def m3c2(reference: np.ndarray, compared: np.ndarray, params: M3C2Params,
             f"epoch's extent ({diag:.3g} m diagonal). Use a radius of a few point spacings "
             "(CloudCompare's projection scale is a diameter: halve it)")
     origin = centre_of(p1)
-    c1, c2, cc = p1 - origin, p2 - origin, core - origin
+    cc = core - origin
     m = core.shape[0]
-    pad = F32_PAD * max(extent_of(c1, c2, cc),
+    span = max(float(np.abs(x - origin).max()) for x in (p1.min(axis=0), p1.max(axis=0),
+                                                          p2.min(axis=0), p2.max(axis=0)))
+    pad = F32_PAD * max(span, extent_of(cc),
                         params.normal_radius + params.max_depth + params.cylinder_radius)
-    e1 = _Epoch(c1, padded(c1), build_tree(c1),
-                padded(c1, ones=True) if normals is None else None)
-    e2 = _Epoch(c2, padded(c2), build_tree(c2))
+    # The reference cylinder comes from the normal search when it fits inside the normal ball.
+    reuse = normals is None and math.hypot(params.cylinder_radius,
+                                           params.max_depth) <= params.normal_radius
+    e1 = _make_epoch(p1, origin, three=not reuse, four=normals is None)
+    e2 = _make_epoch(p2, origin, three=True, four=False)
 
     order = spatial_order(cc, cell=4.0 * max(params.normal_radius, params.cylinder_radius))
     cc_o = cc[order]
     viewpoint = (None if isinstance(params.orientation, str)
                  else np.asarray(params.orientation) - origin)
-    # The reference cylinder comes from the normal search when it fits inside the normal ball.
-    reuse = normals is None and math.hypot(params.cylinder_radius,
-                                           params.max_depth) <= params.normal_radius
     if normals is not None:
         given = np.asarray(normals, dtype=np.float64)
         if given.shape != (m, 3):
@@ -322,21 +335,33 @@ def m3c2(reference: np.ndarray, compared: np.ndarray, params: M3C2Params,
     s2_o = np.full(m, np.nan)
     nrm_o = np.full((m, 3), np.nan)
     ncount_o = np.zeros(m, dtype=np.int64)
-    for b in range(0, m, CORE_BLOCK):
+    # Starting k of the bounded kNN queries, from a sample of the core points (segment
+    # centres lie near the same surfaces); slab geometry and occupancy grids are built here,
+    # before the blocks run in threads.
+    q_sample = np.ascontiguousarray(cc_o[:: max(1, m // 512)], dtype=np.float32)
+    nseg = max(1, math.ceil(params.max_depth / params.cylinder_radius - 1e-9))
+    ball = math.hypot(params.cylinder_radius, params.max_depth / nseg) + pad
+    k_normal = estimate_k(e1.tree, e1.points.shape[0], q_sample, params.normal_radius + pad)
+    k_slab = [estimate_k(e.tree, e.points.shape[0], q_sample, ball) for e in (e1, e2)]
+    if nseg > 1:
+        for e in (e2,) if reuse else (e1, e2):
+            e.occupancy = _Occupancy(e.points, ball)
+
+    def block(b: int) -> None:
         blk = slice(b, min(b + CORE_BLOCK, m))
         cb = cc_o[blk]
         mb = cb.shape[0]
         if normals is None:
             nb, ncount_o[blk], id1, t1 = _normals_and_pairs(e1, cb, viewpoint, params, pad,
-                                                            reuse)
+                                                            reuse, k_normal)
         else:
             nb = given_o[blk]
         nrm_o[blk] = nb
         good = np.flatnonzero(np.isfinite(nb).all(axis=1))
         if not reuse:
-            id1, t1 = _slab_pairs(e1, cb[good], nb[good], params, pad)
+            id1, t1 = _slab_pairs(e1, cb[good], nb[good], params, pad, k_slab[0])
             id1 = good[id1]
-        id2, t2 = _slab_pairs(e2, cb[good], nb[good], params, pad)
+        id2, t2 = _slab_pairs(e2, cb[good], nb[good], params, pad, k_slab[1])
         id2 = good[id2]
         k1, v1, sd1 = _stats(id1, t1, mb, params.statistic)
         k2, v2, sd2 = _stats(id2, t2, mb, params.statistic)
@@ -348,6 +373,16 @@ def m3c2(reference: np.ndarray, compared: np.ndarray, params: M3C2Params,
             lod = 1.96 * (np.sqrt(sd1**2 / k1 + sd2**2 / k2) + params.registration_error)
         dist_o[blk] = np.where(ok, v2 - v1, np.nan)
         lod_o[blk] = np.where(ok, lod, np.nan)
+
+    # Two blocks in flight: the tree queries (OpenMP, GIL released) of one overlap the numpy
+    # work (mostly single-threaded) of the other; blocks write disjoint slices.
+    starts = range(0, m, CORE_BLOCK)
+    if len(starts) > 1 and (os.cpu_count() or 1) > 1:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(block, starts))
+    else:
+        for b in starts:
+            block(b)
 
     inv = np.empty(m, dtype=np.int64)
     inv[order] = np.arange(m)

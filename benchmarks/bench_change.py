@@ -1,0 +1,223 @@
+"""Change-detection benchmarks, side by side with peers (medians of --repeat runs).
+
+    .venv/bin/python benchmarks/bench_change.py                 # 1M and 10M points
+    .venv/bin/python benchmarks/bench_change.py --quick         # 100k and 1M
+    .venv/bin/python benchmarks/bench_change.py --json out.json
+
+Data: the synthetic city block of ``processing.change.synthetic`` (200 x 200 m, ground + 16
+buildings, walls scanned; the second epoch removes one building, adds one and is shifted by
+(5, -3, 2) cm).
+
+- C2C, compared -> reference: ours (``c2c``) vs a bare pykdtree float32 query (tree + k=1,
+  the floor for any pykdtree-based C2C) vs CloudCompare's ``-C2C_DIST`` when ``CloudCompare``
+  is on PATH (timed from the shell, so it includes its LAS reading: its own log line for the
+  distance step is reported too).
+- M3C2, every reference point a core point: ours vs py4dgeo when importable, same
+  parameters (normal radius 0.5 m, cylinder radius 0.25 m, half-length 0.25 m - py4dgeo's
+  default max_distance - and 1.0 m).
+- Peak memory (ru_maxrss of a child process) for C2C and M3C2 at the largest size.
+
+Wall-clock and CPU seconds (user + sys, all threads) are both reported: on a shared machine
+the CPU time is the steadier measure of work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import statistics as stats
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from processing.change import M3C2Params, c2c, m3c2  # noqa: E402
+from processing.change.synthetic import city_block_pair  # noqa: E402
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime + c.ru_utime + c.ru_stime
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
+    walls, cpus = [], []
+    for _ in range(repeat):
+        c0, t0 = cpu_seconds(), time.perf_counter()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(cpu_seconds() - c0)
+    return {"wall": stats.median(walls), "cpu": stats.median(cpus), "runs": repeat}
+
+
+def epochs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    cache = Path(tempfile.gettempdir()) / f"stadtzeit-bench-change-{n}.npz"
+    if cache.exists():
+        with np.load(cache) as z:
+            return z["a"], z["b"]
+    a, b, _ = city_block_pair(n, seed=0)
+    np.savez(cache, a=a, b=b)
+    return a, b
+
+
+def bare_pykdtree(cmp_: np.ndarray, ref: np.ndarray) -> None:
+    from pykdtree.kdtree import KDTree
+    o = ref.mean(axis=0)
+    tree = KDTree(np.ascontiguousarray(ref - o, dtype=np.float32), leafsize=16)
+    tree.query(np.ascontiguousarray(cmp_ - o, dtype=np.float32), k=1)
+
+
+def write_ply(path: Path, xyz: np.ndarray) -> None:
+    """Binary little-endian PLY of float32 vertices (Debian's CloudCompare 2.11 has no LAS
+    reader; PLY is its fastest built-in format; it keeps coordinates in float32 anyway)."""
+    head = (f"ply\nformat binary_little_endian 1.0\nelement vertex {len(xyz)}\n"
+            "property float x\nproperty float y\nproperty float z\nend_header\n")
+    with open(path, "wb") as f:
+        f.write(head.encode("ascii"))
+        f.write(np.ascontiguousarray(xyz, dtype="<f4").tobytes())
+
+
+def cloudcompare_c2c(a: np.ndarray, b: np.ndarray, repeat: int) -> dict[str, Any] | None:
+    exe = shutil.which("CloudCompare") or shutil.which("cloudcompare")
+    if exe is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        ra, rb = Path(tmp) / "ref.ply", Path(tmp) / "cmp.ply"
+        write_ply(ra, a)
+        write_ply(rb, b)
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        # The first cloud is the compared one, the second the reference.
+        cmd = [exe, "-SILENT", "-AUTO_SAVE", "OFF", "-O", "-GLOBAL_SHIFT", "0", "0", "0",
+               str(rb), "-O", "-GLOBAL_SHIFT", "0", "0", "0", str(ra), "-C2C_DIST"]
+        load_cmd = cmd[:-1]
+        out: dict[str, Any] = timed(lambda: subprocess.run(cmd, env=env, check=True,
+                                                           capture_output=True), repeat)
+        load = timed(lambda: subprocess.run(load_cmd, env=env, check=True,
+                                            capture_output=True), repeat)
+        out["load_only_wall"] = load["wall"]
+        out["c2c_minus_load_wall"] = out["wall"] - load["wall"]
+        logf = Path(tmp) / "log.txt"
+        subprocess.run([exe, "-SILENT", "-LOG_FILE", str(logf)] + cmd[2:], env=env,
+                       capture_output=True, check=True)
+        text = logf.read_text(errors="replace") if logf.exists() else ""
+        # CloudCompare's own timings: approximate (octree) pass, exact pass, whole command.
+        secs = [float(x) for x in re.findall(r"Distances\] Time: ([\d.]+) s", text)]
+        done = re.findall(r"Processed finished in ([\d.]+) s", text)
+        out["own_distance_seconds"] = sum(secs) if secs else None
+        out["own_total_seconds"] = float(done[-1]) if done else None
+        out["version"] = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "cloudcompare"],
+                                        capture_output=True, text=True).stdout or "?"
+    return out
+
+
+def py4dgeo_m3c2(a: np.ndarray, b: np.ndarray, p: M3C2Params) -> np.ndarray:
+    import py4dgeo
+    e1, e2 = py4dgeo.Epoch(a), py4dgeo.Epoch(b)
+    e1.build_kdtree()
+    e2.build_kdtree()
+    alg = py4dgeo.M3C2(epochs=(e1, e2), corepoints=a, cyl_radius=p.cylinder_radius,
+                       normal_radii=[p.normal_radius], max_distance=p.max_depth)
+    return alg.run()[0]
+
+
+def child_peak(kind: str, n: int) -> dict[str, Any]:
+    """Run one method in a fresh interpreter (this file with --child): its peak RSS."""
+    res = subprocess.run([sys.executable, __file__, "--child", kind, str(n)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def run_child(kind: str, n: int) -> None:
+    a, b = epochs(n)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    if kind == "c2c":
+        c2c(b, a)
+    elif kind == "m3c2":
+        m3c2(a, b, M3C2Params(0.5, 0.25, 0.25), cores=a[::10])  # 1M cores at 10M
+    elif kind == "py4dgeo-m3c2":
+        py4dgeo_m3c2(a, b, M3C2Params(0.5, 0.25, 0.25))
+    wall = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_rss_mb": peak / 1024,
+                      "rss_before_mb": base / 1024, "input_mb": (a.nbytes + b.nbytes) / 2**20}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="100k and 1M points instead of 1M/10M")
+    ap.add_argument("--sizes", type=float, nargs="*", help="epoch sizes for C2C")
+    ap.add_argument("--m3c2-size", type=float, help="epoch size for M3C2 (default 1M)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    ap.add_argument("--skip-peers", action="store_true", help="no CloudCompare / py4dgeo")
+    ap.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        run_child(args.child[0], int(args.child[1]))
+        return
+    sizes = [int(s) for s in (args.sizes or ([1e5, 1e6] if args.quick else [1e6, 1e7]))]
+    m_size = int(args.m3c2_size or (1e5 if args.quick else 1e6))
+    out: dict[str, Any] = {"machine": {"cpus": os.cpu_count(),
+                                       "load": os.getloadavg(), "python": sys.version.split()[0]},
+                           "c2c": {}, "m3c2": {}, "memory": {}}
+    for n in sizes:
+        a, b = epochs(n)
+        row: dict[str, Any] = {
+            "ours": timed(lambda a=a, b=b: c2c(b, a), args.repeat),
+            "pykdtree_bare": timed(lambda a=a, b=b: bare_pykdtree(b, a), args.repeat)}
+        if not args.skip_peers:
+            cc = cloudcompare_c2c(a, b, args.repeat)
+            if cc is not None:
+                row["cloudcompare"] = cc
+        out["c2c"][n] = row
+        print(f"C2C {n:>10,}: " + ", ".join(
+            f"{k} {v['wall']:.2f} s (cpu {v['cpu']:.2f})" for k, v in row.items()), flush=True)
+    a, b = epochs(m_size)
+    for depth in (0.25, 1.0):
+        p = M3C2Params(0.5, 0.25, depth)
+        row = {"ours": timed(lambda p=p: m3c2(a, b, p), args.repeat)}
+        if not args.skip_peers:
+            try:
+                import py4dgeo  # noqa: F401
+            except ImportError:
+                pass
+            else:
+                row["py4dgeo"] = timed(lambda p=p: py4dgeo_m3c2(a, b, p), args.repeat)
+                ours = m3c2(a, b, p).distance
+                theirs = py4dgeo_m3c2(a, b, p)
+                ok = np.isfinite(ours) & np.isfinite(theirs)
+                row["agreement"] = {
+                    "both_valued": int(ok.sum()),
+                    "median_abs_diff": float(np.median(np.abs(ours[ok] - theirs[ok]))),
+                    "ours_nan_share": float(np.isnan(ours).mean()),
+                    "py4dgeo_nan_share": float(np.isnan(theirs).mean())}
+        out["m3c2"][f"{m_size}@{depth}"] = row
+        print(f"M3C2 {m_size:,} cores, half-length {depth}: " + ", ".join(
+            f"{k} {v['wall']:.2f} s (cpu {v['cpu']:.2f})" for k, v in row.items()
+            if "wall" in v), flush=True)
+    big = max(sizes)
+    for kind in ("c2c", "m3c2"):
+        out["memory"][kind] = child_peak(kind, big)
+        print(f"peak RSS {kind} {big:,} vs {big:,}: "
+              f"{out['memory'][kind]['peak_rss_mb']:.0f} MB "
+              f"(inputs {out['memory'][kind]['input_mb']:.0f} MB)", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
