@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import QEvent, QTimer
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from viewer.app.model import ViewerModel
@@ -19,20 +19,14 @@ class InfoPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.browser)
-        self._pending = False
+        self._html = ""
         for signal in (model.events.site, model.events.epoch, model.events.language):
-            signal.connect(self.schedule)
+            signal.connect(self.refresh)
         self.refresh()
-
-    def schedule(self) -> None:
-        """Coalesce the several model events of one user action into one re-layout."""
-        if not self._pending:
-            self._pending = True
-            QTimer.singleShot(0, self.refresh)
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.LanguageChange:
-            self.schedule()
+            self.refresh()
         super().changeEvent(event)
 
     def _capture_name(self, capture: str) -> str:
@@ -88,5 +82,9 @@ class InfoPanel(QWidget):
         return "".join(parts)
 
     def refresh(self) -> None:
-        self._pending = False
-        self.browser.setHtml(self.html())
+        # synchronous, so that one user action makes one repaint (each is a full GL
+        # composition of the window on llvmpipe); unchanged HTML is not laid out again
+        html = self.html()
+        if html != self._html:
+            self._html = html
+            self.browser.setHtml(html)

@@ -229,6 +229,10 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(w)
             w.hide()
 
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.timeout.connect(self._show_busy)
+        self._progress_shown = 0.0
         self._make_actions()
         self._thumbnailer = ThumbnailRenderer()
         self._thumb_queue: list[tuple[str, MeshData]] = []
@@ -422,12 +426,26 @@ class MainWindow(QMainWindow):
                             f"{attribution_label}: {attribution}")
 
     def _busy(self, busy: bool) -> None:
-        for w in (self.progress, self.progress_text, self.cancel):
-            w.setVisible(busy)
-        if not busy:
+        # each repaint of a window holding GL views is a full composition (~50-100 ms on
+        # llvmpipe): show progress only for work that lasts, and update it sparingly
+        if busy and not self.progress.isVisible():
+            self._busy_timer.start(400)
+        elif not busy:
+            self._busy_timer.stop()
+            for w in (self.progress, self.progress_text, self.cancel):
+                w.hide()
             self.progress.setValue(0)
 
+    def _show_busy(self) -> None:
+        if not self.controller.loader.idle:
+            for w in (self.progress, self.progress_text, self.cancel):
+                w.show()
+
     def _progress(self, fraction: float, text: str) -> None:
+        now = time.perf_counter()
+        if not self.progress.isVisible() or now - self._progress_shown < 0.3:
+            return
+        self._progress_shown = now
         self.progress.setValue(round(fraction * 100))
         self.progress_text.setText(self.tr("Loading %1").replace("%1", Path(text).name)
                                    if text else self.tr("Loading…"))

@@ -38,9 +38,11 @@ def polydata(mesh: MeshData) -> pv.PolyData:
 
 
 class _Interactor(QtInteractor):
-    """pyvistaqt's widget renders again in every paintGL, even right after VTK rendered the
-    frame it is asked to show; on llvmpipe that doubles the cost of each frame. Here a paint
-    that follows a finished VTK render only blits it."""
+    """pyvistaqt's widget renders VTK again in every paintGL, even when the frame it shows is
+    current; with GL views inside, every repaint of any widget nearby asks for one, and on
+    llvmpipe each costs 30-150 ms. Here paintGL only blits while VTK's last frame is current;
+    everything that changes the scene goes through SceneView.request_render, which marks it
+    stale, and VTK's own renders (interaction) mark it current again."""
 
     fresh = False
 
@@ -53,7 +55,6 @@ class _Interactor(QtInteractor):
                 self._in_paint = False
         else:
             super().paintGL()
-        self.fresh = False
 
     def resizeGL(self, w: int, h: int) -> None:  # noqa: N802 - Qt API
         self.fresh = False
@@ -93,6 +94,7 @@ class SceneView(QWidget):
         self._textures: dict[int, pv.Texture] = {}
         self._planes = {"left": vtkPlane(), "right": vtkPlane()}
         self._swipe: float | None = None
+        self._signature: tuple = ((), None)
         self._render_pending = False
         self.renders = 0  # frames drawn, for tests and benchmarks
         self._press: QPoint | None = None
@@ -109,6 +111,11 @@ class SceneView(QWidget):
     # ------------------------------------------------------------------ drawing
     def set_scene(self, scene: SceneDescription) -> None:
         wanted = {self._actor_key(layer): layer for layer in scene.layers}
+        signature = (tuple((k, id(la.mesh), la.opacity, la.clip) for k, la in wanted.items()),
+                     scene.swipe)
+        if signature == self._signature:
+            return  # nothing to draw differently: no frame (each costs ~50-150 ms on llvmpipe)
+        self._signature = signature
         for key in [k for k in self._actors if k not in wanted]:
             self.plotter.remove_actor(self._actors.pop(key), render=False)
             self.layers.pop(key, None)
@@ -178,6 +185,7 @@ class SceneView(QWidget):
         self.request_render()
 
     def request_render(self) -> None:
+        self.plotter.fresh = False
         if not self._render_pending:
             self._render_pending = True
             QTimer.singleShot(0, self.render_now)
