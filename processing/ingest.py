@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -309,13 +310,19 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
             prov.event("registration", "success", "reference epoch: georeference kept")
         else:
             reference = ref_state.get("cloud") or _load_reference(manifest, head)
-            result = register.register(cloud, reference, preset, force=force)
-            prov.registration = result.to_dict() | {"reference": manifest.reference_epoch_id}
-            over = result.inlier_rmse > preset.icp_rmse_limit
+            # The residual mixes the noise of both epochs: a TLS epoch registered onto an
+            # airborne reference is held to the looser of the two presets' limits.
+            ref_preset = preset_for(manifest.epoch(manifest.reference_epoch_id))
+            limit = max(preset.icp_rmse_limit, ref_preset.icp_rmse_limit)
+            result = register.register(cloud, reference, preset.replace(icp_rmse_limit=limit),
+                                       force=force)
+            prov.registration = result.to_dict() | {"reference": manifest.reference_epoch_id,
+                                                    "rmse_limit": limit}
+            over = result.accepted_by_force
             prov.event("registration", "warning" if over else "success",
                        f"to {manifest.reference_epoch_id}: RMSE {result.inlier_rmse:.4f} m, "
                        f"fitness {result.fitness:.3f}"
-                       + (" (over the preset's limit, accepted with --force)" if over else ""))
+                       + (" (outside the preset's limits, accepted with --force)" if over else ""))
             cloud = register.apply_transform(cloud, result.transform)
             if mesh is not None:
                 mesh = register.apply_transform(mesh, result.transform)
@@ -332,7 +339,9 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
 
     notify(epoch.id, "lod")
     with prov.stage("lod"):
-        lods = lod.make_lods(mesh, preset.lod_fractions)
+        lods = lod.make_lods(mesh, preset.lod_fractions, aggressiveness=preset.lod_aggressiveness,
+                             preserve_border=preset.lod_preserve_border,
+                             texture_size=preset.texture_size)
 
     notify(epoch.id, "write")
     products: dict[str, Path] = {}
@@ -348,7 +357,9 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
                                                  "vertices": int(len(m.vertices)),
                                                  "textured": m.texture is not None}
         laz = work / "points.laz"
-        lazio.write_laz(cloud, laz, manifest.origin, manifest.crs)
+        # The capture date as the LAS creation date: same inputs, byte-identical file.
+        lazio.write_laz(cloud, laz, manifest.origin, manifest.crs,
+                        created=date.fromisoformat(str(epoch.id)))
         products["points.laz"] = laz
         prov.products["points.laz"] = {"points": len(cloud)}
     prov.statistics["points"] = len(cloud)

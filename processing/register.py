@@ -117,6 +117,14 @@ def _point_to_plane_residuals(src: np.ndarray, dst: np.ndarray, dst_normals: np.
     return float(np.sqrt(np.mean(r * r))), float(ok.mean()), int(ok.sum())
 
 
+def _median_spacing(xyz: np.ndarray, sample: int = 20000) -> float:
+    """Median nearest-neighbour distance of a (sub)sample of the points."""
+    step = max(1, len(xyz) // sample)
+    tree = KDTree(np.ascontiguousarray(xyz))
+    d, _ = tree.query(np.ascontiguousarray(xyz[::step]), k=2)
+    return float(np.median(d[:, 1]))
+
+
 def register(moving: PointCloud, reference: PointCloud, preset: Preset,
              coarse: bool | None = None, force: bool = False) -> RegistrationResult:
     """Transform (site frame) that maps ``moving`` onto ``reference``.
@@ -142,19 +150,34 @@ def register(moving: PointCloud, reference: PointCloud, preset: Preset,
         init, coarse_fitness = _coarse(moving.xyz - centre, reference.xyz - centre, preset)
         log.info("coarse registration: fitness %.3f", coarse_fitness)
 
+    # A sparse reference (airborne points ~1 m apart) has no neighbour within a TLS-sized
+    # correspondence distance: search at least twice the reference's own point spacing.
+    spacing = _median_spacing(dst)
+    max_distance = max(preset.icp_max_distance, 2.0 * spacing)
+    if max_distance > preset.icp_max_distance:
+        log.info("ICP correspondence distance widened to %.3f m (reference spacing %.3f m)",
+                 max_distance, spacing)
     target = _tcloud(dst)
     target.estimate_normals(max_nn=preset.normal_max_nn,
-                            radius=max(preset.normal_radius, 2.0 * preset.icp_voxel_size))
-    res = _treg.icp(
-        _tcloud(src), target, preset.icp_max_distance, o3d.core.Tensor(init),
-        _treg.TransformationEstimationPointToPlane(),
-        _treg.ICPConvergenceCriteria(relative_fitness=1e-7,
-                                     relative_rmse=preset.icp_relative_rmse,
-                                     max_iteration=preset.icp_max_iterations))
+                            radius=max(preset.normal_radius, 2.0 * preset.icp_voxel_size,
+                                       3.0 * spacing))
+    try:
+        res = _treg.icp(
+            _tcloud(src), target, max_distance, o3d.core.Tensor(init),
+            _treg.TransformationEstimationPointToPlane(),
+            _treg.ICPConvergenceCriteria(relative_fitness=1e-7,
+                                         relative_rmse=preset.icp_relative_rmse,
+                                         max_iteration=preset.icp_max_iterations))
+    except RuntimeError as exc:  # Open3D: singular system, i.e. too few or planar pairs
+        raise RegistrationError(
+            f"registration failed: ICP found too few usable correspondences within "
+            f"{max_distance:.3f} m ({str(exc).strip().splitlines()[0][:120]}). The epochs may "
+            "not overlap, or their georeference differs by more than that: check the CRS and "
+            "origin, set coarse_registration = true, or widen icp_max_distance") from None
     t_local = res.transformation.numpy().astype(np.float64)
     rmse, fitness, n_corr = _point_to_plane_residuals(
         src @ t_local[:3, :3].T + t_local[:3, 3], dst, target.point.normals.numpy(),
-        preset.icp_max_distance)
+        max_distance)
     # back to the site frame: T = C · T_local · C⁻¹ with C the translation by the centre
     to_site = np.eye(4)
     to_site[:3, 3] = centre

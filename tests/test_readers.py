@@ -388,3 +388,11 @@ def test_unknown_extension(tmp_path: Path) -> None:
     path = tmp_path / "scan.fls"
     path.write_bytes(b"\x00\x01proprietary")
     _refused(path, "unsupported", "LAZ")
+
+
+def test_damaged_vlr_count_is_refused_quickly(tmp_path):
+    """Garbage after the signature once made laspy walk ~1.6e9 VLRs (minutes, gigabytes)."""
+    bad = tmp_path / "garbage.laz"
+    bad.write_bytes(b"LASF" + bytes(range(256)) * 8)
+    with pytest.raises(ReaderError, match="garbage.laz.*header is damaged"):
+        read_points(bad)

@@ -7,6 +7,7 @@ the result plus one chunk, not the result plus a copy of the whole file's record
 from __future__ import annotations
 
 import logging
+import struct
 from pathlib import Path
 
 import laspy
@@ -28,7 +29,25 @@ _WAVEFORM_FORMATS = {4, 5, 9, 10}
 NORMAL_NAMES = ("NormalX", "NormalY", "NormalZ")
 
 
+def _check_header_layout(path: Path) -> None:
+    """Refuse a header whose sizes contradict each other before laspy reads it: a damaged VLR
+    count makes laspy walk millions of records (minutes, gigabytes) instead of failing."""
+    with open(path, "rb") as f:
+        head = f.read(104)
+    if len(head) < 104 or head[:4] != b"LASF":
+        return  # laspy gives the clearer message for these
+    header_size, point_offset, n_vlrs = struct.unpack_from("<HII", head, 94)
+    size = path.stat().st_size
+    if header_size < 227 or point_offset < header_size or point_offset > size \
+            or n_vlrs * 54 > point_offset - header_size:
+        raise ReaderError(path, f"the LAS header is damaged (header size {header_size}, "
+                                f"{n_vlrs:,} variable-length records, point data at byte "
+                                f"{point_offset:,} of {size:,}); copy the file again from "
+                                "the original delivery")
+
+
 def _open(path: Path) -> laspy.LasReader:
+    _check_header_layout(path)
     try:
         return laspy.open(path, laz_backend=LAZ_BACKEND)
     except laspy.errors.LaspyException as exc:
