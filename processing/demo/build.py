@@ -193,7 +193,11 @@ def manifest_document(site: Site, origin: tuple[float, float, float],
              "sensor": f"simulated terrestrial scanner, "
                        f"{tls.step_deg / np.sqrt(tls.density):.3f}° step, "
                        f"{tls.max_range:.0f} m range, {len(tls.stations)} stations",
-             "operator": ATTRIBUTION, "preset": "tls", "sources": sources[e21]},
+             "operator": ATTRIBUTION, "preset": "tls",
+             # Poisson depth 9 (not 10): ~4x faster, ample for 0.85 M points; a wider normal
+             # radius because the stations' spacing grows to ~30 cm at 50 m range.
+             "overrides": {"poisson_depth": 9, "normal_radius": 0.3},
+             "sources": sources[e21]},
             {"id": e24, "capture": "photogrammetry",
              "sensor": "simulated UAV photogrammetry (textured mesh)",
              "operator": ATTRIBUTION, "preset": "photogrammetry", "sources": sources[e24]},
