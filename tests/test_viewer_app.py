@@ -479,6 +479,58 @@ def test_shortcuts_help_fly_mode_and_saved_viewpoints(qtbot, two_epochs) -> None
     assert m.camera == m.viewpoints["Overview"]
 
 
+def test_touch_pinch_twist_and_drag_move_the_camera(qtbot, two_epochs) -> None:
+    from PySide6.QtTest import QTest
+
+    w = open_window(qtbot, two_epochs.root)
+    m, plot = w.model, w.view_area.primary.plotter
+    settle(qtbot, w)
+    device = QTest.createTouchDevice()
+    c = QPoint(plot.width() // 2, plot.height() // 2)
+
+    def twist(k: float, r: int = 60) -> list[QPoint]:
+        a = np.radians(90 * k)
+        d = QPoint(round(r * np.cos(a)), round(r * np.sin(a)))
+        return [c - d, c + d]
+
+    def gesture(start: list[QPoint], end: list[QPoint], steps: int = 6, path=None) -> None:
+        # points relative to the 3D view (passed explicitly: PySide maps them from the
+        # window otherwise)
+        seq = QTest.touchEvent(plot, device)
+        for i, p in enumerate(start):
+            seq.press(i, p, plot)
+        seq.commit()
+        for k in range(1, steps + 1):
+            seq = QTest.touchEvent(plot, device)
+            now = path(k / steps) if path else [a + (b - a) * k / steps
+                                                for a, b in zip(start, end, strict=True)]
+            for i, p in enumerate(now):
+                seq.move(i, p, plot)
+            seq.commit()
+        seq = QTest.touchEvent(plot, device)
+        for i, p in enumerate(end):
+            seq.release(i, p, plot)
+        seq.commit()
+        qtbot.wait(30)
+
+    # Qt's recognisers measure from the first move, so a spread of x3 zooms by 1.8..3
+    before = m.camera
+    gesture([c - QPoint(30, 0), c + QPoint(30, 0)], [c - QPoint(90, 0), c + QPoint(90, 0)])
+    assert before.distance / 3.05 < m.camera.distance < before.distance / 1.7
+    spread = m.camera
+    gesture(twist(0), twist(1), path=twist)
+    turned = np.degrees(np.arctan2(*np.asarray(m.camera.position)[1::-1] -
+                                   np.asarray(m.camera.focal_point)[1::-1]) -
+                        np.arctan2(*np.asarray(spread.position)[1::-1] -
+                                   np.asarray(spread.focal_point)[1::-1]))
+    assert 40 < abs((turned + 180) % 360 - 180) < 92  # a quarter twist turns the view
+    assert m.camera.distance == pytest.approx(spread.distance, rel=0.03)
+    one = m.camera
+    gesture([c], [c + QPoint(100, 0)])  # one finger orbits
+    assert m.camera.distance == pytest.approx(one.distance, rel=0.01)
+    assert m.camera.position != one.position
+
+
 def test_view_command_writes_a_screenshot(tmp_path, two_epochs) -> None:
     out = tmp_path / "shot.png"
     proc = subprocess.run(

@@ -31,6 +31,7 @@ from viewer.app.model import (
     apply_pinch,
     polygon_area_3d,
     polygon_area_horizontal,
+    touch_camera,
 )
 from viewer.app.scene import (
     INSIGNIFICANT_GREY,
@@ -108,6 +109,13 @@ def test_camera_operations() -> None:
     panned = apply_pan(cam, 100, 0, 500)
     assert panned.distance == pytest.approx(d)
     assert panned.focal_point != cam.focal_point
+    # raw touch: fingers spread x2 and turned a quarter; one finger orbits
+    two = touch_camera(cam, [(100, 100), (200, 100)], [(50, 100), (250, 100)], 500)
+    assert two.distance == pytest.approx(d / 2)
+    turned = touch_camera(cam, [(100, 100), (200, 100)], [(150, 50), (150, 150)], 500)
+    assert turned.distance == pytest.approx(d)
+    assert turned.position[2] == pytest.approx(cam.position[2])
+    assert touch_camera(cam, [(0, 0)], [(30, 0)], 500) == cam.orbit(-9.0)
 
 
 def test_region_from_summary_variants() -> None:

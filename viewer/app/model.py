@@ -247,6 +247,25 @@ def apply_pan(cam: Camera, dx: float, dy: float, view_height_px: int) -> Camera:
     return cam.pan(-dx * metres_per_px, dy * metres_per_px)
 
 
+def touch_camera(start: Camera, before: list[tuple[float, float]],
+                 now: list[tuple[float, float]], view_height_px: int) -> Camera:
+    """The camera for a touch drag from `before` to `now` (widget pixels, same fingers), from
+    the camera when it began: one finger orbits; two fingers zoom by their spread, turn about
+    +z by their twist and move the view with their midpoint."""
+    if len(before) == 1:
+        dx, dy = now[0][0] - before[0][0], now[0][1] - before[0][1]
+        return start.orbit(-0.3 * dx, 0.3 * dy)
+    (a0, b0), (a1, b1) = before[:2], now[:2]
+    d0 = math.dist(a0, b0)
+    scale = math.dist(a1, b1) / d0 if d0 > 1 else 1.0
+    twist = math.degrees(math.atan2(b1[1] - a1[1], b1[0] - a1[0])
+                         - math.atan2(b0[1] - a0[1], b0[0] - a0[0]))
+    twist = (twist + 180) % 360 - 180
+    mid_dx = (a1[0] + b1[0] - a0[0] - b0[0]) / 2
+    mid_dy = (a1[1] + b1[1] - a0[1] - b0[1]) / 2
+    return apply_pan(apply_pinch(start, scale, twist), mid_dx, mid_dy, view_height_px)
+
+
 # --------------------------------------------------------------------------- measurement
 
 class MeasureMode(StrEnum):

@@ -14,13 +14,13 @@ import numpy as np
 import pyvista as pv
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - registers VTK's OpenGL classes
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QEventPoint, QMouseEvent, QTouchEvent
 from PySide6.QtWidgets import QGestureEvent, QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor
 from vtkmodules.vtkCommonDataModel import vtkPlane
 from vtkmodules.vtkRenderingCore import vtkCellPicker, vtkRenderer
 
-from viewer.app.model import Camera, ViewerModel, apply_pan, apply_pinch
+from viewer.app.model import Camera, ViewerModel, apply_pan, apply_pinch, touch_camera
 from viewer.app.scene import Layer, MeshData, SceneDescription
 
 BACKGROUND = ("#1f2327", "#6b7f93")   # bottom, top: a dusk sky keeps grey roofs readable
@@ -103,9 +103,13 @@ class SceneView(QWidget):
         self.plotter.ren_win.AddObserver("EndEvent", self._after_render)
         self.plotter.iren.interactor.AddObserver("EndInteractionEvent", self._interaction_end)
         self.plotter.installEventFilter(self)
+        self.plotter.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
         for gesture in (Qt.GestureType.PinchGesture, Qt.GestureType.PanGesture):
             self.plotter.grabGesture(gesture)
         self._camera_observer: int | None = None
+        self._gesture_start: Camera | None = None
+        self._gesture_seen = False
+        self._touch_start: tuple | None = None
         model.events.camera.connect(self._on_model_camera)
 
     # ------------------------------------------------------------------ drawing
@@ -308,25 +312,57 @@ class SceneView(QWidget):
                 self._press = None
         elif t == QEvent.Type.Gesture and isinstance(event, QGestureEvent):
             return self.gesture(event)
+        elif t in (QEvent.Type.TouchBegin, QEvent.Type.TouchUpdate, QEvent.Type.TouchEnd):
+            self.touch(event)
+            event.accept()  # without this Qt sends no updates, and no gesture is recognised
+            return True
         return False
 
     def gesture(self, event: QGestureEvent) -> bool:
-        """Touch: pinch zooms, two-finger rotation turns about +z, pan moves the view."""
-        cam = self.camera_state()
+        """Qt's pinch and pan gestures, applied as totals to the camera at their start (so
+        repeated or merged deliveries never compound)."""
         pinch = event.gesture(Qt.GestureType.PinchGesture)
         pan = event.gesture(Qt.GestureType.PanGesture)
-        if pinch is not None:
-            cam = apply_pinch(cam, pinch.scaleFactor(),
-                              pinch.rotationAngle() - pinch.lastRotationAngle())
-            event.accept(pinch)
-        if pan is not None:
-            delta = pan.delta()
-            cam = apply_pan(cam, delta.x(), delta.y(), self.plotter.height())
-            event.accept(pan)
         if pinch is None and pan is None:
             return False
+        self._gesture_seen = True  # raw touch handling stands aside for this touch
+        active = [g for g in (pinch, pan) if g is not None]
+        if any(g.state() == Qt.GestureState.GestureStarted for g in active) or \
+                self._gesture_start is None:
+            self._gesture_start = self.camera_state()
+        cam = self._gesture_start
+        if pinch is not None:
+            cam = apply_pinch(cam, pinch.totalScaleFactor(), pinch.totalRotationAngle())
+            event.accept(pinch)
+        if pan is not None:
+            offset = pan.offset()
+            cam = apply_pan(cam, offset.x(), offset.y(), self.plotter.height())
+            event.accept(pan)
         self.model.set_camera(cam)
+        if all(g.state() in (Qt.GestureState.GestureFinished, Qt.GestureState.GestureCanceled)
+               for g in active):
+            self._gesture_start = None
         return True
+
+    def touch(self, event: QTouchEvent) -> None:
+        """Raw touch, for when Qt's gesture recognisers stay silent (they do for a central
+        widget of a QMainWindow with dock widgets): the same motions, from the touch points."""
+        if event.type() == QEvent.Type.TouchBegin:
+            self._gesture_seen, self._touch_start = False, None
+        if self._gesture_seen:
+            return
+        held = sorted((p for p in event.points()
+                       if p.state() != QEventPoint.State.Released), key=lambda p: p.id())
+        if event.type() == QEvent.Type.TouchEnd or not held:
+            self._touch_start = None
+            return
+        ids = tuple(p.id() for p in held[:2])
+        pos = [(p.position().x(), p.position().y()) for p in held[:2]]
+        if self._touch_start is None or self._touch_start[0] != ids:
+            self._touch_start = (ids, self.camera_state(), pos)  # a finger came or went
+            return
+        _, start, before = self._touch_start
+        self.model.set_camera(touch_camera(start, before, pos, self.plotter.height()))
 
 
 class ThumbnailRenderer:
