@@ -541,3 +541,18 @@ def test_view_command_writes_a_screenshot(tmp_path, two_epochs) -> None:
     from PIL import Image
     img = np.asarray(Image.open(out).convert("RGB"))
     assert img.shape[:2] == (600, 900) and img.std() > 10
+
+
+def test_opening_another_archive_closes_the_site(qtbot, two_epochs, three_epochs) -> None:
+    w = open_window(qtbot, two_epochs.root)
+    m = w.model
+    settle(qtbot, w)
+    m.set_measure_mode(MeasureMode.DISTANCE)
+    m.add_measure_point((0.0, 0.0, 0.0))
+    w.open_archive(three_epochs.root)
+    assert m.site is None and not w.view_area.primary.layers and not m.sites
+    assert not m.measurement.points
+    qtbot.waitUntil(lambda: [s.id for s in m.sites] == [SITE], timeout=15000)
+    w.open_site(SITE)
+    qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
+    assert m.site.epoch_ids == [E1, E2, E3]

@@ -73,6 +73,9 @@ class ViewerController(QObject):
     def open_archive(self, path: Any) -> None:
         """Open the archive read-only and list its sites in the background."""
         self.loader.cancel_all()
+        if self.model.site is not None:
+            self.model.close_site()
+        self.model.set_sites([])  # the old archive's records must not be opened any more
         self.cache.clear()
         self.versions.clear()
 
@@ -133,7 +136,7 @@ class ViewerController(QObject):
         lod = self.lods.get(epoch) if lod is None else lod
         info = site.epoch(epoch) if site else None
         if site is None or lod is None or info is None or lod not in info.lods:
-            if site is not None and info is not None and not info.lods:
+            if info is not None and not info.lods and epoch in self.model.shown_epochs():
                 self.model.message("warning", fill(
                     self.tr("Epoch %1 has no mesh in the archive."), epoch))
             return False
@@ -142,7 +145,10 @@ class ViewerController(QObject):
             return True
         if key in self.failed or key in self.loader.jobs:
             return False
-        path = self.versions[site.id].files[info.lods[lod]]
+        version = self.versions.get(site.id)
+        if version is None:  # the archive is being replaced
+            return False
+        path = version.files[info.lods[lod]]
         origin = np.asarray(site.origin, np.float64)
         logical = info.lods[lod]
 
@@ -205,6 +211,9 @@ class ViewerController(QObject):
     def _on_site(self) -> None:
         site = self.model.site
         if site is None:
+            self._site_id = None
+            for view in self.views.values():
+                view.clear()
             return
         if site.id == self._site_id:  # a new version of the same site: keep the view
             self.choose_lods()
@@ -253,7 +262,9 @@ class ViewerController(QObject):
         if name in self.loader.jobs:
             return
         ref = m.site.change(a, b)
-        version = self.versions[m.site.id]
+        version = self.versions.get(m.site.id)
+        if version is None:
+            return
         want = self.lods.get(b, 0)
         if ref is not None and ref.lods:
             lod = want if want in ref.lods else min(ref.lods, key=lambda k: abs(k - want))

@@ -476,6 +476,17 @@ class ViewerModel:
         self.change = None
         self.events.site.emit()
         self.events.epoch.emit()
+        self.events.measure.emit()
+
+    def close_site(self) -> None:
+        """Show nothing (another archive is being opened)."""
+        self.site, self.epoch, self.epoch_a, self.fade_from = None, None, None, None
+        self.camera, self.change, self.viewpoints = None, None, {}
+        self.measurement = Measurement(self.measurement.mode)
+        self.selected_annotation = None
+        self.events.site.emit()
+        self.events.epoch.emit()
+        self.events.measure.emit()
 
     def update_site(self, site: SiteInfo) -> None:
         """Replace the open site's record (a new archive version) without resetting the view."""
