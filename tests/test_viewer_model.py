@@ -173,6 +173,14 @@ def test_change_colours_sign_and_significance() -> None:
     assert tuple(rgb[4]) == tuple(NO_VALUE_GREY)
     plain = change_colors(values, limit=2.0, level_of_detection=LOD95, significant_only=False)
     assert tuple(plain[3]) != tuple(INSIGNIFICANT_GREY)
+    # M3C2-style products: one LoD per vertex, so 0.3 m can be noise where 0.2 m is not
+    from viewer.app.scene import change_from_products, heat_colors_for
+    d = np.array([0.3, 0.2, -0.5], np.float32)
+    ch = change_from_products(E1, E2, 0, {"distance": d, "lod": np.array([0.4, 0.1, 0.2])},
+                              {"level_of_detection": 0.05})
+    assert ch.significant.tolist() == [False, True, True]
+    grey = heat_colors_for(ch, significant_only=True)
+    assert [tuple(c) == tuple(INSIGNIFICANT_GREY) for c in grey] == [True, False, False]
 
 
 def test_site_info_from_a_real_archive(archive3) -> None:

@@ -159,7 +159,8 @@ class HeatmapPanel(QWidget):
         counts, edges = ch.histogram if ch.histogram is not None \
             else histogram(ch.values, limit)
         self.hist.set_data(counts, edges, limit, ch.level_of_detection)
-        self.significant.setEnabled(ch.level_of_detection is not None)
+        self.significant.setEnabled(ch.level_of_detection is not None
+                                    or ch.significant is not None)
         finite = np.isfinite(ch.values)
         lines = [self.tr("Red: added or raised; blue: removed or lowered (metres).")]
         if ch.level_of_detection is not None:

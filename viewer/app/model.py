@@ -389,6 +389,7 @@ class ChangeData:
     lod: int
     values: np.ndarray                                   # (N,) float32 metres, NaN = no value
     level_of_detection: float | None = None              # metres; |d| below it is not significant
+    significant: np.ndarray | None = None                # (N,) bool, when the product has it
     histogram: tuple[np.ndarray, np.ndarray] | None = None  # (counts, edges)
     regions: list[Region] = field(default_factory=list)
     method: str = ""

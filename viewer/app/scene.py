@@ -221,6 +221,9 @@ def change_from_products(a: str, b: str, lod: int, values: dict[str, np.ndarray]
     """Combine a `lod<k>.npz` and its `summary.json` into the model's `ChangeData`."""
     summary = summary or {}
     lod_value = _first_number(summary, ("level_of_detection", "lod95", "lod", "threshold"))
+    significant = values.get("significant")
+    if significant is None and "lod" in values:  # per-vertex LoD: significant where |d| >= it
+        significant = np.abs(values["distance"]) >= values["lod"]
     if lod_value is None and "lod" in values:
         lod_value = float(np.nanmedian(values["lod"]))
     hist = None
@@ -231,6 +234,7 @@ def change_from_products(a: str, b: str, lod: int, values: dict[str, np.ndarray]
     method = str(summary.get("method") or summary.get("parameters", {}).get("method", ""))
     return ChangeData(a=a, b=b, lod=lod, values=values["distance"],
                       level_of_detection=lod_value, histogram=hist,
+                      significant=None if significant is None else np.asarray(significant, bool),
                       regions=[Region.from_json(r, i) for i, r in enumerate(regions)
                                if isinstance(r, dict)], method=method)
 
@@ -273,15 +277,21 @@ def diverging_colormap(n: int = 256) -> np.ndarray:
 
 
 def change_colors(values: np.ndarray, limit: float, level_of_detection: float | None = None,
-                  significant_only: bool = False) -> np.ndarray:
-    """Per-vertex RGB for change values, centred on zero; greys for no value / not significant."""
+                  significant_only: bool = False,
+                  significant: np.ndarray | None = None) -> np.ndarray:
+    """Per-vertex RGB for change values, centred on zero; greys for no value / not significant.
+
+    Significance is the product's own per-vertex flag when given (M3C2 has one LoD per core),
+    else |d| >= level_of_detection."""
     lut = diverging_colormap()
     v = np.asarray(values, np.float32)
     finite = np.isfinite(v)
     idx = np.clip(((np.where(finite, v, 0) / limit + 1) / 2 * (len(lut) - 1)).round(), 0,
                   len(lut) - 1).astype(np.intp)
     rgb = lut[idx]
-    if significant_only and level_of_detection:
+    if significant_only and significant is not None:
+        rgb[finite & ~np.asarray(significant, bool)] = INSIGNIFICANT_GREY
+    elif significant_only and level_of_detection:
         rgb[finite & (np.abs(v) < level_of_detection)] = INSIGNIFICANT_GREY
     rgb[~finite] = NO_VALUE_GREY
     return rgb
@@ -358,4 +368,4 @@ def compose(model: ViewerModel, meshes: Mapping[str, MeshData], view: str = "pri
 
 def heat_colors_for(change: ChangeData, significant_only: bool) -> np.ndarray:
     return change_colors(change.values, change.symmetric_limit(), change.level_of_detection,
-                         significant_only)
+                         significant_only, change.significant)
