@@ -1,0 +1,226 @@
+"""The VR renderer, headless: stereo frame time at a headset's resolution, through EGL.
+
+    python benchmarks/bench_vr.py --synthetic 2000000          # a generated mesh, no archive
+    python benchmarks/bench_vr.py --archive PATH --site gasometer [--epoch ID] [--lod K]
+
+Draws what `stadtzeit vr` draws (viewer/vr/renderer.py: the same shaders, buffers and calls)
+into two sRGB eye buffers of --size (default 2064x2208, a current headset's recommended size)
+with depth, eyes 63 mm apart, --frames times after a warm-up, and prints medians:
+
+- python: CPU time of the thread per frame — the interaction update (a teleport arc being
+  aimed and cast against the mesh), building the frame, issuing both eyes' GL calls. This is
+  VR mode's own work; it should not grow with the mesh (compare --synthetic 2000).
+- gpu: GPU time of both eyes, from a GL_TIME_ELAPSED query.
+- frame: wall time from the first call to glFinish returning (issue + GPU + waiting).
+- upload: the one-off upload of the mesh (buffers, textures) to the GPU.
+
+Runs wherever EGL has a driver: Mesa's llvmpipe on a machine with no GPU (then the "GPU" is the
+CPU, and issuing a draw also does vertex work in the calling thread), or an NVIDIA GPU with no
+X server (EGL device platform; STADTZEIT_EGL_DEVICE picks another GPU). The renderer in use is
+printed. Needs numpy, pillow, PyOpenGL, pydantic (the project's own imports) and libEGL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "egl")   # before anything imports OpenGL
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from processing.types import Mesh  # noqa: E402
+from viewer.app.model import Text  # noqa: E402
+from viewer.vr.context import EGLContext, gl_info  # noqa: E402
+from viewer.vr.gl import GL  # noqa: E402
+from viewer.vr.interaction import (  # noqa: E402
+    HandInput,
+    InputFrame,
+    Interaction,
+    Mode,
+    Pose,
+    WalkSurface,
+)
+from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer  # noqa: E402
+from viewer.vr.scene_data import ChangeField, EpochScene, Marker, VRScene  # noqa: E402
+
+#: per-eye field of view (radians: left, right, up, down) of a current standalone headset
+FOV_LEFT = (-0.90, 0.75, 0.80, -0.85)
+FOV_RIGHT = (-0.75, 0.90, 0.80, -0.85)
+IPD = 0.063
+
+
+def synthetic_scene(faces: int, seed: int = 5) -> VRScene:
+    """A 400 x 400 m heightfield city block with ~`faces` triangles, vertex colours, change
+    values on every vertex and a few annotation markers."""
+    n = max(int(math.sqrt(faces / 2)) + 1, 3)
+    xs = np.linspace(-200, 200, n, dtype=np.float32)
+    x, y = np.meshgrid(xs, xs)
+    rng = np.random.default_rng(seed)
+    z = 0.8 * np.sin(x / 17) * np.cos(y / 23)
+    for _ in range(40):                                  # blocks of buildings
+        cx, cy = rng.uniform(-180, 180, 2)
+        w, d, h = rng.uniform(8, 30), rng.uniform(8, 30), rng.uniform(6, 60)
+        z = np.where((np.abs(x - cx) < w / 2) & (np.abs(y - cy) < d / 2), h, z)
+    v = np.c_[x.ravel(), y.ravel(), z.ravel()].astype(np.float32)
+    gy, gx = np.gradient(z, xs, xs)
+    nrm = np.c_[-gx.ravel(), -gy.ravel(), np.ones(n * n)]
+    nrm = (nrm / np.linalg.norm(nrm, axis=1, keepdims=True)).astype(np.float32)
+    idx = np.arange(n * n, dtype=np.uint32).reshape(n, n)
+    a, b, c, d = idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, :-1].ravel(), \
+        idx[1:, 1:].ravel()
+    f = np.empty((2 * len(a), 3), np.uint32)
+    f[0::2] = np.c_[a, b, d]
+    f[1::2] = np.c_[a, d, c]
+    col = np.empty((len(v), 4), np.uint8)
+    col[:, 0] = (120 + 60 * np.sin(v[:, 0] / 7)).astype(np.uint8)
+    col[:, 1] = (120 + 50 * np.cos(v[:, 1] / 5)).astype(np.uint8)
+    col[:, 2] = np.clip(90 + 2 * v[:, 2], 0, 255).astype(np.uint8)
+    col[:, 3] = 255
+    mesh = Mesh(vertices=v, faces=f, frame="site", vertex_colors=col, normals=nrm)
+    change = (3 * np.sin(v[:, 0] / 40) * np.cos(v[:, 1] / 30)).astype(np.float32)
+    epoch = EpochScene("2024-01-01", None, 0, mesh, ChangeField("2020-01-01", "2024-01-01",
+                                                                "synthetic", change, 5.0))
+    markers = [Marker(f"m{i}", (float(px), float(py), 20.0), Text("Marke", "Marker"))
+               for i, (px, py) in enumerate(rng.uniform(-150, 150, (8, 2)))]
+    return VRScene("synthetic", Text("Synthetisch", "Synthetic"), "", "", (0.0, 0.0, 0.0), None,
+                   [epoch], markers)
+
+
+def archive_scene(path: Path, site: str | None, lod: int | None) -> VRScene:
+    from viewer.vr.scene_data import load_scene
+
+    return load_scene(path, site, lod=lod, face_budget=10**12 if lod is None else 10**12)
+
+
+def eye_views(pitch: float) -> list[EyeView]:
+    q = (math.sin(pitch / 2), 0.0, 0.0, math.cos(pitch / 2))
+    from viewer.vr.xform import pose_matrix
+
+    return [EyeView(pose_matrix((dx, 1.6, 0.0), q), fov)
+            for dx, fov in ((-IPD / 2, FOV_LEFT), (IPD / 2, FOV_RIGHT))]
+
+
+def median_p95(values: list[float]) -> tuple[float, float]:
+    s = sorted(values)
+    return statistics.median(s), s[min(len(s) - 1, int(0.95 * len(s)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--synthetic", type=int, metavar="TRIANGLES",
+                     help="draw a generated mesh of about this many triangles")
+    src.add_argument("--archive", type=Path, help="an archive with a site to draw")
+    ap.add_argument("--site", help="site id in --archive (default: the only one)")
+    ap.add_argument("--epoch", help="epoch to draw (default: the newest)")
+    ap.add_argument("--lod", type=int, help="LOD to draw (default: the finest, lod0)")
+    ap.add_argument("--size", default="2064x2208", help="per-eye size WxH")
+    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--view", choices=["miniature", "life-size"], default="miniature",
+                    help="miniature: the whole site in view (every triangle drawn); life-size: "
+                         "standing at the south edge")
+    ap.add_argument("--no-heatmap", action="store_true", help="scan colours, not the heatmap")
+    ap.add_argument("--png", type=Path, help="save the left eye of the last frame")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = ap.parse_args()
+    width, height = (int(s) for s in args.size.lower().split("x"))
+
+    t = time.perf_counter()
+    scene = synthetic_scene(args.synthetic) if args.synthetic else \
+        archive_scene(args.archive, args.site, args.lod if args.lod is not None else 0)
+    epoch = scene.index(args.epoch)
+    t_scene = time.perf_counter() - t
+    ctx = EGLContext()
+    info = gl_info()
+    print(f"renderer: {info['renderer']} ({info['vendor']}, OpenGL {info['version']}, "
+          f"EGL {ctx.platform})")
+    n_faces = scene.epochs[epoch].n_faces
+    print(f"scene: {scene.site_id} epoch {scene.epochs[epoch].id}: {n_faces:,} triangles, "
+          f"{len(scene.epochs[epoch].mesh.vertices):,} vertices ({t_scene:.1f} s to make/read)")
+
+    t = time.perf_counter()
+    renderer = Renderer(scene)
+    GL.glFinish()
+    t_upload = time.perf_counter() - t
+    targets = [OffscreenTarget(width, height) for _ in range(2)]
+
+    t = time.perf_counter()
+    mesh = scene.epochs[epoch].mesh
+    surfaces = [WalkSurface(e.mesh.vertices, e.mesh.faces) if i == epoch else
+                WalkSurface(np.zeros((3, 3), np.float32), np.array([[0, 1, 2]]))
+                for i, e in enumerate(scene.epochs)]
+    t_surface = time.perf_counter() - t
+    del mesh
+    head = Pose((0.0, 1.6, 0.0))
+    inter = Interaction(surfaces, scene.bounds, [e.id for e in scene.epochs],
+                        [e.change is not None for e in scene.epochs], start_epoch=epoch,
+                        mode=Mode(args.view), heatmap=not args.no_heatmap)
+    inter.update(InputFrame(0.0, head))
+    # the right hand aims a teleport arc (a ray in the miniature) the whole time
+    aim = Pose((0.15, 1.3, -0.3), (math.sin(-0.25), 0.0, 0.0, math.cos(-0.25)))
+    views = eye_views(-0.45 if args.view == "miniature" else -0.15)
+    from OpenGL.raw.GL.VERSION.GL_3_3 import glGetQueryObjectui64v  # after viewer.vr.gl
+
+    query = int(np.atleast_1d(GL.glGenQueries(1))[0])
+    result = ctypes.c_uint64()
+    python_ms, gpu_ms, frame_ms, inter_ms = [], [], [], []
+    for i in range(args.warmup + args.frames):
+        GL.glFinish()
+        c0, t0 = time.thread_time(), time.perf_counter()
+        inter.update(InputFrame(1.0 + i / 90, head, right=HandInput(aim, (0.0, 1.0))))
+        c1 = time.thread_time()
+        frame = FrameView(inter.stage_from_site(), inter.epoch_index, inter.heatmap_visible,
+                          inter.fade, inter.mode == Mode.MINIATURE, 0.0, inter.aim)
+        renderer.set_aim(inter.aim, frame.miniature)
+        GL.glBeginQuery(GL.GL_TIME_ELAPSED, query)
+        for eye, target in zip(views, targets, strict=True):
+            renderer.draw(target.fbo, width, height, eye, frame)
+        GL.glEndQuery(GL.GL_TIME_ELAPSED)
+        c2 = time.thread_time()
+        GL.glFinish()
+        t2 = time.perf_counter()
+        glGetQueryObjectui64v(query, GL.GL_QUERY_RESULT, ctypes.byref(result))
+        if i >= args.warmup:
+            python_ms.append((c2 - c0) * 1e3)
+            inter_ms.append((c1 - c0) * 1e3)
+            gpu_ms.append(result.value / 1e6)
+            frame_ms.append((t2 - t0) * 1e3)
+    if args.png:
+        from PIL import Image
+
+        Image.fromarray(targets[0].read()[:, :, :3]).save(args.png)
+
+    rows = {"python": median_p95(python_ms), "  of which interaction": median_p95(inter_ms),
+            "gpu": median_p95(gpu_ms), "frame": median_p95(frame_ms)}
+    print(f"stereo {width}x{height} x 2, {args.view}, "
+          f"{'scan colours' if args.no_heatmap else 'heatmap'}, {args.frames} frames")
+    print(f"{'':24} {'median ms':>10} {'p95 ms':>8}")
+    for name, (med, p95) in rows.items():
+        print(f"{name:24} {med:10.2f} {p95:8.2f}")
+    print(f"upload {t_upload * 1e3:.0f} ms, walkable-surface index {t_surface * 1e3:.0f} ms")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "renderer": info, "triangles": n_faces, "size": [width, height], "view": args.view,
+            "heatmap": not args.no_heatmap, "frames": args.frames,
+            "median_ms": {k.strip(): v[0] for k, v in rows.items()},
+            "p95_ms": {k.strip(): v[1] for k, v in rows.items()},
+            "upload_ms": t_upload * 1e3, "surface_ms": t_surface * 1e3}, indent=2))
+    for target in targets:
+        target.destroy()
+    renderer.destroy()
+    ctx.destroy()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

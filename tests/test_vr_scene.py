@@ -1,0 +1,167 @@
+"""VR scene loading from a real archive (LOD by budget, change values, annotations), the frame
+math (poses, projections, site <-> stage) and the hand panel."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import vr_site
+from vr_site import A, B
+
+from archive import Archive
+from viewer.vr.panel import PanelState, render_panel
+from viewer.vr.scene_data import SceneError, change_limit, load_scene, nice_limit
+from viewer.vr.xform import (
+    SITE_TO_STAGE,
+    forward_yaw,
+    pose_matrix,
+    projection_from_fov,
+    rigid_inverse,
+    yaw_matrix,
+)
+
+
+@pytest.fixture(scope="module")
+def archive_root(tmp_path_factory):
+    return vr_site.build(tmp_path_factory.mktemp("vr"))
+
+
+def test_load_scene_reads_epochs_changes_and_markers(archive_root):
+    scene = load_scene(archive_root)                       # the only site
+    assert scene.site_id == vr_site.SITE and scene.name.get("en") == "VR test block"
+    assert [e.id for e in scene.epochs] == [A, B]
+    assert [e.lod for e in scene.epochs] == [0, 0]
+    a, b = scene.epochs
+    assert a.n_faces == b.n_faces == 2 * 100 * 100
+    assert a.change is None
+    assert b.change is not None and (b.change.a, b.change.b, b.change.key) == (A, B, "m3c2")
+    expected = vr_site.change()
+    np.testing.assert_array_equal(np.isnan(b.change.values), np.isnan(expected))
+    np.testing.assert_allclose(b.change.values[~np.isnan(expected)],
+                               expected[~np.isnan(expected)])
+    assert b.change.limit == change_limit(expected) == 20.0
+    assert tuple(b.mesh.vertex_colors[0, :3]) == vr_site.TINT[B]
+    assert b.mesh.normals is not None and b.mesh.normals.shape == b.mesh.vertices.shape
+    assert [m.id for m in scene.markers] == ["hall"]
+    assert not scene.markers[0].applies_to(A) and scene.markers[0].applies_to(B)
+    lo, hi = scene.bounds
+    np.testing.assert_allclose(lo, [-50, -50, 0])
+    np.testing.assert_allclose(hi, [50, 50, 15])
+    assert scene.index(None) == 1 and scene.index(A) == 0
+
+
+def test_lod_follows_the_triangle_budget(archive_root):
+    small = load_scene(archive_root, face_budget=10_000)   # lod0 has 20000, lod1 5000
+    assert [e.lod for e in small.epochs] == [1, 1]
+    assert small.epochs[1].change is None                  # change values exist for lod0 only
+    tiny = load_scene(archive_root, face_budget=10)        # nothing fits: the coarsest
+    assert [e.lod for e in tiny.epochs] == [1, 1]
+    forced = load_scene(archive_root, lod=1)
+    assert [e.lod for e in forced.epochs] == [1, 1]
+    assert forced.epochs[0].n_faces == 2 * 50 * 50
+
+
+def test_lod_prefers_one_with_change_values(tmp_path):
+    root = vr_site.build(tmp_path, lods=(101, 81))         # lod1 has 12800 triangles
+    scene = load_scene(root, face_budget=50_000)
+    assert [e.lod for e in scene.epochs] == [0, 0]
+    assert scene.epochs[1].change is not None
+
+
+def test_scene_errors_say_what_to_do(archive_root, tmp_path):
+    with pytest.raises(SceneError, match="no LOD 7.*lod0, lod1"):
+        load_scene(archive_root, lod=7)
+    scene = load_scene(archive_root)
+    with pytest.raises(SceneError, match="2020-01-01.*" + A):
+        scene.index("2020-01-01")
+    two = Archive.init(tmp_path / "two", durable=False)
+    for site in ("one", "other"):
+        with two.writer(site, message="empty", user="tests") as w:
+            w.add_json("site.json", {**vr_site.manifest(), "id": site})
+    with pytest.raises(SceneError, match="2 sites.*one, other"):
+        load_scene(tmp_path / "two")
+    with pytest.raises(SceneError, match="no meshes yet.*stadtzeit ingest"):
+        load_scene(tmp_path / "two", "one")
+
+
+def test_nice_limit_reads_well():
+    assert [nice_limit(v) for v in (0.013, 0.9, 1.0, 1.3, 2.2, 3.0, 7.5, 15.0)] == \
+        [0.02, 1.0, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0]
+    assert nice_limit(float("nan")) == 1.0
+
+
+# --------------------------------------------------------------------------- frames
+
+def test_site_north_is_stage_forward_and_up_is_up():
+    np.testing.assert_allclose(SITE_TO_STAGE[:3, :3] @ [0, 1, 0], [0, 0, -1])
+    np.testing.assert_allclose(SITE_TO_STAGE[:3, :3] @ [0, 0, 1], [0, 1, 0])
+    np.testing.assert_allclose(SITE_TO_STAGE[:3, :3] @ [1, 0, 0], [1, 0, 0])
+
+
+def test_forward_yaw_matches_yaw_matrix():
+    for angle in (-2.5, -0.3, 0.0, 0.7, 3.0):
+        q = (0.0, math.sin(angle / 2), 0.0, math.cos(angle / 2))
+        assert forward_yaw(q) == pytest.approx(angle)
+        fwd = yaw_matrix(angle)[:3, :3] @ [0, 0, -1]
+        np.testing.assert_allclose(pose_matrix((0, 0, 0), q)[:3, :3] @ [0, 0, -1], fwd,
+                                   atol=1e-12)
+
+
+def test_projection_maps_the_field_of_view_edges_to_the_clip_edges():
+    left, right, up, down = -0.9, 0.6, 0.7, -0.8          # asymmetric, as headsets have
+    p = projection_from_fov(left, right, up, down, 0.1, 100.0)
+    for ax, ay, nx, ny in ((left, 0, -1, None), (right, 0, 1, None), (0, up, None, 1),
+                           (0, down, None, -1)):
+        point = np.array([math.tan(ax) * 5, math.tan(ay) * 5, -5.0, 1.0])
+        clip = p @ point
+        ndc = clip[:3] / clip[3]
+        if nx is not None:
+            assert ndc[0] == pytest.approx(nx)
+        if ny is not None:
+            assert ndc[1] == pytest.approx(ny)
+    for depth, ndc_z in ((0.1, -1.0), (100.0, 1.0)):
+        clip = p @ [0, 0, -depth, 1]
+        assert clip[2] / clip[3] == pytest.approx(ndc_z)
+
+
+def test_rigid_inverse_with_scale():
+    m = pose_matrix((1.0, 2.0, 3.0), (0.1, 0.7, 0.2, 0.68)) @ np.diag([0.01, 0.01, 0.01, 1])
+    np.testing.assert_allclose(rigid_inverse(m) @ m, np.eye(4), atol=1e-12)
+
+
+# --------------------------------------------------------------------------- panel
+
+def state(**kw) -> PanelState:
+    base = dict(site="Gasometer Oberhausen", epoch=B, epoch_number=2, epoch_count=2,
+                mode="life-size", language="de")
+    return PanelState(**{**base, **kw})
+
+
+def test_panel_is_translucent_with_text():
+    img = render_panel(state())
+    assert img.shape == (400, 640, 4) and img.dtype == np.uint8
+    assert img[0, 0, 3] == 0 and 200 < img[200, 320, 3] < 255     # rounded corner, panel
+    bright = (img[..., :3].min(axis=2) > 200) & (img[..., 3] > 200)
+    assert 500 < bright.sum() < 0.3 * img.shape[0] * img.shape[1]   # white text
+
+
+def test_panel_changes_with_what_it_says():
+    de, en = render_panel(state()), render_panel(state(language="en"))
+    assert not np.array_equal(de, en)
+    assert not np.array_equal(de, render_panel(state(mode="miniature")))
+    heat = render_panel(state(heatmap=True, change_from=A, limit=20.0))
+    red = (heat[..., 0] > 150) & (heat[..., 1] < 80) & (heat[..., 2] < 80)
+    blue = (heat[..., 2] > 150) & (heat[..., 0] < 80)
+    assert red.sum() > 100 and blue.sum() > 100                     # the colour scale
+    cols_red, cols_blue = np.nonzero(red)[1], np.nonzero(blue)[1]
+    assert cols_blue.mean() < cols_red.mean()                       # blue left, red right
+    assert np.array_equal(render_panel(state()), de)                # same state, same image
+
+
+def test_long_names_are_shortened_not_cut_off():
+    img = render_panel(state(site="Slinky Springs to Fame, Rehberger-Brücke über den "
+                                   "Rhein-Herne-Kanal im Kaisergarten"))
+    text = (img[..., :3].min(axis=2) > 200) & (img[..., 3] > 200)
+    assert not text[:, -30:].any()                                  # nothing in the margin

@@ -1,0 +1,121 @@
+"""`stadtzeit vr`: a site in a VR headset over OpenXR (pyopenxr and PyOpenGL are imported only
+when it runs, so the CLI starts without them)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from viewer.cli import add_archive_option, archive_path
+
+_PROBE = "from viewer.vr.session import probe; probe()"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "vr", help="open a site in a VR headset (OpenXR)",
+        description="Stand in a site at life size or look at it as a table-top miniature, in "
+                    "an OpenXR headset (SteamVR, Monado, ...). Teleport with an arc, turn in "
+                    "30° snaps, step through the epochs, switch the change heatmap on and off. "
+                    "Without a runtime it says how to get one and exits with code 2.",
+        epilog="examples: stadtzeit vr gasometer\n"
+               "          stadtzeit vr gasometer --epoch 2021-04-01 --start miniature --heatmap\n"
+               "          stadtzeit vr gasometer --frames 60 --screenshot left-eye.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("site", nargs="?", help="site id (default: the only site, if one)")
+    p.add_argument("--epoch", metavar="ID", help="epoch shown first (default: the newest)")
+    p.add_argument("--lod", type=int, metavar="K",
+                   help="mesh level of detail for every epoch (default: the finest within "
+                        "--face-budget)")
+    p.add_argument("--face-budget", type=int, default=None, metavar="N",
+                   help="most triangles per epoch's mesh when choosing the LOD "
+                        "(default 2000000)")
+    p.add_argument("--start", choices=["life-size", "miniature"], default="life-size",
+                   help="start standing in the site (default) or above it as a miniature")
+    p.add_argument("--heatmap", action="store_true",
+                   help="start with the change heatmap on (where change data exists)")
+    p.add_argument("--language", choices=["de", "en"], default=None,
+                   help="language of the hand panel (default: from the system locale)")
+    p.add_argument("--graphics", choices=["auto", "egl", "glx"], default="auto",
+                   help="OpenGL binding: EGL (XR_MNDX_egl_enable, no X needed) or GLX "
+                        "(XR_KHR_opengl_enable); default EGL where the runtime offers it")
+    p.add_argument("--frames", type=int, metavar="N",
+                   help="end the session after N drawn frames (for tests and screenshots)")
+    p.add_argument("--screenshot", type=Path, metavar="PNG",
+                   help="save the left eye of the last frame as PNG")
+    add_archive_option(p)
+    p.set_defaults(func=run)
+
+
+def runtime_available(timeout: float = 15.0) -> bool:
+    """True when an OpenXR runtime with a headset answers: for offering "Open in VR".
+
+    Asked in a child process, so no runtime library ever loads into the caller (a desktop
+    viewer keeps running whatever the runtime does); a few hundred milliseconds, so call it off
+    the UI thread. False at once when no runtime is configured at all (Linux).
+    """
+    if sys.platform.startswith("linux") and not _runtime_configured():
+        return False
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    try:
+        done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True,
+                              timeout=timeout, env=env)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def _runtime_configured() -> bool:
+    """An OpenXR runtime manifest where the loader looks for one on Linux."""
+    if os.environ.get("XR_RUNTIME_JSON"):
+        return Path(os.environ["XR_RUNTIME_JSON"]).is_file()
+    dirs = [os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")]
+    dirs += (os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")
+    dirs += ["/etc"]
+    return any(Path(d, "openxr", "1", "active_runtime.json").is_file() for d in dirs if d)
+
+
+def _language(value: str | None) -> str:
+    if value:
+        return value
+    lang = os.environ.get("LC_ALL") or os.environ.get("LC_MESSAGES") or os.environ.get("LANG")
+    return "de" if (lang or "").lower().startswith("de") else "en"
+
+
+def run(args: argparse.Namespace) -> int:
+    from viewer.vr.session import available_extensions, unavailable
+
+    if sys.platform.startswith("linux") and not _runtime_configured():
+        raise unavailable("no runtime is configured: no XR_RUNTIME_JSON and no "
+                          "openxr/1/active_runtime.json")
+    available_extensions()   # no runtime: fail now, before loading a large site
+    from viewer.vr.app import run_vr
+    from viewer.vr.scene_data import FACE_BUDGET, load_scene
+
+    scene = load_scene(archive_path(args), args.site, lod=args.lod,
+                       face_budget=args.face_budget or FACE_BUDGET)
+    scene.index(args.epoch)   # an unknown epoch fails before the headset shows anything
+    lods = ", ".join(f"{e.id} lod{e.lod} ({e.n_faces:,} triangles"
+                     f"{', change' if e.change else ''})" for e in scene.epochs)
+    print(f"{scene.site_id}: {lods}", file=sys.stderr)
+    result = run_vr(scene, epoch=args.epoch, frames=args.frames, screenshot=args.screenshot,
+                    graphics=args.graphics, mode=args.start, heatmap=args.heatmap,
+                    language=_language(args.language))
+    work = sorted(result.work_ms)
+    median = work[len(work) // 2] if work else 0.0
+    print(f"{result.runtime} / {result.system} ({result.graphics}, {result.space} space, "
+          f"{result.eye_size[0]}x{result.eye_size[1]} per eye): {result.frames} frames drawn, "
+          f"median {median:.1f} ms of work per frame; states {' > '.join(result.states)}",
+          file=sys.stderr)
+    if args.screenshot is not None:
+        if Path(args.screenshot).is_file():
+            print(f"left eye saved to {args.screenshot}", file=sys.stderr)
+        else:
+            print("no frame was drawn, so no screenshot was saved", file=sys.stderr)
+            return 1
+    return 0

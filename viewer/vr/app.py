@@ -1,0 +1,214 @@
+"""VR mode's main loop: session + renderer + actions + interaction + panel.
+
+Per frame: poll runtime events (the state machine), xrWaitFrame (the runtime paces us), locate
+the head, sync the controllers, update the interaction, draw both eyes, xrEndFrame. Python's
+work per frame is the same for a 2k- and a 2M-triangle site (benchmarks/bench_vr.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from viewer.vr.actions import Actions, locate
+from viewer.vr.interaction import InputFrame, Interaction, Mode, WalkSurface
+from viewer.vr.panel import PANEL_WIDTH, PanelState, render_panel
+from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer
+from viewer.vr.scene_data import VRScene
+from viewer.vr.session import XRSession, XRSessionLost
+from viewer.vr.xform import pose_matrix, translation
+
+log = logging.getLogger(__name__)
+
+NOTE_SECONDS = 2.5
+_NOTES = {"de": {"no-change-data": "Keine Veränderungsdaten für diese Epoche",
+                 "blocked": "Dort kann man nicht stehen"},
+          "en": {"no-change-data": "No change data for this epoch",
+                 "blocked": "You cannot stand there"}}
+
+
+@dataclass
+class VRResult:
+    frames: int = 0                              # frames drawn (both eyes)
+    submitted: int = 0                           # frames ended (drawn or not)
+    states: list[str] = field(default_factory=list)
+    runtime: str = ""
+    system: str = ""
+    graphics: str = ""
+    space: str = ""
+    eye_size: tuple[int, int] = (0, 0)
+    color_format: int = 0
+    depth_layer: bool = False
+    profiles: list[str] = field(default_factory=list)   # interaction profiles accepted
+    captures: dict[int, np.ndarray] = field(default_factory=dict)  # eye -> last frame's pixels
+    work_ms: list[float] = field(default_factory=list)  # Python + GL submission per frame
+    events: list[str] = field(default_factory=list)     # what the interaction did, in order
+    epoch: str = ""                                     # shown at the end
+    mode: str = ""
+    heatmap: bool = False
+
+
+def _rot_x(angle: float) -> np.ndarray:
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[1, 0, 0, 0], [0, c, -s, 0], [0, s, c, 0], [0, 0, 0, 1.0]])
+
+
+def _pose(p) -> np.ndarray:
+    return pose_matrix((p.position.x, p.position.y, p.position.z),
+                       (p.orientation.x, p.orientation.y, p.orientation.z, p.orientation.w))
+
+
+def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
+           screenshot: Path | None = None, graphics: str = "auto",
+           mode: Mode | str = Mode.LIFE_SIZE, heatmap: bool = False, language: str = "de",
+           script: Callable[[int, InputFrame], InputFrame] | None = None,
+           capture_last: bool = False, timeout_s: float | None = None) -> VRResult:
+    """Show `scene` in the headset until the user (or the runtime) ends the session, or for
+    `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests);
+    `capture_last` keeps both eyes' pixels of the last frame in the result."""
+    result = VRResult()
+    stop = threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        with XRSession(graphics) as xs:
+            result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
+                                                              xs.kind)
+            result.space, result.depth_layer = xs.space_type, xs.depth_format is not None
+            result.eye_size = (xs.eyes[0].width, xs.eyes[0].height)
+            result.color_format = int(xs.color_format)
+            _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap, language,
+                  script, capture_last, timeout_s)
+            result.states = list(xs.states)
+            if xs.lost:
+                raise XRSessionLost("the VR runtime ended the session (headset disconnected or "
+                                    "runtime stopped); start it again and rerun stadtzeit vr")
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return result
+
+
+def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event,
+          epoch: str | None, frames: int | None, screenshot: Path | None, mode: Mode | str,
+          heatmap: bool, language: str,
+          script: Callable[[int, InputFrame], InputFrame] | None, capture_last: bool,
+          timeout_s: float | None) -> None:
+    xs.context.make_current()
+    renderer = Renderer(scene)
+    actions = Actions(xs.instance, xs.session)
+    result.profiles = [p.profile for p in actions.profiles if p.accepted]
+    inter = Interaction([WalkSurface(e.mesh.vertices, e.mesh.faces) for e in scene.epochs],
+                        scene.bounds, [e.id for e in scene.epochs],
+                        [e.change is not None for e in scene.epochs],
+                        start_epoch=scene.index(epoch), mode=mode, heatmap=heatmap,
+                        floor_y=xs.floor_y)
+    name = scene.name.get(language) or scene.site_id
+    panel_key: PanelState | None = None
+    note, note_until = "", 0.0
+    deadline = time.monotonic() + timeout_s if timeout_s else None
+    last_views: list[EyeView] = []
+    last_frame: FrameView | None = None
+    try:
+        while not xs.exiting:
+            xs.poll()
+            if xs.exiting:
+                break
+            if stop.is_set() or (deadline is not None and time.monotonic() > deadline):
+                xs.request_exit()
+                if deadline is not None and time.monotonic() > deadline + 15:
+                    log.warning("the runtime did not end the session; leaving anyway")
+                    break
+            if not xs.running:
+                time.sleep(0.005)      # IDLE or STOPPING: no frames; the runtime paces us
+                continue
+            fs = xs.wait_frame()
+            t0 = time.perf_counter()
+            now = fs.predicted_display_time / 1e9
+            head = locate(xs.view_space, xs.space, fs.predicted_display_time)
+            inp = actions.sync(xs.space, fs.predicted_display_time, now, head, xs.focused)
+            if script is not None:
+                inp = script(result.frames, inp)
+            events = inter.update(inp)
+            result.events += events
+            for ev in events:
+                if ev in ("blocked", "no-change-data"):
+                    note, note_until = _NOTES.get(language, _NOTES["en"])[ev], now + NOTE_SECONDS
+                    for h in ("left", "right"):
+                        actions.pulse(h, 0.8, 0.06)
+                elif ev in ("teleport", "turn-left", "turn-right", "epoch", "scale"):
+                    actions.pulse("right", 0.3, 0.02)
+            views = xs.locate_views(fs.predicted_display_time) if fs.should_render else None
+            frame = None
+            if views is not None:
+                e = scene.epochs[inter.epoch_index]
+                state = PanelState(name, e.id, inter.epoch_index + 1, len(scene.epochs),
+                                   inter.mode.value, inter.heatmap,
+                                   e.change.a if e.change else None,
+                                   e.change.limit if e.change else None,
+                                   note if now < note_until else "", language)
+                if state != panel_key:
+                    renderer.set_panel(render_panel(state))
+                    panel_key = state
+                hands = [(h, getattr(inp, h).aim) for h in ("left", "right")]
+                hand_mats = [pose_matrix(a.position, a.orientation) @ translation((0, 0, 0.05))
+                             for _, a in hands if a is not None]
+                left = hands[0][1]
+                panel = None
+                if left is not None:
+                    size = np.diag([PANEL_WIDTH, PANEL_WIDTH / renderer.panel_aspect, 1.0, 1.0])
+                    panel = (pose_matrix(left.position, left.orientation)
+                             @ translation((0.0, 0.085, 0.02)) @ _rot_x(-0.6) @ size)
+                frame = FrameView(inter.stage_from_site(), inter.epoch_index,
+                                  inter.heatmap_visible, inter.fade,
+                                  inter.mode == Mode.MINIATURE, xs.floor_y, inter.aim,
+                                  hand_mats, panel)
+                renderer.set_aim(inter.aim, frame.miniature)
+                last = frames is not None and result.frames + 1 >= frames
+                last_views = []
+                for i, view in enumerate(views):
+                    fbo, w, h = xs.acquire(i)
+                    eye = EyeView(_pose(view.pose), (view.fov.angle_left, view.fov.angle_right,
+                                                     view.fov.angle_up, view.fov.angle_down))
+                    renderer.draw(fbo, w, h, eye, frame)
+                    if last and (capture_last or (screenshot is not None and i == 0)):
+                        result.captures[i] = renderer.read_pixels(fbo, w, h)
+                    xs.release(i)
+                    last_views.append(eye)
+                last_frame = frame
+                result.frames += 1
+            xs.end_frame(fs, views, frame.near_far if frame else (0.05, 10000.0))
+            result.submitted += 1
+            result.work_ms.append((time.perf_counter() - t0) * 1e3)
+            if frames is not None and result.frames >= frames:
+                xs.request_exit()
+        result.epoch, result.mode, result.heatmap = inter.epoch, inter.mode.value, inter.heatmap
+        if screenshot is not None:
+            image = result.captures.get(0)
+            if image is None and last_frame is not None:   # ended by the user: draw it again
+                w, h = xs.eyes[0].width, xs.eyes[0].height
+                target = OffscreenTarget(w, h)
+                renderer.draw(target.fbo, w, h, last_views[0], last_frame)
+                image = target.read()
+                target.destroy()
+            if image is not None:
+                from PIL import Image
+
+                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(image[:, :, :3]).save(screenshot)
+    finally:
+        xs.context.make_current()
+        actions.destroy()
+        renderer.destroy()
+
+
+__all__ = ["VRResult", "XRSessionLost", "run_vr"]

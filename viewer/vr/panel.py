@@ -1,0 +1,112 @@
+"""The hand panel: a small image held above the left controller that says where and when you
+are — site, epoch and its date, life size or miniature, the heatmap's scale — in German or
+English. Drawn with Pillow (no Qt in the VR process), redrawn only when its text changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from viewer.app.scene import diverging_colormap
+
+WIDTH, HEIGHT = 640, 400
+#: metres: the panel's width in the hand (its height follows the image's aspect)
+PANEL_WIDTH = 0.20
+
+_TEXT = {
+    "de": {"epoch": "Epoche", "life-size": "Lebensgröße", "miniature": "Miniatur",
+           "change": "Veränderung seit", "no-change": "keine Veränderungsdaten",
+           "heatmap-off": "Veränderung: aus"},
+    "en": {"epoch": "Epoch", "life-size": "Life size", "miniature": "Miniature",
+           "change": "Change since", "no-change": "no change data",
+           "heatmap-off": "Change: off"},
+}
+_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+          "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+          "/usr/share/fonts/TTF/DejaVuSans.ttf")
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """Everything the panel shows; equal states give equal images (and no re-upload)."""
+
+    site: str
+    epoch: str
+    epoch_number: int          # 1-based
+    epoch_count: int
+    mode: str                  # "life-size" or "miniature"
+    heatmap: bool = False
+    change_from: str | None = None   # epoch the heatmap compares with
+    limit: float | None = None       # metres at either end of the colour scale
+    note: str = ""
+    language: str = "de"
+
+
+@lru_cache(maxsize=8)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    for path in _FONTS:
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    try:
+        return ImageFont.load_default(size=size)   # Pillow >= 10.1: its own scalable font
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> str:
+    """`text`, shortened with an ellipsis until it fits `width` pixels."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while len(text) > 1 and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+def _metres(v: float) -> str:
+    return f"{v:g} m"
+
+
+def render_panel(state: PanelState, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    """The panel as (H, W, 4) sRGB bytes with alpha (translucent dark background)."""
+    t = _TEXT.get(state.language, _TEXT["en"])
+    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((0, 0, width - 1, height - 1), radius=height // 12,
+                        fill=(20, 24, 30, 225), outline=(255, 255, 255, 90), width=3)
+    x, y = width // 16, height // 14
+    title, body, small = _font(height // 9), _font(height // 12), _font(height // 15)
+
+    def line(text: str, font, fill=(255, 255, 255, 255), gap: float = 1.35) -> None:
+        nonlocal y
+        d.text((x, y), _fit(d, text, font, width - 2 * x), font=font, fill=fill)
+        y += int(font.size * gap) if hasattr(font, "size") else 24
+
+    line(state.site, title)
+    line(f"{t['epoch']} {state.epoch_number}/{state.epoch_count}: {state.epoch}", body)
+    line(t.get(state.mode, state.mode), body, fill=(200, 220, 255, 255))
+    if state.heatmap and state.limit:
+        line(f"{t['change']} {state.change_from or '?'}", small, fill=(230, 230, 230, 255))
+        bar_w, bar_h = width - 2 * x, height // 14
+        lut = diverging_colormap(bar_w)
+        bar = np.repeat(np.concatenate([lut, np.full((bar_w, 1), 255, np.uint8)], 1)[None],
+                        bar_h, axis=0)
+        img.paste(Image.fromarray(bar, "RGBA"), (x, y))
+        y += bar_h + height // 50
+        lim = _metres(state.limit)
+        d.text((x, y), f"-{lim}", font=small, fill=(255, 255, 255, 255))
+        d.text((width - x, y), f"+{lim}", font=small, fill=(255, 255, 255, 255), anchor="ra")
+        d.text((width // 2, y), "0", font=small, fill=(255, 255, 255, 255), anchor="ma")
+        y += int(height / 12)
+    elif state.heatmap:
+        line(t["no-change"], small, fill=(255, 200, 120, 255))
+    else:
+        line(t["heatmap-off"], small, fill=(180, 180, 180, 255))
+    if state.note:
+        line(state.note, small, fill=(255, 200, 120, 255))
+    return np.asarray(img, np.uint8).copy()

@@ -1,0 +1,203 @@
+"""What VR mode draws, read from the archive (no GL, no OpenXR, no Qt).
+
+For one site: each epoch's mesh at the finest LOD within a triangle budget (one epoch is drawn
+at a time, so the budget is per epoch), its change values from the epoch before when the
+archive holds them (`changes/<a>__<b>/<key>/lod<k>.npz`), and the annotations of site.json.
+Archive layout parsing is the desktop viewer's (`viewer.app.store.site_info`), so both views
+agree on what a site holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from assets_manifest.errors import StadtzeitError
+from processing.gltf import read_glb
+from processing.types import Mesh
+from viewer.app.model import ChangeRef, EpochInfo, SiteInfo, Text
+
+log = logging.getLogger(__name__)
+
+#: triangles of one epoch's mesh: what a PC VR GPU draws twice per frame at 90 Hz with room to
+#: spare (see docs/VR.md and benchmarks/bench_vr.py)
+FACE_BUDGET = 2_000_000
+#: preferred change products when several are stored for the same pair
+CHANGE_KEYS = ("m3c2", "c2m", "c2c", "dod")
+
+
+class SceneError(StadtzeitError):
+    """The site cannot be shown in VR (no such site or epoch, no meshes); says what to do."""
+
+
+@dataclass
+class ChangeField:
+    """Per-vertex change of an epoch's mesh against an earlier epoch (metres, NaN = no value)."""
+
+    a: str
+    b: str
+    key: str
+    values: np.ndarray          # (N,) float32
+    limit: float                # half-width of the diverging colour scale, a round number
+
+
+@dataclass
+class EpochScene:
+    id: str
+    date: date | None
+    lod: int
+    mesh: Mesh                  # site frame, float32 vertices, normals, colours or texture
+    change: ChangeField | None = None
+
+    @property
+    def n_faces(self) -> int:
+        return self.mesh.n_faces
+
+
+@dataclass(frozen=True)
+class Marker:
+    id: str
+    position: tuple[float, float, float]    # site frame
+    title: Text
+    epochs: tuple[str, ...] = ()            # empty: every epoch
+
+    def applies_to(self, epoch: str) -> bool:
+        return not self.epochs or epoch in self.epochs
+
+
+@dataclass
+class VRScene:
+    site_id: str
+    name: Text
+    licence: str
+    attribution: str
+    origin: tuple[float, float, float]
+    version: int | None
+    epochs: list[EpochScene]
+    markers: list[Marker]
+
+    def index(self, epoch_id: str | None) -> int:
+        """Position of an epoch (None: the newest)."""
+        if epoch_id is None:
+            return len(self.epochs) - 1
+        for i, e in enumerate(self.epochs):
+            if e.id == epoch_id:
+                return i
+        raise SceneError(f"site {self.site_id!r} has no mesh for epoch {epoch_id!r}; epochs "
+                         f"with meshes: {', '.join(e.id for e in self.epochs)}")
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        lo = np.min([e.mesh.vertices.min(axis=0) for e in self.epochs], axis=0)
+        hi = np.max([e.mesh.vertices.max(axis=0) for e in self.epochs], axis=0)
+        return lo.astype(np.float64), hi.astype(np.float64)
+
+
+def nice_limit(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 x 10^k at or above `value`: a colour scale that reads well
+    (as the desktop legend rounds it)."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    exp = math.floor(math.log10(value))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * 10.0 ** exp >= value * (1 - 1e-12):
+            return m * 10.0 ** exp
+    return 10.0 ** (exp + 1)
+
+
+def change_limit(values: np.ndarray) -> float:
+    v = np.abs(values[np.isfinite(values)])
+    return nice_limit(max(float(np.percentile(v, 98)) if v.size else 1.0, 1e-3))
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted vertex normals (for meshes stored without any)."""
+    v = vertices.astype(np.float64)
+    fn = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
+    n = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(n, faces[:, k], fn)
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    return (n / np.where(length > 0, length, 1.0)).astype(np.float32)
+
+
+def _change_ref(site: SiteInfo, epoch: EpochInfo, previous: str | None) -> ChangeRef | None:
+    refs = [c for c in site.changes if c.b == epoch.id and c.lods]
+    if not refs:
+        return None
+
+    def rank(c: ChangeRef) -> tuple[int, int, str]:
+        key = CHANGE_KEYS.index(c.key) if c.key in CHANGE_KEYS else len(CHANGE_KEYS)
+        return (0 if c.a == previous else 1, key, c.a)
+    return min(refs, key=rank)
+
+
+def choose_lod(epoch: EpochInfo, change: ChangeRef | None, budget: int,
+               forced: int | None = None) -> int:
+    """The finest LOD within `budget` triangles, preferring one with change values (so the
+    heatmap works); the coarsest when none fits; `forced` when given and present."""
+    if forced is not None:
+        if forced not in epoch.lods:
+            raise SceneError(f"epoch {epoch.id} has no LOD {forced}; it has "
+                             f"{', '.join(f'lod{k}' for k in sorted(epoch.lods))}")
+        return forced
+    counts = {k: epoch.face_counts.get(k, -1) for k in epoch.lods}
+    fitting = [k for k, n in counts.items() if 0 <= n <= budget]
+    if not fitting:
+        return max(epoch.lods)
+    with_change = [k for k in fitting if change is not None and k in change.lods]
+    return min(with_change or fitting)
+
+
+def load_scene(archive_path: str | Path, site: str | None = None, lod: int | None = None,
+               face_budget: int = FACE_BUDGET) -> VRScene:
+    """Read a site's meshes, change values and annotations for VR mode.
+
+    Raises `SceneError` (or the archive's own errors) with what to do.
+    """
+    from archive import Archive
+    from viewer.app.scene import ProductError, read_change_values
+    from viewer.app.store import site_info
+
+    archive = Archive.open(Path(archive_path))
+    if site is None:
+        ids = archive.site_ids()
+        if len(ids) != 1:
+            raise SceneError(f"the archive holds {len(ids)} sites "
+                             f"({', '.join(ids) or 'none'}): name one, e.g. stadtzeit vr "
+                             f"{ids[0] if ids else 'SITE'}")
+        site = ids[0]
+    version = archive.read(site)
+    info = site_info(version, site)
+    with_meshes = [e for e in info.epochs if e.lods]
+    if not with_meshes:
+        raise SceneError(f"site {site!r} has no meshes yet: ingest an epoch first "
+                         f"(stadtzeit ingest MANIFEST)")
+
+    epochs: list[EpochScene] = []
+    previous: str | None = None
+    for e in with_meshes:
+        ref = _change_ref(info, e, previous)
+        k = choose_lod(e, ref, face_budget, lod)
+        mesh = read_glb(version.files[e.lods[k]])
+        if mesh.normals is None or len(mesh.normals) != len(mesh.vertices):
+            mesh.normals = vertex_normals(mesh.vertices, mesh.faces)
+        change = None
+        if ref is not None and k in ref.lods:
+            try:
+                values = read_change_values(version.files[ref.lods[k]],
+                                            len(mesh.vertices))["distance"]
+                change = ChangeField(ref.a, ref.b, ref.key, values, change_limit(values))
+            except ProductError as exc:   # the site stays viewable without its heatmap
+                log.warning("no heatmap for %s: %s", e.id, exc)
+        epochs.append(EpochScene(e.id, e.date, k, mesh, change))
+        previous = e.id
+
+    markers = [Marker(a.id, a.position, a.title, a.epochs) for a in info.annotations]
+    return VRScene(info.id, info.name, info.licence, info.attribution, info.origin,
+                   info.version, epochs, markers)
