@@ -25,6 +25,7 @@ env XRT_COMPOSITOR_NULL="${XRT_COMPOSITOR_NULL:-1}" SIMULATED_ENABLE=1 XRT_NO_ST
   VK_DRIVER_FILES="${VK_DRIVER_FILES:-/usr/share/vulkan/icd.d/lvp_icd.json}" \
   "${controllers[@]}" monado-service </dev/null >"$log" 2>&1 &
 service=$!
+echo "$service" >"$XDG_RUNTIME_DIR/monado.pid"   # for tests that take the runtime away
 stop() {
   kill "$service" 2>/dev/null
   wait "$service" 2>/dev/null

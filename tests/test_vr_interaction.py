@@ -395,3 +395,20 @@ def test_old_building_is_gone_in_the_new_epoch(surfaces):
     centre = ((x0 + x1) / 2, (y0 + y1) / 2)
     assert surfaces[0].drop(*centre).point[2] == pytest.approx(h)
     assert surfaces[1].drop(*centre).point[2] == pytest.approx(0.0)
+
+
+def test_an_epoch_whose_surface_is_still_building_has_no_targets(surfaces):
+    from concurrent.futures import Future
+
+    pending: Future = Future()
+    bounds = (np.array([-50.0, -50.0, 0.0]), np.array([50.0, 50.0, 15.0]))
+    inter = Interaction([pending, surfaces[1]], bounds, [A, B], start_epoch=1)
+    inter.update(frame(0.0))
+    inter.update(frame(0.1, previous_epoch=True))
+    inter.update(frame(0.1 + FADE + 0.01))
+    assert inter.epoch == A
+    inter.update(frame(0.5, right=HandInput(AIM, (0.0, 1.0))))
+    assert inter.aim is not None and inter.aim.target is None and not inter.aim.valid
+    pending.set_result(surfaces[0])                  # the background build finished
+    inter.update(frame(0.6, right=HandInput(AIM, (0.0, 1.0))))
+    assert inter.aim.valid and inter.aim.target is not None

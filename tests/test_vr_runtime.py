@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -168,6 +169,50 @@ def test_unknown_epoch_fails_before_the_headset(archive_root):
         [sys.executable, "-m", "viewer.cli", "vr", "--archive", str(archive_root), "--epoch",
          "1999-01-01"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 1 and "1999-01-01" in done.stderr and A in done.stderr
+
+
+def start_cli(args: list[str], prefix: list[str] | None = None) -> subprocess.Popen:
+    """`stadtzeit vr ...` in the background; returns once it has loaded the site (the session
+    is opening then)."""
+    proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "viewer.cli", "vr", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT)
+    for line in proc.stderr:
+        if line.startswith(f"{vr_site.SITE}:"):   # the LOD summary, printed before the session
+            break
+    time.sleep(3.0)
+    return proc
+
+
+def test_ctrl_c_ends_the_session_cleanly_and_keeps_the_last_frame(archive_root, tmp_path):
+    png = tmp_path / "left.png"
+    proc = start_cli(["--archive", str(archive_root), "--screenshot", str(png), "--start",
+                      "miniature", "--heatmap"])
+    proc.send_signal(signal.SIGINT)
+    err = proc.stderr.read()
+    assert proc.wait(60) == 0, err
+    assert "STOPPING > IDLE > EXITING" in err or ("STOPPING" in err and "EXITING" in err)
+    assert "left eye saved" in err
+    from PIL import Image
+
+    # drawn again after the session ended; the simulated head has turned a little by now,
+    # so both colours are there but not necessarily split by the middle
+    img = np.asarray(Image.open(png))
+    assert reddish(img).sum() > 50 and bluish(img).sum() > 50
+    assert (~sky(img[img.shape[0] // 2:])).mean() > 0.5
+
+
+def test_a_runtime_that_dies_is_reported_not_a_traceback(archive_root, tmp_path):
+    """Monado killed mid-session (its own private service, not the suite's)."""
+    where = tmp_path / "runtime-dir"
+    proc = start_cli(["--archive", str(archive_root)], prefix=[
+        str(ROOT / ".ci" / "with-monado.sh"), "sh", "-c",
+        f'echo "$XDG_RUNTIME_DIR" > {where}; exec "$0" "$@"'])
+    pid = int((Path(where.read_text().strip()) / "monado.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    err = proc.stderr.read()
+    assert proc.wait(60) == 1, err
+    assert "the VR runtime ended the session" in err and "Traceback" not in err
 
 
 @pytest.mark.skipif(os.environ.get("MONADO_CONTROLLERS") != "1",

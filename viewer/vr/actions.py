@@ -160,7 +160,10 @@ class Actions:
             return frame
         sync_info = xr.ActionsSyncInfo(count_active_action_sets=1,
                                        active_action_sets=self._active)
-        xr.sync_actions(self.session, sync_info)
+        try:
+            xr.sync_actions(self.session, sync_info)
+        except xr.SessionNotFocused:      # focus went between our last event and this call
+            return frame
         for h in HANDS:
             hand = HandInput()
             info = xr.ActionStateGetInfo(action=self.actions["aim"], subaction_path=self.paths[h])

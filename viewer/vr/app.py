@@ -13,10 +13,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import xr
 
 from viewer.vr.actions import Actions, locate
 from viewer.vr.interaction import InputFrame, Interaction, Mode, WalkSurface
@@ -29,6 +31,9 @@ from viewer.vr.xform import pose_matrix, translation
 log = logging.getLogger(__name__)
 
 NOTE_SECONDS = 2.5
+LOST = (xr.InstanceLostError, xr.SessionLostError, xr.RuntimeFailureError)
+LOST_MESSAGE = ("the VR runtime ended the session (headset disconnected or runtime stopped); "
+                "start it again and rerun stadtzeit vr")
 _NOTES = {"de": {"no-change-data": "Keine Veränderungsdaten für diese Epoche",
                  "blocked": "Dort kann man nicht stehen"},
           "en": {"no-change-data": "No change data for this epoch",
@@ -86,12 +91,15 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
             result.space, result.depth_layer = xs.space_type, xs.depth_format is not None
             result.eye_size = (xs.eyes[0].width, xs.eyes[0].height)
             result.color_format = int(xs.color_format)
-            _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap, language,
-                  script, capture_last, timeout_s)
+            try:
+                _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
+                      language, script, capture_last, timeout_s)
+            except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
+                xs.lost = True
+                log.debug("runtime lost: %r", exc)
             result.states = list(xs.states)
             if xs.lost:
-                raise XRSessionLost("the VR runtime ended the session (headset disconnected or "
-                                    "runtime stopped); start it again and rerun stadtzeit vr")
+                raise XRSessionLost(LOST_MESSAGE)
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -107,10 +115,18 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event
     renderer = Renderer(scene)
     actions = Actions(xs.instance, xs.session)
     result.profiles = [p.profile for p in actions.profiles if p.accepted]
-    inter = Interaction([WalkSurface(e.mesh.vertices, e.mesh.faces) for e in scene.epochs],
-                        scene.bounds, [e.id for e in scene.epochs],
+    # the first epoch's walkable surface now (the start point stands on it), the others in
+    # the background: 2M triangles take a couple of seconds each
+    start = scene.index(epoch)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="walk-surface")
+    surfaces: list[WalkSurface | Future] = [
+        WalkSurface(e.mesh.vertices, e.mesh.faces) if i == start else
+        pool.submit(WalkSurface, e.mesh.vertices, e.mesh.faces)
+        for i, e in enumerate(scene.epochs)]
+    pool.shutdown(wait=False)
+    inter = Interaction(surfaces, scene.bounds, [e.id for e in scene.epochs],
                         [e.change is not None for e in scene.epochs],
-                        start_epoch=scene.index(epoch), mode=mode, heatmap=heatmap,
+                        start_epoch=start, mode=mode, heatmap=heatmap,
                         floor_y=xs.floor_y)
     name = scene.name.get(language) or scene.site_id
     panel_key: PanelState | None = None
@@ -206,9 +222,12 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event
                 Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
                 Image.fromarray(image[:, :, :3]).save(screenshot)
     finally:
-        xs.context.make_current()
-        actions.destroy()
-        renderer.destroy()
+        try:
+            xs.context.make_current()
+            actions.destroy()
+            renderer.destroy()
+        except (xr.XrException, RuntimeError) as exc:   # a lost runtime: nothing to free
+            log.debug("cleanup after the session: %s", exc)
 
 
 __all__ = ["VRResult", "XRSessionLost", "run_vr"]

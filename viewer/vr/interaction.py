@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -147,23 +148,53 @@ class WalkSurface:
         order = np.argsort(cid, kind="stable")
         self._tris = np.repeat(np.arange(m, dtype=np.int32), counts)[order]
         self._start = np.searchsorted(cid[order], np.arange(self.nx * self.ny + 1))
+        # the highest point in each cell: a cast skips cells it passes above (most of an arc,
+        # nearly all of a pointing ray over the miniature) without touching their triangles
+        z = self.vertices[:, 2]
+        top = np.maximum(np.maximum(z[self.faces[:, 0]], z[self.faces[:, 1]]),
+                         z[self.faces[:, 2]])
+        self._top = np.full(self.nx * self.ny, -np.inf, np.float32)
+        filled = np.flatnonzero(self._start[1:] > self._start[:-1])
+        if len(filled):
+            self._top[filled] = np.maximum.reduceat(top[self._tris], self._start[filled])
 
     def cast(self, points: np.ndarray) -> Hit | None:
         """The first crossing of the polyline `points` ((K, 3), site frame) with the mesh."""
         p = np.asarray(points, np.float64)
         a, d = p[:-1], np.diff(p, axis=0)
+        # only what lies inside the mesh's box can hit it (a long ray over a miniature
+        # mostly does not)
+        lo, hi = self.lo - 1e-6, self.hi + 1e-6
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta, tb = (lo - a) / d, (hi - a) / d
+        within = (a >= lo) & (a <= hi)
+        near = np.where(d != 0, np.minimum(ta, tb), np.where(within, -np.inf, np.inf))
+        far = np.where(d != 0, np.maximum(ta, tb), np.where(within, np.inf, -np.inf))
+        t0, t1 = np.maximum(near.max(axis=1), 0.0), np.minimum(far.min(axis=1), 1.0)
+        kept = np.flatnonzero(t0 <= t1)
+        if not len(kept):
+            return None
+        a, d = a[kept] + d[kept] * t0[kept, None], d[kept] * (t1 - t0)[kept, None]
         # samples every half cell along each segment -> (segment, cell) pairs
         n = np.ceil(np.hypot(d[:, 0], d[:, 1]) / (self.cell / 2)).astype(np.int64) + 1
         seg = np.repeat(np.arange(len(d)), n + 1)
         t = (np.arange(len(seg)) - np.repeat(np.cumsum(n + 1) - (n + 1), n + 1)) / \
             np.repeat(n, n + 1)
-        s = a[seg, :2] + d[seg, :2] * t[:, None]
-        c = np.floor((s - self.lo[:2]) / self.cell).astype(np.int64)
+        s = a[seg] + d[seg] * t[:, None]
+        c = np.floor((s[:, :2] - self.lo[:2]) / self.cell).astype(np.int64)
         inside = (c[:, 0] >= 0) & (c[:, 0] < self.nx) & (c[:, 1] >= 0) & (c[:, 1] < self.ny)
+        cid = np.where(inside, c[:, 1] * self.nx + c[:, 0], 0)
+        # lowest the polyline gets near each sample (between its neighbours on the segment)
+        z = s[:, 2]
+        zlo = z.copy()
+        same = seg[1:] == seg[:-1]
+        zlo[1:] = np.where(same, np.minimum(zlo[1:], z[:-1]), zlo[1:])
+        zlo[:-1] = np.where(same, np.minimum(zlo[:-1], z[1:]), zlo[:-1])
+        inside &= zlo <= self._top[cid]
         if not inside.any():
             return None
         ncell = self.nx * self.ny
-        keys = np.unique(seg[inside] * ncell + c[inside, 1] * self.nx + c[inside, 0])
+        keys = np.unique(seg[inside] * ncell + cid[inside])
         segs, cells = keys // ncell, keys % ncell
         cnt = self._start[cells + 1] - self._start[cells]
         total = int(cnt.sum())
@@ -199,7 +230,8 @@ class WalkSurface:
         normal /= np.linalg.norm(normal) or 1.0
         if np.dot(normal, d[sb]) > 0:   # winding-agnostic: face the incoming direction
             normal = -normal
-        return Hit(point, normal, bool(normal[2] >= self.cos_slope), sb, int(pair_tri[best]))
+        return Hit(point, normal, bool(normal[2] >= self.cos_slope), int(kept[sb]),
+                   int(pair_tri[best]))
 
     def drop(self, x: float, y: float) -> Hit | None:
         """The highest surface at (x, y), cast from above."""
@@ -250,13 +282,16 @@ class _Transition:
 class Interaction:
     """Turns input frames into the rig, the shown epoch, the heatmap switch and a fade.
 
-    `surfaces[i]` is the walkable surface of epoch i; `has_change[i]` says whether epoch i has
-    change values for the heatmap. `floor_y` is the floor's height in the base space (0 in a
-    stage space). `update` returns the names of what happened, for haptics and the panel.
+    `surfaces[i]` is the walkable surface of epoch i, or a future of one (concurrent.futures:
+    built in the background; until it is done, that epoch has no teleport targets);
+    `has_change[i]` says whether epoch i has change values for the heatmap. `floor_y` is the
+    floor's height in the base space (0 in a stage space). `update` returns the names of
+    what happened, for haptics and the panel.
     """
 
-    def __init__(self, surfaces: Sequence[WalkSurface], bounds: tuple[np.ndarray, np.ndarray],
-                 epochs: Sequence[str], has_change: Sequence[bool] | None = None,
+    def __init__(self, surfaces: Sequence[WalkSurface | Future],
+                 bounds: tuple[np.ndarray, np.ndarray], epochs: Sequence[str],
+                 has_change: Sequence[bool] | None = None,
                  start_epoch: int = 0, mode: Mode | str = Mode.LIFE_SIZE,
                  heatmap: bool = False, floor_y: float = 0.0, comfort: Comfort | None = None):
         if not epochs or len(surfaces) != len(epochs):
@@ -305,6 +340,12 @@ class Interaction:
 
     def stage_from_site(self) -> np.ndarray:
         return self.rig.stage_from_site()
+
+    def surface(self, index: int | None = None) -> WalkSurface | None:
+        s = self.surfaces[self.epoch_index if index is None else index]
+        if isinstance(s, Future):
+            return s.result() if s.done() else None
+        return s
 
     def site_from_stage(self) -> np.ndarray:
         return rigid_inverse(self.rig.stage_from_site())
@@ -425,7 +466,8 @@ class Interaction:
             t = np.linspace(0.0, c.arc_duration, c.arc_points)[:, None]
             pts = origin + direction * c.arc_speed * t + np.array([0.0, -4.905, 0.0]) * t ** 2
         site_pts = transform_points(self.site_from_stage(), pts)
-        hit = self.surfaces[self.epoch_index].cast(site_pts)
+        surface = self.surface()
+        hit = surface.cast(site_pts) if surface is not None else None
         if hit is None:
             return Aim(hand, pts, None, False)
         target = transform_points(self.stage_from_site(), hit.point[None])[0]
@@ -459,9 +501,9 @@ class Interaction:
     def start_point(self) -> np.ndarray:
         """Where a visit starts at life size: on walkable ground near the south edge, middle
         of the site (looking north, the site is in front)."""
-        surface = self.surfaces[self.epoch_index]
+        surface = self.surface()
         cx = (self.lo[0] + self.hi[0]) / 2
-        for f in (0.05, 0.1, 0.2, 0.3, 0.5):
+        for f in (0.05, 0.1, 0.2, 0.3, 0.5) if surface is not None else ():
             y = self.lo[1] + f * (self.hi[1] - self.lo[1])
             hit = surface.drop(cx, y)
             if hit is not None and hit.walkable:

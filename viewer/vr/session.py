@@ -147,6 +147,8 @@ class XRSession:
         self.session: xr.Session | None = None
         self.context = None
         self.eyes: list[_Eye] = []
+        self.space: xr.Space | None = None
+        self.view_space: xr.Space | None = None
         self.floor_y = 0.0
         self.space_type = ""
         self._fbo_checked: set[int] = set()
@@ -424,7 +426,8 @@ class XRSession:
     # ----------------------------------------------------------------- teardown
 
     def close(self) -> None:
-        """Destroy everything we made, in reverse order (safe after a partial open)."""
+        """Destroy everything we made, in reverse order (safe after a partial open, and
+        after the runtime is gone: each step is tried on its own)."""
         if self.context is not None:
             try:
                 self.context.make_current()
@@ -435,24 +438,25 @@ class XRSession:
                         GL.glDeleteRenderbuffers(1, [eye.own_depth])
             except Exception as exc:   # a lost context must not hide the real error
                 log.debug("GL cleanup failed: %s", exc)
-        for eye in self.eyes:
-            for sc in (eye.color, eye.depth):
-                if sc is not None:
-                    xr.destroy_swapchain(sc)
-        self.eyes = []
-        for name in ("view_space", "space"):
-            sp = getattr(self, name, None)
-            if sp is not None:
-                xr.destroy_space(sp)
-                setattr(self, name, None)
-        if self.session is not None:
-            xr.destroy_session(self.session)
-            self.session = None
+        steps = [(xr.destroy_swapchain, sc) for eye in self.eyes
+                 for sc in (eye.color, eye.depth) if sc is not None]
+        steps += [(xr.destroy_space, getattr(self, n, None)) for n in ("view_space", "space")]
+        steps += [(xr.destroy_session, self.session)]
+        for destroy, handle in steps:
+            if handle is not None:
+                try:
+                    destroy(handle)
+                except xr.XrException as exc:
+                    log.debug("%s: %s", destroy.__name__, exc)
+        self.eyes, self.view_space, self.space, self.session = [], None, None, None
         if self.context is not None:
             self.context.destroy()
             self.context = None
         if self.instance is not None:
-            xr.destroy_instance(self.instance)
+            try:
+                xr.destroy_instance(self.instance)
+            except xr.XrException as exc:
+                log.debug("destroy_instance: %s", exc)
             self.instance = None
 
 
