@@ -118,11 +118,18 @@ def als() -> Preset:
     would need full-3D normals and closes everything: it invents blobs under bridges, eaves and
     trees and balloons the unsampled walls.  Points are not voxel-thinned (ALS is already
     sparse); ICP tolerances are wider because ALS accuracy is ~5–15 cm.
+
+    The mesh keeps the highest point per 0.25 m cell (``delaunay_xy_cell``): a surface model
+    has one height per place, so ground echoes under a crown would only make spikes, and dense
+    deliveries (tens of points per m²) mesh in a fraction of the time and memory — a 10 M-point
+    tile at ~60 points/m² goes from 10 M to ~2.5 M triangulated points. ``points.laz`` keeps
+    every cleaned point.
     """
     return Preset(
         name="als", voxel_size=0.0, outlier_nb_neighbors=12, outlier_std_ratio=3.0,
         normal_radius=1.5, icp_max_distance=1.0, icp_voxel_size=0.5, icp_rmse_limit=0.15,
         coarse_voxel_size=2.0, surface_method="delaunay25d", delaunay_max_edge=3.0,
+        delaunay_xy_cell=0.25,
         poisson_depth=9, texture_size=2048,
     )
 
