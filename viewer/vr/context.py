@@ -49,12 +49,12 @@ def _egl_library() -> ctypes.CDLL:
 
 
 class EGLContext:
-    """A headless OpenGL 3.3 core context. `platform` is "device", "surfaceless" or "default"
-    (None: choose; `STADTZEIT_EGL_PLATFORM` overrides)."""
+    """A headless OpenGL core context (3.3 unless asked for more). `platform` is "device",
+    "surfaceless" or "default" (None: choose; `STADTZEIT_EGL_PLATFORM` overrides)."""
 
     kind = "egl"
 
-    def __init__(self, platform: str | None = None):
+    def __init__(self, platform: str | None = None, version: tuple[int, int] = (3, 3)):
         egl = self.lib = _egl_library()
         egl.eglGetProcAddress.restype = c_void_p
         egl.eglGetProcAddress.argtypes = [c_char_p]
@@ -83,7 +83,7 @@ class EGLContext:
         if not egl.eglInitialize(self.display, byref(major), byref(minor)):
             raise GLContextError(f"eglInitialize failed on the {self.platform} platform "
                                  f"(error 0x{egl.eglGetError():x})")
-        self.version = (major.value, minor.value)
+        self.egl_version = (major.value, minor.value)
         exts = (egl.eglQueryString(self.display, EGL_EXTENSIONS) or b"").decode().split()
         self.surfaceless = "EGL_KHR_surfaceless_context" in exts
 
@@ -102,12 +102,14 @@ class EGLContext:
             raise GLContextError(f"no RGBA8 + depth OpenGL config on EGL {self.platform}")
         if not egl.eglBindAPI(EGL_OPENGL_API):
             raise GLContextError("this EGL cannot bind desktop OpenGL (only GLES?)")
-        ctx_attrs = (c_int32 * 7)(EGL_CONTEXT_MAJOR_VERSION, 3, EGL_CONTEXT_MINOR_VERSION, 3,
+        ctx_attrs = (c_int32 * 7)(EGL_CONTEXT_MAJOR_VERSION, version[0],
+                                  EGL_CONTEXT_MINOR_VERSION, version[1],
                                   EGL_CONTEXT_OPENGL_PROFILE_MASK,
                                   EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE)
         self.context = egl.eglCreateContext(self.display, self.config, None, ctx_attrs)
         if not self.context:
-            raise GLContextError(f"no OpenGL 3.3 core context on EGL {self.platform} "
+            raise GLContextError(f"no OpenGL {version[0]}.{version[1]} core context on EGL "
+                                 f"{self.platform} "
                                  f"(error 0x{egl.eglGetError():x})")
         self.surface = None
         if not self.surfaceless:
@@ -172,11 +174,12 @@ class EGLContext:
 
 
 class GLXContext:
-    """An OpenGL 3.3 core context on X (GLX) in a hidden 1x1 GLFW window."""
+    """An OpenGL core context (3.3 unless asked for more) on X (GLX), in a hidden 1x1 GLFW
+    window."""
 
     kind = "glx"
 
-    def __init__(self) -> None:
+    def __init__(self, version: tuple[int, int] = (3, 3)) -> None:
         if not os.environ.get("DISPLAY"):
             raise GLContextError("GLX needs an X display (DISPLAY is not set): run on a "
                                  "desktop or under Xvfb, or use EGL (--graphics egl)")
@@ -189,15 +192,16 @@ class GLXContext:
         self.glfw = glfw
         glfw.window_hint(glfw.VISIBLE, glfw.FALSE)
         glfw.window_hint(glfw.CONTEXT_CREATION_API, glfw.NATIVE_CONTEXT_API)
-        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
-        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, version[0])
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, version[1])
         glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
         glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, glfw.TRUE)
         glfw.window_hint(glfw.DOUBLEBUFFER, glfw.FALSE)
         self.window = glfw.create_window(1, 1, "stadtzeit VR", None, None)
         if not self.window:
             glfw.terminate()
-            raise GLContextError("no OpenGL 3.3 core context through GLX on this display")
+            raise GLContextError(f"no OpenGL {version[0]}.{version[1]} core context through "
+                                 "GLX on this display")
         self.make_current()
 
     def make_current(self) -> None:

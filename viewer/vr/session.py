@@ -151,7 +151,6 @@ class XRSession:
         self.view_space: xr.Space | None = None
         self.floor_y = 0.0
         self.space_type = ""
-        self._fbo_checked: set[int] = set()
         self._keep: list[object] = []         # structures the runtime reads during end_frame
 
     # ----------------------------------------------------------------- setup
@@ -201,11 +200,17 @@ class XRSession:
                  xr.Version(req.max_api_version_supported), kind)
 
         from viewer.vr.context import EGLContext, GLXContext
-        self.context = EGLContext() if kind == "egl" else GLXContext()
+
+        # 3.3 core is all the renderer needs; ask for more if the runtime wants more (some
+        # drivers give exactly the version asked for)
+        low = xr.Version(req.min_api_version_supported)
+        version = max((3, 3), (low.major, low.minor))
+        self.context = EGLContext(version=version) if kind == "egl" else \
+            GLXContext(version=version)
         binding = self._binding()
         self.session = xr.create_session(self.instance, xr.SessionCreateInfo(
             system_id=self.system, next=ctypes.cast(ctypes.pointer(binding), ctypes.c_void_p)))
-        self._binding_struct = binding
+        self._binding_struct = binding          # the runtime may read it until the end
 
         spaces = xr.enumerate_reference_spaces(self.session)
         local_floor = getattr(xr.ReferenceSpaceType, "LOCAL_FLOOR", None)
