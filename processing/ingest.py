@@ -396,19 +396,35 @@ def _concat(clouds: list[PointCloud], epoch: Epoch) -> PointCloud:
         extra={k: np.concatenate([c.extra[k] for c in clouds]) for k in sorted(common)})
 
 
-def _points_of_mesh(mesh: Mesh) -> PointCloud:
-    """The vertices of a delivered mesh as the epoch's points (for registration, change
-    detection and points.laz), coloured from the vertex colours or the texture."""
+def _points_of_mesh(mesh: Mesh, density: float = 4.0, max_points: int = 3_000_000,
+                    seed: int = 0) -> PointCloud:
+    """Points sampled on a delivered mesh's surface, for registration, change detection and
+    points.laz: area-weighted, ``density`` per m² (capped at ``max_points``), the same points
+    for the same mesh (fixed seed); coloured from the texture or the vertex colours. Vertices
+    alone would be far too sparse on the large flat faces photogrammetry leaves."""
+    v = np.asarray(mesh.vertices, dtype=np.float64)
+    f = np.asarray(mesh.faces, dtype=np.int64)
+    tri = v[f]
+    area = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    n = int(min(max_points, max(len(v), density * area.sum())))
+    rng = np.random.default_rng(seed)
+    face = rng.choice(len(f), size=n, p=area / area.sum())
+    r1, r2 = rng.random(n), rng.random(n)
+    flip = r1 + r2 > 1.0                                   # fold into the triangle
+    r1[flip], r2[flip] = 1.0 - r1[flip], 1.0 - r2[flip]
+    w = np.column_stack([1.0 - r1 - r2, r1, r2])           # barycentric weights
+    xyz = np.einsum("ij,ijk->ik", w, tri[face])
     rgb = None
-    if mesh.vertex_colors is not None:
-        rgb = mesh.vertex_colors[:, :3].astype(np.uint16) * 257
-    elif mesh.texture is not None and mesh.uv is not None:
-        h, w = mesh.texture.shape[:2]
-        u = np.clip((mesh.uv[:, 0] % 1.0) * (w - 1), 0, w - 1).astype(np.intp)
-        v = np.clip((mesh.uv[:, 1] % 1.0) * (h - 1), 0, h - 1).astype(np.intp)
-        rgb = mesh.texture[v, u, :3].astype(np.uint16) * 257
-    return PointCloud(xyz=np.asarray(mesh.vertices, dtype=np.float64), crs=mesh.crs,
-                      frame="site", rgb=rgb, source=mesh.source)
+    if mesh.texture is not None and mesh.uv is not None:
+        uv = np.einsum("ij,ijk->ik", w, np.asarray(mesh.uv, np.float64)[f[face]])
+        h, wd = mesh.texture.shape[:2]
+        col = np.clip((uv[:, 0] % 1.0) * (wd - 1), 0, wd - 1).astype(np.intp)
+        row = np.clip((uv[:, 1] % 1.0) * (h - 1), 0, h - 1).astype(np.intp)
+        rgb = mesh.texture[row, col, :3].astype(np.uint16) * 257
+    elif mesh.vertex_colors is not None:
+        c = np.einsum("ij,ijk->ik", w, mesh.vertex_colors[f[face], :3].astype(np.float64))
+        rgb = np.round(c).astype(np.uint16) * 257
+    return PointCloud(xyz=xyz, crs=mesh.crs, frame="site", rgb=rgb, source=mesh.source)
 
 
 def _load_reference(manifest: SiteManifest, head) -> PointCloud:

@@ -11,7 +11,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 #: Point density of the demo in tests (1.0 is the full demo): small enough for CI's 2 cores,
 #: dense enough that every true change is sampled.
-DEMO_TEST_DENSITY = 0.15
+DEMO_TEST_DENSITY = 0.3
 
 
 def shared_data(*parts: str) -> Path:

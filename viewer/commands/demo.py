@@ -70,10 +70,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def compare_demo(archive, site: str, console) -> None:
-    """Change products for consecutive epochs, so the viewer's heatmap is ready at once."""
-    try:
-        from processing.compare import compare_all_consecutive
-    except ImportError:
-        return
-    for result in compare_all_consecutive(archive, site):
+    """Change products (DEM difference: the demo's epochs are airborne, terrestrial and a
+    photogrammetry mesh, all seen from above) for consecutive epochs and for first → last, so
+    the viewer's heatmap and region list are ready at once."""
+    from processing.compare import compare, compare_all_consecutive
+
+    results = compare_all_consecutive(archive, site, method="dod")
+    epochs = sorted({r.a for r in results} | {r.b for r in results})
+    if len(epochs) > 2:
+        results.append(compare(archive, site, epochs[0], epochs[-1], method="dod"))
+    for result in results:
         console.print(result.one_line())
