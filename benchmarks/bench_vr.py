@@ -95,10 +95,10 @@ def synthetic_scene(faces: int, seed: int = 5) -> VRScene:
                    [epoch], markers)
 
 
-def archive_scene(path: Path, site: str | None, lod: int | None) -> VRScene:
+def archive_scene(path: Path, site: str | None, lod: int) -> VRScene:
     from viewer.vr.scene_data import load_scene
 
-    return load_scene(path, site, lod=lod, face_budget=10**12 if lod is None else 10**12)
+    return load_scene(path, site, lod=lod)
 
 
 def eye_views(pitch: float) -> list[EyeView]:
@@ -202,8 +202,8 @@ def main() -> int:
 
     rows = {"python": median_p95(python_ms), "  of which interaction": median_p95(inter_ms),
             "gpu": median_p95(gpu_ms), "frame": median_p95(frame_ms)}
-    print(f"stereo {width}x{height} x 2, {args.view}, "
-          f"{'scan colours' if args.no_heatmap else 'heatmap'}, {args.frames} frames")
+    colours = "heatmap" if inter.heatmap_visible else "scan colours"
+    print(f"stereo {width}x{height} x 2, {args.view}, {colours}, {args.frames} frames")
     print(f"{'':24} {'median ms':>10} {'p95 ms':>8}")
     for name, (med, p95) in rows.items():
         print(f"{name:24} {med:10.2f} {p95:8.2f}")
@@ -211,7 +211,7 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps({
             "renderer": info, "triangles": n_faces, "size": [width, height], "view": args.view,
-            "heatmap": not args.no_heatmap, "frames": args.frames,
+            "heatmap": inter.heatmap_visible, "frames": args.frames,
             "median_ms": {k.strip(): v[0] for k, v in rows.items()},
             "p95_ms": {k.strip(): v[1] for k, v in rows.items()},
             "upload_ms": t_upload * 1e3, "surface_ms": t_surface * 1e3}, indent=2))

@@ -34,8 +34,9 @@ def broken_runtime(tmp_path: Path) -> Path:
     return path
 
 
-def run_cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "viewer.cli", *args], capture_output=True,
+def run_cli(args: list[str], env: dict[str, str],
+            entry: str = "viewer.cli") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", entry, *args], capture_output=True,
                           text=True, env=env, cwd=ROOT, timeout=120)
 
 
@@ -49,9 +50,11 @@ def test_vr_command_is_registered():
 
 
 @pytest.mark.parametrize("configured", [False, True], ids=["none-configured", "broken"])
-def test_without_a_runtime_says_how_to_get_one(tmp_path, configured):
+@pytest.mark.parametrize("entry", ["viewer.cli", "viewer.commands.vr"])
+def test_without_a_runtime_says_how_to_get_one(tmp_path, configured, entry):
     env = no_runtime_env(tmp_path, broken_runtime(tmp_path) if configured else None)
-    done = run_cli(["vr", "somesite", "--archive", str(tmp_path / "nowhere")], env)
+    args = ["somesite", "--archive", str(tmp_path / "nowhere")]
+    done = run_cli(["vr", *args] if entry == "viewer.cli" else args, env, entry)
     assert done.returncode == 2, done.stderr
     for hint in ("no OpenXR runtime", "SteamVR", "apt install monado-service", "Debian 13"):
         assert hint in done.stderr

@@ -28,6 +28,8 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
+# `stadtzeit vr` without the other commands, whose dependencies the XR root does not carry
+VR = [sys.executable, "-m", "viewer.commands.vr"]
 ORDER = ["IDLE", "READY", "SYNCHRONIZED", "VISIBLE", "FOCUSED", "STOPPING", "EXITING"]
 SRGB = (0x8C43, 0x8C41)          # GL_SRGB8_ALPHA8, GL_SRGB8
 SKY = (176, 200, 224)
@@ -152,7 +154,7 @@ def test_scripted_controls_drive_a_real_session(scene):
 def test_cli_end_to_end_with_a_screenshot(archive_root, tmp_path):
     png = tmp_path / "left.png"
     done = subprocess.run(
-        [sys.executable, "-m", "viewer.cli", "vr", vr_site.SITE, "--archive", str(archive_root),
+        [*VR, vr_site.SITE, "--archive", str(archive_root),
          "--frames", "6", "--screenshot", str(png), "--start", "miniature", "--heatmap",
          "--language", "en"], capture_output=True, text=True, cwd=ROOT, timeout=180)
     assert done.returncode == 0, done.stderr
@@ -166,7 +168,7 @@ def test_cli_end_to_end_with_a_screenshot(archive_root, tmp_path):
 
 def test_unknown_epoch_fails_before_the_headset(archive_root):
     done = subprocess.run(
-        [sys.executable, "-m", "viewer.cli", "vr", "--archive", str(archive_root), "--epoch",
+        [*VR, "--archive", str(archive_root), "--epoch",
          "1999-01-01"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 1 and "1999-01-01" in done.stderr and A in done.stderr
 
@@ -174,7 +176,7 @@ def test_unknown_epoch_fails_before_the_headset(archive_root):
 def start_cli(args: list[str], prefix: list[str] | None = None) -> subprocess.Popen:
     """`stadtzeit vr ...` in the background; returns once it has loaded the site (the session
     is opening then)."""
-    proc = subprocess.Popen([*(prefix or []), sys.executable, "-m", "viewer.cli", "vr", *args],
+    proc = subprocess.Popen([*(prefix or []), *VR, *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             cwd=ROOT)
     for line in proc.stderr:

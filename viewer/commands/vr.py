@@ -1,9 +1,14 @@
 """`stadtzeit vr`: a site in a VR headset over OpenXR (pyopenxr and PyOpenGL are imported only
-when it runs, so the CLI starts without them)."""
+when it runs, so the CLI starts without them).
+
+`python -m viewer.commands.vr SITE ...` is the same command without loading the others (the
+XR test root carries only what VR mode needs).
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import subprocess
 import sys
@@ -119,3 +124,27 @@ def run(args: argparse.Namespace) -> int:
             print("no frame was drawn, so no screenshot was saved", file=sys.stderr)
             return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`stadtzeit vr ...` on its own, with the CLI's error handling."""
+    from assets_manifest.errors import StadtzeitError
+
+    parser = argparse.ArgumentParser(prog="stadtzeit")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["vr", *(sys.argv[1:] if argv is None else argv)])
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return run(args)
+    except StadtzeitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

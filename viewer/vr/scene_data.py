@@ -132,8 +132,9 @@ def _change_ref(site: SiteInfo, epoch: EpochInfo, previous: str | None) -> Chang
         return None
 
     def rank(c: ChangeRef) -> tuple[int, int, str]:
-        key = CHANGE_KEYS.index(c.key) if c.key in CHANGE_KEYS else len(CHANGE_KEYS)
-        return (0 if c.a == previous else 1, key, c.a)
+        method = c.key.split("-")[0]          # keys may carry a parameter hash: m3c2-1a2b...
+        key = CHANGE_KEYS.index(method) if method in CHANGE_KEYS else len(CHANGE_KEYS)
+        return (0 if c.a == previous else 1, key, c.key)
     return min(refs, key=rank)
 
 
