@@ -12,7 +12,7 @@ from viewer.cli import add_archive_option, archive_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from processing.compare import METHODS, CompareParams
+    from processing.compare_params import METHODS, CompareParams
 
     d = CompareParams()
     p = sub.add_parser(
@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from archive import Archive
-    from processing.compare import CompareParams, compare
+    from processing.compare import compare
+    from processing.compare_params import CompareParams
 
     params = CompareParams(
         normal_radius=args.normal_radius, cylinder_radius=args.cylinder_radius,
