@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 FORMAT = "stadtzeit-change/1"
 # Bump when the same inputs and parameters would give other products (a fixed bug, a better
 # algorithm), so stored results are recomputed instead of reused.
-ALGORITHM_VERSION = "2"
+ALGORITHM_VERSION = "3"
 
 Progress = Callable[[float, str], None]
 
@@ -274,6 +274,10 @@ def _dod(pa, pb, meshes_b, head, a, params: CompareParams, reg_error, notify):
         dist = np.full(len(m.vertices), np.nan, np.float32)
         sig = np.zeros(len(m.vertices), bool)
         lodv = np.full(len(m.vertices), np.nan, np.float32)
+        # only vertices on the surface the DEM describes get its value: a wall below a roof
+        # edge is not raised by the roof's height (it stays "no value")
+        top = res.compared.z[row.clip(0, res.dz.shape[0] - 1), col.clip(0, res.dz.shape[1] - 1)]
+        inside &= ~(m.vertices[:, 2] < top - max(1.0, 2 * res.cell_size))
         dist[inside] = res.dz[row[inside], col[inside]]
         sig[inside] = res.significant[row[inside], col[inside]]
         lodv[inside] = res.lod[row[inside], col[inside]]
