@@ -141,19 +141,6 @@ def compare_all_consecutive(archive: Archive, site: str, method: str = "m3c2",
             for a, b in zip(epochs, epochs[1:], strict=False)]
 
 
-def mesh_change(vertices_a: np.ndarray, faces_a: np.ndarray, vertices_b: np.ndarray,
-                faces_b: np.ndarray, *, max_distance: float = 25.0,
-                progress: Progress | None = None) -> dict[str, Any]:
-    """Signed distance of mesh b's vertices to mesh a (C2M), for a viewer that has two meshes
-    and no stored product; values beyond ``max_distance`` are NaN."""
-    notify = progress or (lambda _f, _s: None)
-    notify(0.1, "c2m")
-    res = change.c2m(np.asarray(vertices_b, np.float64), np.asarray(vertices_a, np.float64),
-                     faces_a, max_distance=max_distance)
-    notify(1.0, "done")
-    return {"distance": res.distance.astype(np.float32)}
-
-
 # --- methods ---------------------------------------------------------------------------------
 
 
