@@ -27,7 +27,8 @@ _no_display = ensure_display()  # before any QApplication exists
 pytestmark = [pytest.mark.gui,
               pytest.mark.skipif(_no_display is not None, reason=_no_display or "")]
 
-from PySide6.QtCore import QPoint, Qt, QTimer  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from viewer.app.main_window import MainWindow  # noqa: E402
@@ -556,3 +557,48 @@ def test_opening_another_archive_closes_the_site(qtbot, two_epochs, three_epochs
     w.open_site(SITE)
     qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
     assert m.site.epoch_ids == [E1, E2, E3]
+
+
+# --------------------------------------------------------------------------- interaction LOD
+
+def test_interaction_shows_the_coarse_lod_then_the_fine_one(qtbot, three_epochs) -> None:
+    w = open_window(qtbot, three_epochs.root)
+    c, view = w.controller, w.view_area.primary
+    coarse = c.coarse_lod(E3)
+    assert coarse is not None and coarse != c.lods[E3]
+    # the proxy loads in the background with the epoch
+    qtbot.waitUntil(lambda: c.cache_key(E3, coarse) in c.cache, timeout=15000)
+    settle(qtbot, w)
+    fine_faces = c.mesh(E3).n_faces
+    coarse_faces = c.mesh(E3, coarse).n_faces
+    assert coarse_faces < fine_faces
+
+    def shown() -> int:
+        (layer,) = view.layers.values()
+        return layer.mesh.n_faces
+
+    assert shown() == fine_faces
+    # VTK's own start of a drag (what a left-button press + move does), then wheel zooms
+    view.plotter.iren.interactor.InvokeEvent("StartInteractionEvent")
+    assert c.interacting and shown() == coarse_faces
+    renders = view.renders
+    qtbot.waitUntil(lambda: view.renders > renders, timeout=5000)
+    for _ in range(3):
+        qtbot.wait(100)
+        pos = view.plotter.rect().center()
+        ev = QWheelEvent(QPointF(pos), QPointF(view.plotter.mapToGlobal(pos)), QPoint(0, 0),
+                         QPoint(0, 120), Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
+                         Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(view.plotter, ev)
+        assert shown() == coarse_faces
+    # still for INTERACTION_IDLE_MS: full detail again, drawn once
+    renders = view.renders
+    qtbot.waitUntil(lambda: not c.interacting, timeout=3000)
+    assert shown() == fine_faces
+    qtbot.waitUntil(lambda: view.renders > renders, timeout=5000)
+    qtbot.wait(200)
+    assert view.renders == renders + 1
+    # with the feature off nothing swaps
+    c.interaction_lod = False
+    view.interaction.emit()
+    assert not c.interacting and shown() == fine_faces

@@ -34,6 +34,8 @@ from viewer.app.store import ArchiveStore, SiteVersionLike, read_viewpoints
 
 log = logging.getLogger(__name__)
 
+INTERACTION_IDLE_MS = 300   # full detail returns this long after the last interaction event
+
 
 def fill(text: str, *args: object) -> str:
     """Qt-style placeholders: %1, %2, ... (translators may reorder them)."""
@@ -63,6 +65,14 @@ class ViewerController(QObject):
         self._heat: tuple[tuple[int, bool], np.ndarray] | None = None
         self._site_id: str | None = None
         self._fly_anim: QVariantAnimation | None = None
+        # interaction LOD: while the camera moves each view shows the coarsest loaded LOD;
+        # INTERACTION_IDLE_MS after the last interaction event the chosen LOD comes back
+        self.interaction_lod = True
+        self.interacting = False
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(INTERACTION_IDLE_MS)
+        self._idle.timeout.connect(self.end_interaction)
         model.events.site.connect(self._on_site)
         model.events.epoch.connect(self._on_epoch)
         model.events.compare.connect(self._on_compare)
@@ -130,6 +140,19 @@ class ViewerController(QObject):
             elif e.lods:
                 self.lods[e.id] = max(e.lods)
 
+    def coarse_lod(self, epoch: str) -> int | None:
+        """The coarsest LOD of an epoch: what the views show while the camera moves."""
+        info = self.model.site.epoch(epoch) if self.model.site else None
+        return max(info.lods) if info is not None and info.lods else None
+
+    def _keep_keys(self) -> set[str]:
+        keep = set()
+        for e in self.model.shown_epochs():
+            for lod in (self.lods.get(e), self.coarse_lod(e)):
+                if lod is not None:
+                    keep.add(self.cache_key(e, lod))
+        return keep
+
     def ensure_mesh(self, epoch: str, lod: int | None = None, priority: int = 0) -> bool:
         """True when the mesh is in memory; otherwise start loading it."""
         site = self.model.site
@@ -160,9 +183,7 @@ class ViewerController(QObject):
             return mesh
 
         def done(mesh: MeshData) -> None:
-            keep = {self.cache_key(e, self.lods[e]) for e in self.model.shown_epochs()
-                    if e in self.lods}
-            self.cache.put(key, mesh, keep=keep)
+            self.cache.put(key, mesh, keep=self._keep_keys())
             self.mesh_loaded.emit(key)
             if self.model.camera is None and self.model.site and key.startswith(
                     f"{self.model.site.id}@"):
@@ -238,6 +259,11 @@ class ViewerController(QObject):
             return
         for i, e in enumerate(m.shown_epochs()):
             self.ensure_mesh(e, priority=10 - i)
+        # the coarse proxies for interaction (small: they load in a moment)
+        for e in m.shown_epochs():
+            coarse = self.coarse_lod(e)
+            if coarse is not None and coarse != self.lods.get(e):
+                self.ensure_mesh(e, coarse, priority=1)
         # the others next, so that playing and scrubbing never wait long
         for e in reversed(m.site.epoch_ids):
             self.ensure_mesh(e, priority=0)
@@ -334,7 +360,16 @@ class ViewerController(QObject):
         lods = dict(self.lods)
         ch = self.model.change
         heat = None
-        if self.model.compare_mode == CompareMode.HEATMAP and ch is not None:
+        proxy: dict[str, int] = {}
+        if self.interacting:
+            for e in lods:
+                coarse = self.coarse_lod(e)
+                if coarse is not None and mesh_key(e, coarse) in meshes:
+                    proxy[e] = coarse
+        lods.update(proxy)
+        # the change values belong to one LOD: a proxy of another LOD goes without colouring
+        if self.model.compare_mode == CompareMode.HEATMAP and ch is not None and \
+                proxy.get(ch.b, ch.lod) == ch.lod:
             lods[ch.b] = ch.lod
             mesh = meshes.get(mesh_key(ch.b, ch.lod))
             if mesh is not None and mesh.n_vertices != len(ch.values):
@@ -347,6 +382,23 @@ class ViewerController(QObject):
         for role, view in self.views.items():
             view.set_scene(compose(self.model, meshes, role, lods, heat))
         self.scene_changed.emit()
+
+    # ------------------------------------------------------------------ interaction LOD
+    def begin_interaction(self) -> None:
+        """The camera is moving (drag, wheel, gesture, fly keys, fly-to): show the coarse
+        proxies now, and the chosen LOD again INTERACTION_IDLE_MS after the last call."""
+        if not self.interaction_lod:
+            return
+        self._idle.start()
+        if not self.interacting:
+            self.interacting = True
+            self.refresh()
+
+    def end_interaction(self) -> None:
+        self._idle.stop()
+        if self.interacting:
+            self.interacting = False
+            self.refresh()
 
     # ------------------------------------------------------------------ camera
     def reset_view(self) -> None:
@@ -370,7 +422,11 @@ class ViewerController(QObject):
         anim.setStartValue(0.0)
         anim.setEndValue(1.0)
         anim.setDuration(duration_ms)
-        anim.valueChanged.connect(lambda t: m.set_camera(start.lerp(end, float(t))))
+        def step(t: object) -> None:
+            self.begin_interaction()
+            m.set_camera(start.lerp(end, float(t)))
+
+        anim.valueChanged.connect(step)
         anim.finished.connect(lambda: m.set_camera(end))
         self._fly_anim = anim
         anim.start()

@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
 
         self.view_area = ViewArea(m, self)
         c.views = {"primary": self.view_area.primary, "secondary": self.view_area.secondary}
+        for view in c.views.values():
+            view.interaction.connect(c.begin_interaction)
         self.annotations = AnnotationOverlay(m, self.view_area.primary)
         self.player = Player(m, ready=c.is_ready)
         self.compare_bar = CompareBar(m, self)
@@ -591,6 +593,7 @@ class MainWindow(QMainWindow):
         f = sum(FLY_KEYS[k][0] for k in self._fly_keys)
         r = sum(FLY_KEYS[k][1] for k in self._fly_keys)
         u = sum(FLY_KEYS[k][2] for k in self._fly_keys)
+        self.controller.begin_interaction()
         self.model.set_camera(cam.fly(f * step, r * step, u * step))
 
     # ------------------------------------------------------------------ closing

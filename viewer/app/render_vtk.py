@@ -24,6 +24,7 @@ from viewer.app.model import Camera, ViewerModel, apply_pan, apply_pinch, touch_
 from viewer.app.scene import Layer, MeshData, SceneDescription
 
 BACKGROUND = ("#1f2327", "#6b7f93")   # bottom, top: a dusk sky keeps grey roofs readable
+PARKED_ACTORS = 4                       # hidden actors kept for a quick swap back
 CLICK_SLOP = 5                          # pixels a press may move and still count as a click
 
 
@@ -67,6 +68,7 @@ class SceneView(QWidget):
     clicked = Signal(QPoint)          # a left click without a drag, widget coordinates
     rendered = Signal()               # after each frame: overlays follow the 3D scene
     key = Signal(object)              # key press/release events (VTK never sees keys)
+    interaction = Signal()            # the user moves the camera (drag, wheel, touch)
 
     def __init__(self, model: ViewerModel, role: str = "primary", parent: QWidget | None = None):
         super().__init__(parent)
@@ -91,6 +93,9 @@ class SceneView(QWidget):
         self._overlay_actors: dict[str, Any] = {}
         self.layers: dict[str, Layer] = {}
         self._actors: dict[str, Any] = {}
+        # actors recently taken out of the scene, hidden and kept (with their mesh) so that the
+        # swap between the interaction proxy and the full LOD costs no new upload
+        self._parked: dict[str, tuple[Any, MeshData]] = {}
         self._textures: dict[int, pv.Texture] = {}
         self._planes = {"left": vtkPlane(), "right": vtkPlane()}
         self._swipe: float | None = None
@@ -102,6 +107,8 @@ class SceneView(QWidget):
         self.renderer.AddObserver("StartEvent", self._before_render)
         self.plotter.ren_win.AddObserver("EndEvent", self._after_render)
         self.plotter.iren.interactor.AddObserver("EndInteractionEvent", self._interaction_end)
+        for name in ("StartInteractionEvent", "InteractionEvent"):
+            self.plotter.iren.interactor.AddObserver(name, lambda *_: self.interaction.emit())
         self.plotter.installEventFilter(self)
         self.plotter.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
         for gesture in (Qt.GestureType.PinchGesture, Qt.GestureType.PanGesture):
@@ -121,10 +128,18 @@ class SceneView(QWidget):
             return  # nothing to draw differently: no frame (each costs ~50-150 ms on llvmpipe)
         self._signature = signature
         for key in [k for k in self._actors if k not in wanted]:
-            self.plotter.remove_actor(self._actors.pop(key), render=False)
-            self.layers.pop(key, None)
+            actor = self._actors.pop(key)
+            actor.SetVisibility(False)
+            self._parked[key] = (actor, self.layers.pop(key).mesh)
         for key, layer in wanted.items():
-            actor = self._actors.get(key) or self._add_layer(key, layer)
+            actor = self._actors.get(key)
+            if actor is None and key in self._parked:
+                parked, mesh = self._parked.pop(key)
+                if mesh is layer.mesh:
+                    actor = self._actors[key] = parked
+                else:
+                    self.plotter.remove_actor(parked, render=False)
+            actor = actor or self._add_layer(key, layer)
             prop = actor.GetProperty()
             prop.SetOpacity(layer.opacity)
             actor.SetVisibility(layer.opacity > 0.004)
@@ -133,6 +148,9 @@ class SceneView(QWidget):
             if layer.clip:
                 mapper.AddClippingPlane(self._planes[layer.clip])
             self.layers[key] = layer
+        while len(self._parked) > PARKED_ACTORS:
+            actor, _ = self._parked.pop(next(iter(self._parked)))
+            self.plotter.remove_actor(actor, render=False)
         self._swipe = scene.swipe
         self.request_render()
 
@@ -164,6 +182,9 @@ class SceneView(QWidget):
 
     def clear(self) -> None:
         self.set_scene(SceneDescription([]))
+        for actor, _ in self._parked.values():
+            self.plotter.remove_actor(actor, render=False)
+        self._parked.clear()
         self._textures.clear()
 
     def set_overlay_actor(self, name: str, data: pv.PolyData | None, color: str = "white",
@@ -301,7 +322,10 @@ class SceneView(QWidget):
         if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             self.key.emit(event)
             return True  # VTK's own key bindings (w: wireframe, q/e: exit, ...) stay off
-        if t == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
+        if t == QEvent.Type.Wheel or (t == QEvent.Type.MouseMove and isinstance(
+                event, QMouseEvent) and event.buttons() != Qt.MouseButton.NoButton):
+            self.interaction.emit()  # before VTK moves the camera and draws
+        elif t == QEvent.Type.MouseButtonPress and isinstance(event, QMouseEvent):
             if event.button() == Qt.MouseButton.LeftButton:
                 self._press = event.position().toPoint()
         elif t == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
@@ -326,6 +350,7 @@ class SceneView(QWidget):
         if pinch is None and pan is None:
             return False
         self._gesture_seen = True  # raw touch handling stands aside for this touch
+        self.interaction.emit()
         active = [g for g in (pinch, pan) if g is not None]
         if any(g.state() == Qt.GestureState.GestureStarted for g in active) or \
                 self._gesture_start is None:
@@ -362,6 +387,7 @@ class SceneView(QWidget):
             self._touch_start = (ids, self.camera_state(), pos)  # a finger came or went
             return
         _, start, before = self._touch_start
+        self.interaction.emit()
         self.model.set_camera(touch_camera(start, before, pos, self.plotter.height()))
 
 
