@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -63,6 +65,12 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"demo finished in {time.perf_counter() - t0:.1f} s "
                   f"(archive: {archive.root})")
     if args.no_gui:
+        return 0
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY")
+                                                 or os.environ.get("WAYLAND_DISPLAY")):
+        console.print(f"no screen here, so no window: open the site on a machine with a "
+                      f"display with `stadtzeit view {report.site}`, or here under Xvfb with "
+                      f"`xvfb-run -a stadtzeit view {report.site}`")
         return 0
     from viewer.commands.view import open_viewer
 
