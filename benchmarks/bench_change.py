@@ -10,12 +10,13 @@ buildings, walls scanned; the second epoch removes one building, adds one and is
 
 - C2C, compared -> reference: ours (``c2c``) vs a bare pykdtree float32 query (tree + k=1,
   the floor for any pykdtree-based C2C) vs CloudCompare's ``-C2C_DIST`` when ``CloudCompare``
-  is on PATH (timed from the shell, so it includes its LAS reading: its own log line for the
-  distance step is reported too).
-- M3C2, every reference point a core point: ours vs py4dgeo when importable, same
-  parameters (normal radius 0.5 m, cylinder radius 0.25 m, half-length 0.25 m - py4dgeo's
-  default max_distance - and 1.0 m).
-- Peak memory (ru_maxrss of a child process) for C2C and M3C2 at the largest size.
+  is on PATH (run on binary PLY files; timed from the shell with and without ``-C2C_DIST``,
+  and CloudCompare's own logged distance times).
+- M3C2, every reference point a core point, at the 1M block's density: ours vs py4dgeo
+  when importable, same parameters (normal radius 0.5 m, cylinder radius 0.25 m,
+  half-length 0.25 m - py4dgeo's default max_distance - and 1.0 m).
+- Peak memory of a child process (VmHWM: ru_maxrss survives exec and would report the
+  parent's size): C2C at the largest size, M3C2 (ours and py4dgeo) at the M3C2 size.
 
 Wall-clock and CPU seconds (user + sys, all threads) are both reported: on a shared machine
 the CPU time is the steadier measure of work.
@@ -24,6 +25,7 @@ the CPU time is the steadier measure of work.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -63,13 +65,17 @@ def timed(fn: Callable[[], Any], repeat: int) -> dict[str, float]:
     return {"wall": stats.median(walls), "cpu": stats.median(cpus), "runs": repeat}
 
 
-def epochs(n: int) -> tuple[np.ndarray, np.ndarray]:
-    cache = Path(tempfile.gettempdir()) / f"stadtzeit-bench-change-{n}.npz"
-    if cache.exists():
-        with np.load(cache) as z:
-            return z["a"], z["b"]
-    a, b, _ = city_block_pair(n, seed=0)
-    np.savez(cache, a=a, b=b)
+def epochs(n: int, size: float = 200.0) -> tuple[np.ndarray, np.ndarray]:
+    """The epoch pair, cached as two .npy files (np.load reads them without a second copy,
+    so a child's peak RSS is the method's, not the loader's)."""
+    tag = "" if size == 200.0 else f"-{size:g}m"
+    stem = Path(tempfile.gettempdir()) / f"stadtzeit-bench-change-{n}{tag}"
+    fa, fb = stem.with_suffix(".a.npy"), stem.with_suffix(".b.npy")
+    if fa.exists() and fb.exists():
+        return np.load(fa), np.load(fb)
+    a, b, _ = city_block_pair(n, size=size, seed=0)
+    np.save(fa, a)
+    np.save(fb, b)
     return a, b
 
 
@@ -140,20 +146,28 @@ def child_peak(kind: str, n: int) -> dict[str, Any]:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def proc_status_mb(field: str) -> float:
+    """VmRSS / VmHWM of this process in MB.  (ru_maxrss is not reset by exec, so a child
+    started from a big parent would report the parent's size.)"""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def run_child(kind: str, n: int) -> None:
-    a, b = epochs(n)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    a, b = epochs(n) if kind == "c2c" else epochs(n, size=200.0 * float(np.sqrt(n / 1e6)))
+    base = proc_status_mb("VmRSS")
     t0 = time.perf_counter()
     if kind == "c2c":
         c2c(b, a)
     elif kind == "m3c2":
-        m3c2(a, b, M3C2Params(0.5, 0.25, 0.25), cores=a[::10])  # 1M cores at 10M
+        m3c2(a, b, M3C2Params(0.5, 0.25, 0.25))
     elif kind == "py4dgeo-m3c2":
         py4dgeo_m3c2(a, b, M3C2Params(0.5, 0.25, 0.25))
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_rss_mb": peak / 1024,
-                      "rss_before_mb": base / 1024, "input_mb": (a.nbytes + b.nbytes) / 2**20}))
+    print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_rss_mb": proc_status_mb("VmHWM"),
+                      "rss_before_mb": base, "input_mb": (a.nbytes + b.nbytes) / 2**20}))
 
 
 def main() -> None:
@@ -164,6 +178,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--skip-peers", action="store_true", help="no CloudCompare / py4dgeo")
+    ap.add_argument("--no-cloudcompare", action="store_true",
+                    help="skip CloudCompare (slow: ~3 min per 10M run)")
+    ap.add_argument("--parts", nargs="*", default=["c2c", "m3c2", "memory"],
+                    choices=["c2c", "m3c2", "memory"], help="what to run (default: all)")
     ap.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -174,20 +192,22 @@ def main() -> None:
     out: dict[str, Any] = {"machine": {"cpus": os.cpu_count(),
                                        "load": os.getloadavg(), "python": sys.version.split()[0]},
                            "c2c": {}, "m3c2": {}, "memory": {}}
-    for n in sizes:
+    for n in sizes if "c2c" in args.parts else []:
         a, b = epochs(n)
         row: dict[str, Any] = {
             "ours": timed(lambda a=a, b=b: c2c(b, a), args.repeat),
             "pykdtree_bare": timed(lambda a=a, b=b: bare_pykdtree(b, a), args.repeat)}
-        if not args.skip_peers:
+        if not (args.skip_peers or args.no_cloudcompare):
             cc = cloudcompare_c2c(a, b, args.repeat)
             if cc is not None:
                 row["cloudcompare"] = cc
         out["c2c"][n] = row
         print(f"C2C {n:>10,}: " + ", ".join(
             f"{k} {v['wall']:.2f} s (cpu {v['cpu']:.2f})" for k, v in row.items()), flush=True)
-    a, b = epochs(m_size)
-    for depth in (0.25, 1.0):
+    # M3C2 at the density of the 1M-point block (~14 points/m^2 with walls) whatever the size,
+    # so that the radii below keep their meaning: the block shrinks with fewer points.
+    a, b = epochs(m_size, size=200.0 * float(np.sqrt(m_size / 1e6)))
+    for depth in (0.25, 1.0) if "m3c2" in args.parts else ():
         p = M3C2Params(0.5, 0.25, depth)
         row = {"ours": timed(lambda p=p: m3c2(a, b, p), args.repeat)}
         if not args.skip_peers:
@@ -210,11 +230,15 @@ def main() -> None:
             f"{k} {v['wall']:.2f} s (cpu {v['cpu']:.2f})" for k, v in row.items()
             if "wall" in v), flush=True)
     big = max(sizes)
-    for kind in ("c2c", "m3c2"):
-        out["memory"][kind] = child_peak(kind, big)
-        print(f"peak RSS {kind} {big:,} vs {big:,}: "
-              f"{out['memory'][kind]['peak_rss_mb']:.0f} MB "
-              f"(inputs {out['memory'][kind]['input_mb']:.0f} MB)", flush=True)
+    runs = [("c2c", big), ("m3c2", m_size)]
+    if not args.skip_peers and importlib.util.find_spec("py4dgeo") is not None:
+        runs.append(("py4dgeo-m3c2", m_size))
+    for kind, n in runs if "memory" in args.parts else ():
+        out["memory"][kind] = child_peak(kind, n)
+        mem = out["memory"][kind]
+        print(f"peak RSS {kind} {n:,} vs {n:,}: {mem['peak_rss_mb']:.0f} MB (after loading "
+              f"the inputs {mem['rss_before_mb']:.0f} MB, inputs {mem['input_mb']:.0f} MB)",
+              flush=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, default=str))
 

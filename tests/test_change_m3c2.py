@@ -3,6 +3,7 @@ with a known answer."""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import laspy
@@ -122,11 +123,22 @@ def brute_force(p1, p2, cores, normals, r, h, statistic="mean"):
     return out
 
 
-@pytest.mark.parametrize("max_depth,statistic", [(0.4, "mean"), (2.5, "mean"),
-                                                 (1.3, "median")])
-def test_matches_brute_force(max_depth: float, statistic: str) -> None:
+@pytest.mark.parametrize("max_depth,statistic,block,dense", [(0.4, "mean", None, False),
+                                                             (2.5, "mean", 37, False),
+                                                             (1.3, "median", None, False),
+                                                             (2.5, "mean", None, True)])
+def test_matches_brute_force(max_depth: float, statistic: str, block: int | None, dense: bool,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
     """Slabbed cylinder search + occupancy pruning finds exactly the points of each cylinder
-    (max_depth > radius makes several slabs)."""
+    (max_depth > radius makes several slabs); small blocks run the threaded path; ``dense``
+    forces the dual-tree search meant for large neighbourhoods."""
+    # the package exports the function m3c2, so reach the modules through sys.modules
+    mod = importlib.import_module("processing.change.m3c2")
+    if block:
+        monkeypatch.setattr(mod, "CORE_BLOCK", block)
+    if dense:
+        monkeypatch.setattr(mod, "DENSE_K", 0)
+        monkeypatch.setattr(importlib.import_module("processing.change._common"), "DENSE_K", 0)
     rng = np.random.default_rng(3)
     boxes = [(5, 5, 6, 4, 3.0), (14, 12, 3, 5, 2.0)]
     p1 = box_scene(6000, boxes, size=25, seed=1, noise=0.02)
@@ -186,8 +198,10 @@ def test_known_uplift_is_significant_and_self_comparison_is_not() -> None:
     np.testing.assert_allclose(res.distance[ok], 0.3, atol=0.02)  # noise: 1 cm per point
     assert res.significant[ok].all()
     same = m3c2(flat, flat, params, cores=1.0)
-    assert np.nanmax(np.abs(same.distance)) == 0.0
+    assert np.nanmax(np.abs(same.distance)) < 1e-12  # only summation order differs
     assert not same.significant.any()
+    alone = m3c2(flat, flat, M3C2Params(1.0, 0.05, 0.05), cores=1.0)  # ~1 point, LoD 0
+    assert not alone.significant.any()
     # Two independent samplings of one surface: LoD95 flags about 5 %, not more.
     other = m3c2(flat, box_scene(20000, [], size=20, seed=3, noise=0.01),
                  M3C2Params(1.0, 0.5, 1.0), cores=1.0)

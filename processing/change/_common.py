@@ -8,11 +8,13 @@ in float64.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from pykdtree.kdtree import KDTree
+from scipy.spatial import cKDTree
 
 from processing.errors import ProcessingError
 
@@ -20,6 +22,9 @@ from processing.errors import ProcessingError
 CHUNK = 1 << 14
 # float32 relative rounding (2**-24) times a safety factor: pads search radii.
 F32_PAD = 4.0 * 2.0**-24
+# Above this many neighbours per query a bounded kNN (which keeps its k best in order) costs
+# more than scipy's dual-tree fixed-radius join, even though that one runs on one core.
+DENSE_K = 96
 
 
 def as_points(value: Any, what: str, *, allow_empty: bool = False) -> np.ndarray:
@@ -96,7 +101,7 @@ def ball_query(tree: KDTree, n_points: int, queries: np.ndarray, radius: float,
     ``n_points`` marking empty slots.  kNN with a distance bound is exact only when the k-th
     slot stays empty, so rows whose k-th neighbour is still inside the ball are asked again
     with 4k until none is truncated; each row is yielded exactly once, with its full
-    neighbourhood, in slices of at most CHUNK rows.
+    neighbourhood, in slices of at most CHUNK rows (fewer when k is large).
     """
     k = max(1, min(int(k_start), n_points))
     block = 4 * CHUNK  # fewer, larger tree calls; the numpy work then runs on cache-sized slices
@@ -112,24 +117,21 @@ def ball_query(tree: KDTree, n_points: int, queries: np.ndarray, radius: float,
             else:
                 full = idx[:, -1] < n_points
             done_rows, done_idx = rows[~full], idx[~full]
-            for s in range(0, done_rows.size, CHUNK):
-                yield done_rows[s:s + CHUNK], done_idx[s:s + CHUNK]
+            # Slices of ~CHUNK x 32 entries, however large k grew (dense neighbourhoods).
+            step = max(256, CHUNK * 32 // kk)
+            for s in range(0, done_rows.size, step):
+                yield done_rows[s:s + step], done_idx[s:s + step]
             rows = rows[full]
             kk = min(kk * 4, n_points)
 
 
-def padded(points: np.ndarray, ones: bool = False, origin: np.ndarray | None = None
-           ) -> np.ndarray:
-    """``points`` (minus ``origin``) with one extra zero row, so the empty-slot index ``n``
-    gathers safely.  With ``ones`` a fourth column holds 1 for real points (0 in the pad
-    row): one batched matmul of gathered rows then yields the count, the sum and the second
-    moments at once."""
-    out = np.zeros((points.shape[0] + 1, 4 if ones else 3), dtype=np.float64)
-    out[:-1, :3] = points
+def padded(points: np.ndarray, origin: np.ndarray | None = None) -> np.ndarray:
+    """``points`` (minus ``origin``) with one extra zero row: a gather table in which the
+    empty-slot index ``n`` of a bounded kNN query is safe to take."""
+    out = np.zeros((points.shape[0] + 1, 3), dtype=np.float64)
+    out[:-1] = points
     if origin is not None:
-        out[:-1, :3] -= origin
-    if ones:
-        out[:-1, 3] = 1.0
+        out[:-1] -= origin
     return out
 
 
@@ -142,14 +144,62 @@ def finite_or_none(value: float) -> float | None:
 def estimate_k(tree: KDTree, n_points: int, queries: np.ndarray, radius: float,
                sample: int = 512) -> int:
     """A starting k for ``ball_query``: 1.25 x the 90th percentile of exact neighbour counts on
-    an even sample of the queries, so few rows need a second, larger query."""
+    an even sample of the queries (float64 or float32), so few rows need a second, larger
+    query."""
     if queries.shape[0] <= 4 * sample:
         # Few queries: a sampling pass would cost as much as the search (each tree call has
         # a fixed OpenMP start-up); start at 32 and let ball_query widen where needed.
         return min(32, max(n_points, 1))
-    take = np.unique(np.linspace(0, queries.shape[0] - 1, min(sample, queries.shape[0]))
-                     .astype(np.int64))
+    take = np.unique(np.linspace(0, queries.shape[0] - 1, sample).astype(np.int64))
+    q32 = np.ascontiguousarray(queries[take], dtype=np.float32)
     counts = np.zeros(take.size, dtype=np.int64)
-    for rows, idx in ball_query(tree, n_points, queries[take], radius, k_start=64):
+    for rows, idx in ball_query(tree, n_points, q32, radius, k_start=64):
         counts[rows] = (idx < n_points).sum(axis=1)
     return int(np.clip(1.25 * np.percentile(counts, 90) + 1, 4, max(n_points, 1)))
+
+
+class Searcher:
+    """Fixed-radius neighbours in one point set (centred float64, (n, 3)) as flat pairs.
+
+    Sparse neighbourhoods go to a pykdtree float32 bounded kNN (multithreaded, GIL released);
+    dense ones (expected k > DENSE_K) to scipy's ``cKDTree.sparse_distance_matrix`` between
+    a tree of the queries and one of the points, built on first use.  Either way the pairs
+    are a superset (radius padded for float32); callers decide membership in float64.
+    """
+
+    def __init__(self, points: np.ndarray):
+        self.points = points
+        self.n = points.shape[0]
+        self.tree = build_tree(points)
+        self._ctree: cKDTree | None = None
+        self._lock = threading.Lock()
+
+    def ctree(self) -> cKDTree:
+        with self._lock:
+            if self._ctree is None:
+                self._ctree = cKDTree(self.points, leafsize=16, balanced_tree=False,
+                                      compact_nodes=False)
+        return self._ctree
+
+    def k_for(self, queries: np.ndarray, radius: float) -> int:
+        """``estimate_k`` for these queries (it samples them itself)."""
+        return estimate_k(self.tree, self.n, queries, radius)
+
+    def pairs(self, queries: np.ndarray, radius: float, k_start: int
+              ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Yields ``(rows, qi, pid)``: a slice ``rows`` of query indices and, flat, each
+        neighbour ``pid`` of query ``rows[qi]`` within ``radius`` (queries float64)."""
+        if k_start > DENSE_K and self.n > DENSE_K:
+            other = self.ctree()
+            step = CHUNK  # the dual tree wants large query sets; ~100 MB of pairs at k 250
+            for s in range(0, queries.shape[0], step):
+                rows = np.arange(s, min(s + step, queries.shape[0]))
+                qt = cKDTree(queries[s:s + step], leafsize=16, balanced_tree=False,
+                             compact_nodes=False)
+                res = qt.sparse_distance_matrix(other, radius, output_type="ndarray")
+                yield rows, res["i"], res["j"]
+            return
+        q32 = np.ascontiguousarray(queries, dtype=np.float32)
+        for rows, idx in ball_query(self.tree, self.n, q32, radius, k_start):
+            qi, kj = np.nonzero(idx < self.n)
+            yield rows, qi, idx[qi, kj].astype(np.int64)

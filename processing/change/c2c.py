@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pykdtree.kdtree import KDTree
 
 from processing.change._common import (
     CHUNK,
     F32_PAD,
     as_points,
-    build_tree,
     centre_of,
-    extent_of,
     positive,
     spatial_order,
 )
@@ -55,14 +54,19 @@ def c2c(compared: np.ndarray, reference: np.ndarray, *, max_distance: float | No
     ref = as_points(reference, "reference epoch")
     bound = None if max_distance is None else positive(max_distance, "max_distance")
     origin = centre_of(ref)
-    c_ref = ref - origin
-    tree = build_tree(c_ref)
     n = ref.shape[0]
     m = cmp_.shape[0]
+    # float32 centred copy for the tree, filled in chunks: no float64 temporary of the
+    # whole cloud (240 MB at 10M points).  Distances come from the float64 inputs.
+    ref32 = np.empty((n, 3), dtype=np.float32)
+    for s in range(0, n, CHUNK * 16):
+        ref32[s:s + CHUNK * 16] = ref[s:s + CHUNK * 16] - origin
+    tree = KDTree(ref32, leafsize=16)
     kwargs: dict[str, Any] = {}
     if bound is not None:
-        pad = F32_PAD * max(extent_of(c_ref), float(np.abs(cmp_ - origin).max()), bound)
-        kwargs["distance_upper_bound"] = bound + pad
+        span = max(float(np.abs(x - origin).max()) for x in (ref.min(axis=0), ref.max(axis=0),
+                                                            cmp_.min(axis=0), cmp_.max(axis=0)))
+        kwargs["distance_upper_bound"] = bound + F32_PAD * max(span, bound)
     nearest = np.full(m, -1, dtype=np.int64)
     distance = np.full(m, np.nan)
     horizontal = np.full(m, np.nan) if split else None
@@ -72,11 +76,11 @@ def c2c(compared: np.ndarray, reference: np.ndarray, *, max_distance: float | No
     order = spatial_order(cmp_, cell=max(bound or 0.0, 1.0) * 4.0)
     for s in range(0, m, CHUNK * 8):
         rows = order[s:s + CHUNK * 8]
-        q = cmp_[rows] - origin
-        _, idx = tree.query(np.ascontiguousarray(q, dtype=np.float32), k=1, **kwargs)
+        q = cmp_[rows]
+        _, idx = tree.query(np.ascontiguousarray(q - origin, dtype=np.float32), k=1, **kwargs)
         found = idx < n
         rows, q, idx = rows[found], q[found], idx[found].astype(np.int64)
-        diff = q - c_ref[idx]
+        diff = q - ref[idx]
         d = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         if bound is not None:
             near = d <= bound

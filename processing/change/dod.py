@@ -161,7 +161,7 @@ def fill_holes(dem: DEM, rounds: int) -> DEM:
     return DEM(z=z, count=dem.count, sigma=sigma, filled=filled)
 
 
-def _cell_uncertainty(dem: DEM, statistic: str) -> np.ndarray:
+def cell_uncertainty(dem: DEM, statistic: str) -> np.ndarray:
     """s_i of the module docstring: standard error for mean DEMs, the spread for max/min."""
     if statistic == "mean":
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -193,8 +193,8 @@ def dod(reference: np.ndarray, compared: np.ndarray, params: DoDParams) -> DoDRe
     has1, has2 = np.isfinite(d1.z), np.isfinite(d2.z)
     both = has1 & has2
     dz = np.where(both, d2.z - d1.z, np.nan)
-    s1 = _cell_uncertainty(d1, params.statistic)
-    s2 = _cell_uncertainty(d2, params.statistic)
+    s1 = cell_uncertainty(d1, params.statistic)
+    s2 = cell_uncertainty(d2, params.statistic)
     var = np.where(both, s1 * s1 + s2 * s2, np.nan)
     reg = params.registration_error
     lod = 1.96 * (np.sqrt(var) + reg)

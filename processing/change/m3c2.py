@@ -25,26 +25,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pykdtree.kdtree import KDTree
 
 from processing.change._common import (
+    DENSE_K,
     F32_PAD,
+    Searcher,
     as_points,
-    ball_query,
-    build_tree,
-    centre_of,
-    estimate_k,
-    extent_of,
     padded,
     spatial_order,
 )
-from processing.change.normals import neighbour_moments, pca_from_moments
+from processing.change.normals import ball_neighbours, pca_flat
 from processing.change.params import M3C2Params
 from processing.change.summary import histogram, statistics
 from processing.errors import ProcessingError
 
 # Core points per task: bounds the slab queries held at once and feeds two threads.
 CORE_BLOCK = 1 << 16
+# Distances at or below this (m) are never significant.
+NUMERICAL_ZERO = 1e-9
 # Largest dense occupancy grid (cells, one byte each).
 MAX_GRID_CELLS = 1 << 26
 
@@ -153,65 +151,82 @@ class _Epoch:
     is a view into one of the tables, so nothing is held twice."""
 
     points: np.ndarray
-    tree: KDTree
-    padded: np.ndarray | None = None  # (n + 1, 3) for the cylinder slabs
-    padded4: np.ndarray | None = None  # (n + 1, 4) for the normals
+    search: Searcher
+    padded: np.ndarray  # (n + 1, 3): gather table, the last row a zero pad
     occupancy: _Occupancy | None = None
 
 
-def _make_epoch(pts: np.ndarray, origin: np.ndarray, three: bool, four: bool) -> _Epoch:
-    p3 = p4 = None
-    if four:
-        p4 = padded(pts, ones=True, origin=origin)
-    if three:
-        p3 = padded(pts, origin=origin) if p4 is None else np.ascontiguousarray(p4[:, :3])
-    view = (p3 if p3 is not None else p4)[:-1, :3]
-    return _Epoch(points=view, tree=build_tree(view), padded=p3, padded4=p4)
+def _make_epoch(pts: np.ndarray, origin: np.ndarray) -> _Epoch:
+    table = padded(pts, origin=origin)
+    view = table[:-1]
+    return _Epoch(points=view, search=Searcher(view), padded=table)
 
 
-def _in_cylinder(rel: np.ndarray, d2: np.ndarray, valid: np.ndarray, normals: np.ndarray,
-                 r2: float, lo: np.ndarray | float, hi: np.ndarray | float,
-                 closed_hi: np.ndarray | bool) -> tuple[np.ndarray, np.ndarray]:
-    """Projections t (Q, K) of offsets ``rel`` (squared lengths ``d2``) on ``normals`` and the
-    mask of points inside the cylinder radius with lo <= t < hi (t <= hi where ``closed_hi``).
-    NaN normals give no point."""
-    t = np.matmul(rel, normals[:, :, None])[:, :, 0]
-    with np.errstate(invalid="ignore"):
-        ok = valid & (d2 - t * t <= r2) & (t >= lo) & ((t < hi) | (closed_hi & (t <= hi)))
-    return t, ok
+@dataclass(frozen=True)
+class _Slabs:
+    """Pieces of the cylinder's axis range searched by one ball query each: per slab the
+    bounds of t, whether they are open/closed, its centre, and the (padded) ball radius
+    that holds any slab (all slabs have half-length <= the cylinder radius)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    lo_open: np.ndarray
+    hi_closed: np.ndarray
+    centre: np.ndarray
+    ball: float
+
+    @property
+    def count(self) -> int:
+        return int(self.lo.size)
 
 
-def _slab_pairs(ep: _Epoch, cores: np.ndarray, normals: np.ndarray, p: M3C2Params,
-                pad: float, k0: int) -> tuple[np.ndarray, np.ndarray]:
-    """(core row, projection) of every point of ``ep`` inside each core's cylinder; ``cores``
-    and ``normals`` hold only rows with a valid normal."""
+def _slabs(intervals: list[tuple[float, float, bool, bool]], r: float, pad: float) -> _Slabs:
+    """Cut each (lo, hi, lo_open, hi_closed) interval into slabs of half-length <= r;
+    inside an interval the slabs are [a, b), so every t belongs to exactly one slab."""
+    lo, hi, lo_open, hi_closed = [], [], [], []
+    half_max = 0.0
+    for a, b, a_open, b_closed in intervals:
+        k = max(1, math.ceil((b - a) / (2.0 * r) - 1e-9))
+        edges = a + (b - a) * np.arange(k + 1) / k
+        edges[0], edges[-1] = a, b
+        lo.extend(edges[:-1])
+        hi.extend(edges[1:])
+        lo_open.extend([a_open] + [False] * (k - 1))
+        hi_closed.extend([False] * (k - 1) + [b_closed])
+        half_max = max(half_max, (b - a) / (2.0 * k))
+    lo_a, hi_a = np.array(lo), np.array(hi)
+    return _Slabs(lo=lo_a, hi=hi_a, lo_open=np.array(lo_open), hi_closed=np.array(hi_closed),
+                  centre=(lo_a + hi_a) / 2.0, ball=math.hypot(r, half_max) + pad)
+
+
+def _slab_pairs(ep: _Epoch, cores: np.ndarray, normals: np.ndarray, slabs: _Slabs, r: float,
+                k0: int) -> tuple[np.ndarray, np.ndarray]:
+    """(core row, projection) of every point of ``ep`` in the slabs of each core's cylinder;
+    ``cores`` and ``normals`` hold only rows with a valid normal."""
     m = cores.shape[0]
-    n = ep.points.shape[0]
-    r, h = p.cylinder_radius, p.max_depth
-    nseg = max(1, math.ceil(h / r - 1e-9))
-    half = h / nseg
-    bounds = -h + 2.0 * half * np.arange(nseg + 1)
-    bounds[0], bounds[-1] = -h, h
-    centres = (bounds[:-1] + bounds[1:]) / 2.0
-    ball = math.hypot(r, half) + pad
-    rows_core = np.repeat(np.arange(m), nseg)
-    rows_seg = np.tile(np.arange(nseg), m)
-    q = cores[rows_core] + centres[rows_seg, None] * normals[rows_core]
-    if nseg > 1:
+    ns = slabs.count
+    rows_core = np.repeat(np.arange(m), ns)
+    rows_seg = np.tile(np.arange(ns), m)
+    q = cores[rows_core] + slabs.centre[rows_seg, None] * normals[rows_core]
+    if ns > 1:
         keep = ep.occupancy.maybe_near(q)
         rows_core, rows_seg, q = rows_core[keep], rows_seg[keep], q[keep]
-    q32 = np.ascontiguousarray(q, dtype=np.float32)
     ids: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     ts: list[np.ndarray] = [np.zeros(0)]
-    for rows, idx in ball_query(ep.tree, n, q32, ball, k_start=k0):
-        core = rows_core[rows]
-        seg = rows_seg[rows]
-        rel = np.take(ep.padded, idx, axis=0)
-        rel -= cores[core][:, None, :]
-        d2 = np.einsum("qkj,qkj->qk", rel, rel)
-        t, ok = _in_cylinder(rel, d2, idx < n, normals[core], r * r, bounds[seg][:, None],
-                             bounds[seg + 1][:, None], (seg == nseg - 1)[:, None])
-        ids.append(np.repeat(core, ok.sum(axis=1)))
+    r2 = r * r
+    for rows, qi, pid in ep.search.pairs(q, slabs.ball, k0):
+        row = rows[qi]
+        core = rows_core[row]
+        seg = rows_seg[row]
+        rel = np.take(ep.padded, pid, axis=0)
+        rel -= np.take(cores, core, axis=0)
+        t = np.einsum("ij,ij->i", rel, np.take(normals, core, axis=0))
+        lat2 = np.einsum("ij,ij->i", rel, rel) - t * t
+        lo, hi = slabs.lo[seg], slabs.hi[seg]
+        above = np.where(slabs.lo_open[seg], t > lo, t >= lo)
+        below = np.where(slabs.hi_closed[seg], t <= hi, t < hi)
+        ok = (lat2 <= r2) & above & below
+        ids.append(core[ok])
         ts.append(t[ok])
     return np.concatenate(ids), np.concatenate(ts)
 
@@ -237,33 +252,32 @@ def _stats(core_id: np.ndarray, t: np.ndarray, m: int, statistic: str
 
 
 def _normals_and_pairs(ep: _Epoch, cores: np.ndarray, viewpoint: np.ndarray | None,
-                       p: M3C2Params, pad: float, with_cylinder: bool, k0: int
+                       p: M3C2Params, pad: float, depth: float, k0: int
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Oriented normals and counts at ``cores`` from ``ep``; with ``with_cylinder`` (the whole
-    cylinder fits in the normal ball) also the cylinder pairs from the same neighbours, which
-    saves a second search of the reference epoch."""
+    """Oriented normals and counts at ``cores`` from ``ep``, and the (core, t) pairs of the
+    part |t| <= ``depth`` of each cylinder, which lies inside the normal ball (its points are
+    among the neighbours): that part needs no second search.  ``depth`` < 0: no pairs."""
     m = cores.shape[0]
-    n = ep.points.shape[0]
     normals = np.full((m, 3), np.nan)
     counts = np.zeros(m, dtype=np.int64)
     ids: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     ts: list[np.ndarray] = [np.zeros(0)]
     radius = p.normal_radius
-    q32 = np.ascontiguousarray(cores, dtype=np.float32)
-    r2, h = p.cylinder_radius**2, p.max_depth
-    for rows, idx in ball_query(ep.tree, n, q32, radius + pad, k_start=k0):
-        rel, d2, inside, mom = neighbour_moments(ep.padded4, idx, cores[rows], radius, n)
-        nrm, cnt = pca_from_moments(mom, p.min_normal_points)
+    r2 = p.cylinder_radius**2
+    for rows, qi, pid in ep.search.pairs(cores, radius + pad, k0):
+        at = cores[rows]
+        row, _, rel, d2 = ball_neighbours(ep.padded, qi, pid, at, radius)
+        nrm, cnt = pca_flat(rel, row, rows.size, p.min_normal_points)
         if viewpoint is None:
             nrm[nrm[:, 2] < 0] *= -1.0
         else:
-            nrm[np.einsum("ij,ij->i", nrm, viewpoint - cores[rows]) < 0] *= -1.0
+            nrm[np.einsum("ij,ij->i", nrm, viewpoint - at) < 0] *= -1.0
         normals[rows], counts[rows] = nrm, cnt
-        if with_cylinder:
-            # Points outside the normal ball are zeroed in rel, but the cylinder lies inside
-            # the ball, so ``inside`` already excludes them.
-            t, ok = _in_cylinder(rel[:, :, :3], d2, inside, nrm, r2, -h, h, True)
-            ids.append(np.repeat(rows, ok.sum(axis=1)))
+        if depth >= 0:
+            t = np.einsum("ij,ij->i", rel, np.take(nrm, row, axis=0))
+            with np.errstate(invalid="ignore"):  # NaN normals: no point
+                ok = (d2 - t * t <= r2) & (np.abs(t) <= depth)
+            ids.append(rows[row[ok]])
             ts.append(t[ok])
     return normals, counts, np.concatenate(ids), np.concatenate(ts)
 
@@ -288,7 +302,11 @@ def m3c2(reference: np.ndarray, compared: np.ndarray, params: M3C2Params,
         core = p1[subsample_cores(p1, float(cores))]
     else:
         core = as_points(cores, "core points")
-    diag = float(np.linalg.norm(p1.max(axis=0) - p1.min(axis=0)))
+    # Bounding boxes once: min/max over 10M-point arrays are not free.
+    lo1, hi1 = p1.min(axis=0), p1.max(axis=0)
+    lo2, hi2 = p2.min(axis=0), p2.max(axis=0)
+    loc, hic = (lo1, hi1) if core is p1 else (core.min(axis=0), core.max(axis=0))
+    diag = float(np.linalg.norm(hi1 - lo1))
     if params.normal_radius > diag > 0:
         raise ProcessingError(
             f"normal_radius {params.normal_radius:g} m is larger than the reference epoch's "
@@ -300,18 +318,13 @@ def m3c2(reference: np.ndarray, compared: np.ndarray, params: M3C2Params,
             f"cylinder_radius {params.cylinder_radius:g} m is larger than the reference "
             f"epoch's extent ({diag:.3g} m diagonal). Use a radius of a few point spacings "
             "(CloudCompare's projection scale is a diameter: halve it)")
-    origin = centre_of(p1)
+    origin = (lo1 + hi1) / 2.0
     cc = core - origin
     m = core.shape[0]
-    span = max(float(np.abs(x - origin).max()) for x in (p1.min(axis=0), p1.max(axis=0),
-                                                          p2.min(axis=0), p2.max(axis=0)))
-    pad = F32_PAD * max(span, extent_of(cc),
-                        params.normal_radius + params.max_depth + params.cylinder_radius)
-    # The reference cylinder comes from the normal search when it fits inside the normal ball.
-    reuse = normals is None and math.hypot(params.cylinder_radius,
-                                           params.max_depth) <= params.normal_radius
-    e1 = _make_epoch(p1, origin, three=not reuse, four=normals is None)
-    e2 = _make_epoch(p2, origin, three=True, four=False)
+    span = float(np.abs(np.stack([lo1, hi1, lo2, hi2, loc, hic]) - origin).max())
+    pad = F32_PAD * max(span, params.normal_radius + params.max_depth + params.cylinder_radius)
+    e1 = _make_epoch(p1, origin)
+    e2 = _make_epoch(p2, origin)
 
     order = spatial_order(cc, cell=4.0 * max(params.normal_radius, params.cylinder_radius))
     cc_o = cc[order]
@@ -335,33 +348,47 @@ def m3c2(reference: np.ndarray, compared: np.ndarray, params: M3C2Params,
     s2_o = np.full(m, np.nan)
     nrm_o = np.full((m, 3), np.nan)
     ncount_o = np.zeros(m, dtype=np.int64)
-    # Starting k of the bounded kNN queries, from a sample of the core points (segment
-    # centres lie near the same surfaces); slab geometry and occupancy grids are built here,
-    # before the blocks run in threads.
-    q_sample = np.ascontiguousarray(cc_o[:: max(1, m // 512)], dtype=np.float32)
-    nseg = max(1, math.ceil(params.max_depth / params.cylinder_radius - 1e-9))
-    ball = math.hypot(params.cylinder_radius, params.max_depth / nseg) + pad
-    k_normal = estimate_k(e1.tree, e1.points.shape[0], q_sample, params.normal_radius + pad)
-    k_slab = [estimate_k(e.tree, e.points.shape[0], q_sample, ball) for e in (e1, e2)]
-    if nseg > 1:
-        for e in (e2,) if reuse else (e1, e2):
-            e.occupancy = _Occupancy(e.points, ball)
+    # The part |t| <= depth of the reference cylinder lies inside the normal ball (with a
+    # hair of margin against rounding): it comes from the normal search; only the rest of
+    # the reference cylinder, and the whole compared one, are searched in slabs.
+    r, h = params.cylinder_radius, params.max_depth
+    depth = -1.0
+    if normals is None and params.normal_radius > r:
+        depth = min(h, math.sqrt(params.normal_radius**2 - r * r) * (1.0 - 1e-9))
+    slabs2 = _slabs([(-h, h, False, True)], r, pad)
+    slabs1: _Slabs | None = slabs2
+    if depth >= h:
+        slabs1 = None
+    elif depth > 0:
+        slabs1 = _slabs([(-h, -depth, False, False), (depth, h, True, True)], r, pad)
+    # Starting k of the bounded kNN queries, from a sample of the core points (slab centres
+    # lie near the same surfaces); slab geometry and occupancy grids are built here, before
+    # the blocks run in threads.
+    k_normal = e1.search.k_for(cc_o, params.normal_radius + pad)
+    k_slab = [e.search.k_for(cc_o, sl.ball) if sl else 0
+              for e, sl in ((e1, slabs1), (e2, slabs2))]
+    for e, sl, k in ((e1, slabs1, k_slab[0]), (e2, slabs2, k_slab[1])):
+        if sl is not None and sl.count > 1:
+            e.occupancy = _Occupancy(e.points, sl.ball)
+        if k > DENSE_K or (e is e1 and k_normal > DENSE_K):
+            e.search.ctree()  # build before the threads start
 
     def block(b: int) -> None:
         blk = slice(b, min(b + CORE_BLOCK, m))
         cb = cc_o[blk]
         mb = cb.shape[0]
+        id1, t1 = np.zeros(0, dtype=np.int64), np.zeros(0)
         if normals is None:
             nb, ncount_o[blk], id1, t1 = _normals_and_pairs(e1, cb, viewpoint, params, pad,
-                                                            reuse, k_normal)
+                                                            depth, k_normal)
         else:
             nb = given_o[blk]
         nrm_o[blk] = nb
         good = np.flatnonzero(np.isfinite(nb).all(axis=1))
-        if not reuse:
-            id1, t1 = _slab_pairs(e1, cb[good], nb[good], params, pad, k_slab[0])
-            id1 = good[id1]
-        id2, t2 = _slab_pairs(e2, cb[good], nb[good], params, pad, k_slab[1])
+        if slabs1 is not None:
+            i, t = _slab_pairs(e1, cb[good], nb[good], slabs1, r, k_slab[0])
+            id1, t1 = np.concatenate([id1, good[i]]), np.concatenate([t1, t])
+        id2, t2 = _slab_pairs(e2, cb[good], nb[good], slabs2, r, k_slab[1])
         id2 = good[id2]
         k1, v1, sd1 = _stats(id1, t1, mb, params.statistic)
         k2, v2, sd2 = _stats(id2, t2, mb, params.statistic)
@@ -389,7 +416,9 @@ def m3c2(reference: np.ndarray, compared: np.ndarray, params: M3C2Params,
     distance = dist_o[inv]
     lod = lod_o[inv]
     with np.errstate(invalid="ignore"):
-        significant = np.abs(distance) > lod
+        # Below a nanometre a difference is summation order, not change (with LoD 0, e.g. one
+        # point per cylinder and no registration error, it would count otherwise).
+        significant = np.abs(distance) > np.maximum(lod, NUMERICAL_ZERO)
     return M3C2Result(core_points=core, normals=nrm_o[inv], distance=distance, lod=lod,
                       significant=significant, n1=n1_o[inv], n2=n2_o[inv], std1=s1_o[inv],
                       std2=s2_o[inv], normal_count=ncount_o[inv], params=params)

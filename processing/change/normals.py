@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from pykdtree.kdtree import KDTree
 
 from processing.change._common import (
     F32_PAD,
+    Searcher,
     as_points,
-    ball_query,
-    build_tree,
     centre_of,
-    estimate_k,
     extent_of,
     padded,
     positive,
@@ -102,50 +99,60 @@ def orient(normals: np.ndarray, positions: np.ndarray, orientation: Orientation)
     return out
 
 
-def pca_from_moments(mom: np.ndarray, min_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unoriented normals and counts from (M, 4, 4) moment matrices of homogeneous offsets
-    (x, y, z, 1) about each query point: [:3, :3] = sum q q^T, [:3, 3] = sum q, [3, 3] = n.
+def pca_flat(rel: np.ndarray, row: np.ndarray, m: int, min_points: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Unoriented normals and neighbour counts of ``m`` query points from flat neighbour
+    offsets ``rel`` (C, 3) relative to their query point ``row`` (C,).
 
-    Moments about the query point rather than the centroid: |q| <= radius keeps them well
-    conditioned and saves a second pass over the neighbours.
+    Moments about the query point rather than the centroid: |rel| <= radius keeps them well
+    conditioned and saves a second pass.  Flat arrays and bincount beat padded (m, k)
+    arrays here: only real neighbours are touched.
     """
-    cnt = np.rint(mom[:, 3, 3]).astype(np.int64)
-    safe = np.maximum(cnt, 1)[:, None]
-    mean = mom[:, :3, 3] / safe
-    cov = mom[:, :3, :3] / safe[:, :, None] - mean[:, :, None] * mean[:, None, :]
+    x, y, z = rel[:, 0], rel[:, 1], rel[:, 2]
+    cnt = np.bincount(row, minlength=m)
+    sc = np.maximum(cnt, 1)
+    s = [np.bincount(row, weights=w, minlength=m) / sc
+         for w in (x, y, z, x * x, x * y, x * z, y * y, y * z, z * z)]
+    mx, my, mz = s[0], s[1], s[2]
+    cov = np.empty((m, 3, 3))
+    cov[:, 0, 0] = s[3] - mx * mx
+    cov[:, 0, 1] = cov[:, 1, 0] = s[4] - mx * my
+    cov[:, 0, 2] = cov[:, 2, 0] = s[5] - mx * mz
+    cov[:, 1, 1] = s[6] - my * my
+    cov[:, 1, 2] = cov[:, 2, 1] = s[7] - my * mz
+    cov[:, 2, 2] = s[8] - mz * mz
     nrm = smallest_eigenvectors(cov)
     nrm[cnt < min_points] = np.nan
     return nrm, cnt
 
 
-def neighbour_moments(padded4: np.ndarray, idx: np.ndarray, at: np.ndarray, radius: float,
-                      n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Gathered homogeneous offsets ``rel`` (Q, K, 4) of the neighbours ``idx`` from ``at``,
-    zeroed outside the ball; their squared distances, the in-ball mask, and the moments."""
-    rel = np.take(padded4, idx, axis=0)
-    rel[:, :, :3] -= at[:, None, :]
-    d2 = np.einsum("qkj,qkj->qk", rel[:, :, :3], rel[:, :, :3])
-    inside = (idx < n) & (d2 <= radius * radius)
-    rel *= inside[:, :, None]
-    mom = np.matmul(rel.transpose(0, 2, 1), rel)
-    return rel, d2, inside, mom
+def ball_neighbours(padded3: np.ndarray, qi: np.ndarray, pid: np.ndarray, at: np.ndarray,
+                    radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Of the candidate pairs (query ``qi`` into ``at``, point ``pid``), those within
+    ``radius`` in float64: (query, point, offset (C, 3), squared length)."""
+    rel = np.take(padded3, pid, axis=0)
+    rel -= np.take(at, qi, axis=0)
+    d2 = np.einsum("ij,ij->i", rel, rel)
+    inside = d2 <= radius * radius
+    if not inside.all():  # the float32 padding band or a dual-tree superset
+        qi, pid, rel, d2 = qi[inside], pid[inside], rel[inside], d2[inside]
+    return qi, pid, rel, d2
 
 
-def pca_normals_centred(tree: KDTree, points: np.ndarray, at: np.ndarray, radius: float,
+def pca_normals_centred(searcher: Searcher, at: np.ndarray, radius: float,
                         min_points: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """Unoriented normals and neighbour counts at ``at`` (both already centred, float64)."""
-    n = points.shape[0]
+    """Unoriented normals and neighbour counts at ``at`` (centred float64) from the points
+    of ``searcher``."""
     normals = np.full((at.shape[0], 3), np.nan)
     counts = np.zeros(at.shape[0], dtype=np.int64)
-    if n == 0 or at.shape[0] == 0:
+    if searcher.n == 0 or at.shape[0] == 0:
         return normals, counts
-    pad = F32_PAD * max(extent_of(points, at), radius)
-    pts = padded(points, ones=True)
-    q32 = np.ascontiguousarray(at, dtype=np.float32)
-    k0 = estimate_k(tree, n, q32, radius + pad)
-    for rows, idx in ball_query(tree, n, q32, radius + pad, k_start=k0):
-        mom = neighbour_moments(pts, idx, at[rows], radius, n)[3]
-        normals[rows], counts[rows] = pca_from_moments(mom, min_points)
+    pad = F32_PAD * max(extent_of(searcher.points, at), radius)
+    pts = padded(searcher.points)
+    k0 = searcher.k_for(at, radius + pad)
+    for rows, qi, pid in searcher.pairs(at, radius + pad, k0):
+        row, _, rel, _ = ball_neighbours(pts, qi, pid, at[rows], radius)
+        normals[rows], counts[rows] = pca_flat(rel, row, rows.size, min_points)
     return normals, counts
 
 
@@ -161,6 +168,6 @@ def estimate_normals(points: np.ndarray, at: np.ndarray, radius: float,
     if min_points < 3:
         raise ProcessingError(f"min_points for normals must be >= 3, got {min_points}")
     origin = centre_of(pts)
-    c_pts, c_pos = pts - origin, pos - origin
-    normals, counts = pca_normals_centred(build_tree(c_pts), c_pts, c_pos, radius, min_points)
+    normals, counts = pca_normals_centred(Searcher(pts - origin), pos - origin, radius,
+                                          min_points)
     return orient(normals, pos, orientation), counts

@@ -22,17 +22,15 @@ from scipy.sparse.csgraph import connected_components
 
 from processing.change._common import (
     F32_PAD,
+    Searcher,
     as_points,
-    ball_query,
-    build_tree,
     centre_of,
-    estimate_k,
     extent_of,
     finite_or_none,
     padded,
     positive,
 )
-from processing.change.dod import DoDResult
+from processing.change.dod import DoDResult, cell_uncertainty
 from processing.errors import ProcessingError
 
 
@@ -113,11 +111,8 @@ def grid_regions(result: DoDResult, *, min_area: float = 0.0, min_volume: float 
     area = result.cell_area
     xs, ys = result.cell_centres()
     X, Y = np.meshgrid(xs, ys)
-    s1 = result.reference.sigma
-    s2 = result.compared.sigma
-    if result.params.statistic == "mean":
-        s1 = s1 / np.sqrt(np.maximum(result.reference.count, 1))
-        s2 = s2 / np.sqrt(np.maximum(result.compared.count, 1))
+    s1 = cell_uncertainty(result.reference, result.params.statistic)
+    s2 = cell_uncertainty(result.compared, result.params.statistic)
     var = s1 * s1 + s2 * s2
     reg = result.params.registration_error
     labels = np.zeros(dz.shape, dtype=np.int64)
@@ -175,17 +170,16 @@ def _components(points: np.ndarray, link: float) -> np.ndarray:
     if n == 1:
         return np.zeros(1, dtype=np.int64)
     c = points - centre_of(points)
-    tree = build_tree(c)
-    q32 = np.ascontiguousarray(c, dtype=np.float32)
+    search = Searcher(c)
     bound = link + F32_PAD * max(extent_of(c), link)
     pts = padded(c)
     rows_all: list[np.ndarray] = []
     cols_all: list[np.ndarray] = []
-    for rows, idx in ball_query(tree, n, q32, bound, k_start=estimate_k(tree, n, q32, bound)):
-        rel = np.take(pts, idx, axis=0) - c[rows][:, None, :]
-        ok = (idx < n) & (np.einsum("qkj,qkj->qk", rel, rel) <= link * link)
-        rows_all.append(np.repeat(rows, ok.sum(axis=1)))
-        cols_all.append(idx[ok])
+    for rows, qi, pid in search.pairs(c, bound, search.k_for(c, bound)):
+        rel = np.take(pts, pid, axis=0) - np.take(c[rows], qi, axis=0)
+        ok = np.einsum("ij,ij->i", rel, rel) <= link * link
+        rows_all.append(rows[qi[ok]])
+        cols_all.append(pid[ok])
     r = np.concatenate(rows_all)
     col = np.concatenate(cols_all)
     graph = coo_matrix((np.ones(r.size, dtype=np.int8), (r, col)), shape=(n, n)).tocsr()
