@@ -59,10 +59,14 @@ def xvfb(monkeypatch):
             break
     proc = subprocess.Popen([exe, f":{n}", "-screen", "0", "640x480x24", "-nolisten", "tcp"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if Path(f"/tmp/.X11-unix/X{n}").exists():
+    # a fresh root compiles its keymap on the first start: allow it time on a busy machine
+    for _ in range(600):
+        if Path(f"/tmp/.X11-unix/X{n}").exists() or proc.poll() is not None:
             break
         time.sleep(0.05)
+    if not Path(f"/tmp/.X11-unix/X{n}").exists():
+        proc.kill()
+        pytest.fail(f"Xvfb :{n} did not start within 30 s (exit code {proc.poll()})")
     monkeypatch.setenv("DISPLAY", f":{n}")
     yield f":{n}"
     proc.terminate()
