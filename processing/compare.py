@@ -101,8 +101,14 @@ def compare(archive: Archive, site: str, a: str, b: str, *, method: str = "m3c2"
     ).hexdigest()[:16]
     prefix = f"changes/{a}__{b}/{method}-{key}"
     if head.exists(f"{prefix}/summary.json"):
+        stored = {}
+        for logical in head.listdir(prefix):
+            name = logical.rsplit("/", 1)[-1]
+            if name.startswith("lod") and name.endswith(".npz"):
+                with np.load(head.path(f"{prefix}/{name}"), allow_pickle=False) as npz:
+                    stored[int(name[3:-4])] = {k: npz[k] for k in npz.files}
         return CompareResult(site, a, b, method, prefix, head.read_json(f"{prefix}/summary.json"),
-                             version=None, reused=True)
+                             version=None, reused=True, lod_values=stored)
 
     origin = json.loads(head.path("site.json").read_bytes())["origin"]
     notify(0.05, "reading points")

@@ -322,7 +322,26 @@ class ViewerController(QObject):
             m.message("info", fill(self.tr(
                 "No stored change product for %1 → %2: computing it now."), a, b))
 
+            archive = self.store.archive if self.store else None
+            site_id = m.site.id
+
             def job(progress, cancelled):
+                # The same code as `stadtzeit compare` (DEM difference, nothing stored), when
+                # both epochs have archive products; else the viewer's mesh-to-mesh fallback.
+                if archive is not None:
+                    from processing.compare import compare
+                    from viewer.app.scene import change_from_products
+                    try:
+                        result = compare(archive, site_id, a, b, method="dod", store=False,
+                                         progress=progress)
+                    except StadtzeitError:
+                        pass
+                    else:
+                        if lod in result.lod_values:
+                            change = change_from_products(a, b, lod, result.lod_values[lod],
+                                                          result.summary)
+                            change.computed = True
+                            return change
                 ma = mesh_a or read_glb(path_a)
                 mb = mesh_b or read_glb(path_b)
                 return compute_change(a, b, lod, ma, mb, progress, cancelled)
