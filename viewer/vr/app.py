@@ -84,6 +84,9 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+        # restart interrupted system calls: an EINTR inside the runtime's own IPC (Monado's
+        # recvmsg in xrWaitSwapchainImage) would otherwise lose the instance mid-frame
+        signal.siginterrupt(signal.SIGINT, False)
     try:
         with XRSession(graphics) as xs:
             result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
