@@ -8,7 +8,6 @@ XR test root carries only what VR mode needs).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import subprocess
 import sys
@@ -127,23 +126,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`stadtzeit vr ...` on its own, with the CLI's error handling."""
-    from assets_manifest.errors import StadtzeitError
+    """`stadtzeit vr ...` on its own (the XR root's minimal venv lacks the other commands'
+    dependencies), with the CLI's error handling."""
+    from viewer.cli import dispatch
 
     parser = argparse.ArgumentParser(prog="stadtzeit")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["vr", *(sys.argv[1:] if argv is None else argv)])
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-                        format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return run(args)
-    except StadtzeitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return dispatch(parser.parse_args(["vr", *(sys.argv[1:] if argv is None else argv)]))
 
 
 if __name__ == "__main__":
