@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from assets_manifest.errors import StadtzeitError
 from viewer.app.model import ChangeData, Region
 from viewer.app.scene import Cancelled, MeshData
 
@@ -113,3 +114,29 @@ def compute_change(a_id: str, b_id: str, lod: int, a: MeshData, b: MeshData,
     return ChangeData(a_id, b_id, lod, values, regions=regions,
                       method=f"C2M (viewer; regions where |d| ≥ {threshold:.2f} m)",
                       computed=True)
+
+
+def compute_pair_change(archive: Any, site: str, a_id: str, b_id: str, lod: int,
+                        load_a: Callable[[], MeshData], load_b: Callable[[], MeshData],
+                        progress: Callable[[float, str], None],
+                        cancelled: Callable[[], bool]) -> ChangeData:
+    """Change of a pair that has no stored product, computed and shown, never stored.
+
+    The same code as `stadtzeit compare` (a DEM difference on the epochs' cleaned points) when
+    both epochs have archive products; else mesh-to-mesh C2M on the loaded meshes.
+    """
+    if archive is not None:
+        from processing.compare import compare
+        from viewer.app.scene import change_from_products
+
+        try:
+            result = compare(archive, site, a_id, b_id, method="dod", store=False,
+                             progress=progress)
+        except StadtzeitError:
+            result = None
+        if result is not None and lod in result.lod_values:
+            change = change_from_products(a_id, b_id, lod, result.lod_values[lod],
+                                          result.summary)
+            change.computed = True
+            return change
+    return compute_change(a_id, b_id, lod, load_a(), load_b(), progress, cancelled)

@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, QVariantAnimation, Signal
 
 from assets_manifest.errors import StadtzeitError
-from viewer.app.changes import compute_change
+from viewer.app.changes import compute_pair_change
 from viewer.app.loader import Loader, MeshCache
 from viewer.app.model import Camera, ChangeData, CompareMode, Region, ViewerModel
 from viewer.app.scene import (
@@ -326,25 +326,9 @@ class ViewerController(QObject):
             site_id = m.site.id
 
             def job(progress, cancelled):
-                # The same code as `stadtzeit compare` (DEM difference, nothing stored), when
-                # both epochs have archive products; else the viewer's mesh-to-mesh fallback.
-                if archive is not None:
-                    from processing.compare import compare
-                    from viewer.app.scene import change_from_products
-                    try:
-                        result = compare(archive, site_id, a, b, method="dod", store=False,
-                                         progress=progress)
-                    except StadtzeitError:
-                        pass
-                    else:
-                        if lod in result.lod_values:
-                            change = change_from_products(a, b, lod, result.lod_values[lod],
-                                                          result.summary)
-                            change.computed = True
-                            return change
-                ma = mesh_a or read_glb(path_a)
-                mb = mesh_b or read_glb(path_b)
-                return compute_change(a, b, lod, ma, mb, progress, cancelled)
+                return compute_pair_change(
+                    archive, site_id, a, b, lod, lambda: mesh_a or read_glb(path_a),
+                    lambda: mesh_b or read_glb(path_b), progress, cancelled)
 
         def done(change: ChangeData) -> None:
             if (m.epoch_a, m.epoch) == (change.a, change.b):
