@@ -59,7 +59,7 @@ flock 9   # one build at a time; a second caller waits and then finds it done
 
 system_key=$(printf '%s\n' trixie "${SYSTEM_PACKAGES[@]}" | sha256sum | cut -c1-16)
 if [ "$(cat "$ROOT/.stadtzeit-system" 2>/dev/null)" != "$system_key" ]; then
-  command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
+  command -v debootstrap >/dev/null || { apt-get update -q >/dev/null; apt-get install -y -q debootstrap >/dev/null; }
   if [ ! -x "$ROOT/usr/bin/apt-get" ]; then
     # the host's own mirror, so a machine behind a mirror or proxy builds the same way
     mirror=$(sed -n 's/^URIs: *\([^ ]*\).*/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null \
