@@ -195,12 +195,13 @@ def _nearest_core_values(res, vertices: np.ndarray, reach: float) -> dict[str, n
 
 
 def _c2c(pa, pb, meshes_b, head, a, params: CompareParams, reg_error, notify):
+    def signed(points: np.ndarray) -> np.ndarray:
+        pts = np.asarray(points, np.float64)
+        return _signed_c2c(change.c2c(pts, pa, max_distance=params.max_distance), pa, pts)
+
     res = change.c2c(pb, pa, max_distance=params.max_distance)
-    values = _signed_c2c(res, pa, pb)
-    return _unsigned_summary(res, values, pb, meshes_b,
-                             lambda v: _signed_c2c(change.c2c(v, pa, max_distance=params
-                                                              .max_distance), pa, v),
-                             params, notify)
+    return _unsigned_summary(res, _signed_c2c(res, pa, pb), pb, meshes_b, signed, params,
+                             notify)
 
 
 def _signed_c2c(res, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
