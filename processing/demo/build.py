@@ -206,6 +206,18 @@ def manifest_document(site: Site, origin: tuple[float, float, float],
     }
 
 
+def _write_per_source(scan, n_sources: int, folder: Path, stem: str, origin, crs, epoch: str,
+                      software: str) -> list[Path]:
+    """One LAZ file per flight strip or station (point source id 1..n), as deliveries come."""
+    paths = []
+    for k in range(1, n_sources + 1):
+        path = folder / f"{stem}_{k}.laz"
+        lidar.write_laz(scan.take(scan.point_source_id == k), path, origin, crs,
+                        dt.date.fromisoformat(epoch), software)
+        paths.append(path)
+    return paths
+
+
 def build_demo_sources(out_dir: Path, seed: int = 7, *, density: float = 1.0,
                        texture_size: int = 2048) -> DemoSources:
     """Write the demo site's sources, manifest and truth under ``out_dir``.
@@ -241,12 +253,8 @@ def build_demo_sources(out_dir: Path, seed: int = 7, *, density: float = 1.0,
     als = lidar.simulate_als(site.scene(e19), als_cfg, np.random.default_rng([seed, 1]),
                              _capture_time(e19))
     lap("als_simulate")
-    files[e19] = []
-    for line in range(1, len(als_cfg.line_xs) + 1):
-        path = src_dir[e19] / f"als_strip_{line}.laz"
-        lidar.write_laz(als.take(als.point_source_id == line), path, origin, crs,
-                        dt.date.fromisoformat(e19), "stadtzeit simulated ALS")
-        files[e19].append(path)
+    files[e19] = _write_per_source(als, len(als_cfg.line_xs), src_dir[e19], "als_strip",
+                                   origin, crs, e19, "stadtzeit simulated ALS")
     counts[e19] = len(als)
     lap("als_write")
 
@@ -254,12 +262,8 @@ def build_demo_sources(out_dir: Path, seed: int = 7, *, density: float = 1.0,
     tls = lidar.simulate_tls(site, site.scene(e21), tls_cfg, np.random.default_rng([seed, 2]),
                              _capture_time(e21))
     lap("tls_simulate")
-    files[e21] = []
-    for station in range(1, len(tls_cfg.stations) + 1):
-        path = src_dir[e21] / f"tls_station_{station}.laz"
-        lidar.write_laz(tls.take(tls.point_source_id == station), path, origin, crs,
-                        dt.date.fromisoformat(e21), "stadtzeit simulated TLS")
-        files[e21].append(path)
+    files[e21] = _write_per_source(tls, len(tls_cfg.stations), src_dir[e21], "tls_station",
+                                   origin, crs, e21, "stadtzeit simulated TLS")
     counts[e21] = len(tls)
     lap("tls_write")
 
