@@ -79,8 +79,9 @@ class DoDResult:
     cells_only_compared: int
     cells_empty: int
     params: DoDParams
-    # Rings of cells around significant ones that regions take in (the 'surface' DEM's
-    # neighbourhood + 1: the cells an edge's partial coverage can reach); 0 for the others.
+    # Rings of cells around significant ones that regions take in: the 'surface' DEM's
+    # neighbourhood w (cells that near an edge are not significant) + the edge cell + one
+    # for corners of rotated footprints; 0 for the other statistics.
     edge_rings: int = 0
     spacing: float | None = None  # plan point spacing the 'surface' DEM was built for (m)
 
@@ -384,7 +385,7 @@ def dod(reference: np.ndarray, compared: np.ndarray, params: DoDParams, *,
             return mesh_surface_dem(mesh[0], mesh[1], origin, (ny, nx), c, spacing)
 
         d1, d2 = surface(p1, reference_mesh), surface(p2, compared_mesh)
-        rings = lattice_size(c, spacing)[1] + 1
+        rings = lattice_size(c, spacing)[1] + 2
     else:
         d1 = rasterise(p1, origin, (ny, nx), c, params.statistic)
         d2 = rasterise(p2, origin, (ny, nx), c, params.statistic)
