@@ -129,19 +129,90 @@ def cloudcompare_c2c(a: np.ndarray, b: np.ndarray, repeat: int) -> dict[str, Any
     return out
 
 
-def py4dgeo_m3c2(a: np.ndarray, b: np.ndarray, p: M3C2Params) -> np.ndarray:
+def py4dgeo_m3c2(a: np.ndarray, b: np.ndarray, p: M3C2Params,
+                 cores: np.ndarray | None = None) -> np.ndarray:
     import py4dgeo
     e1, e2 = py4dgeo.Epoch(a), py4dgeo.Epoch(b)
     e1.build_kdtree()
     e2.build_kdtree()
-    alg = py4dgeo.M3C2(epochs=(e1, e2), corepoints=a, cyl_radius=p.cylinder_radius,
+    alg = py4dgeo.M3C2(epochs=(e1, e2), corepoints=a if cores is None else cores,
+                       cyl_radius=p.cylinder_radius,
                        normal_radii=[p.normal_radius], max_distance=p.max_depth)
     return alg.run()[0]
 
 
-def child_peak(kind: str, n: int) -> dict[str, Any]:
+def m3c2_cores_interleaved(n_points: int, core_counts: list[int], repeat: int,
+                           with_py4dgeo: bool) -> dict[str, Any]:
+    """M3C2 at several core counts on n-point epochs, ours and py4dgeo alternating inside
+    each repeat (same load for both); medians of wall and CPU seconds."""
+    a, b = epochs(n_points, size=200.0 * float(np.sqrt(n_points / 1e6)))
+    p = M3C2Params(0.5, 0.25, 0.25)
+    rng = np.random.default_rng(0)
+    out: dict[str, Any] = {}
+    for nc in core_counts:
+        cores = a[np.sort(rng.choice(len(a), size=min(nc, len(a)), replace=False))]
+        runs: dict[str, list[tuple[float, float]]] = {"ours": [], "py4dgeo": []}
+        for _ in range(repeat):
+            t0, c0 = time.perf_counter(), cpu_seconds()
+            m3c2(a, b, p, cores=cores)
+            runs["ours"].append((time.perf_counter() - t0, cpu_seconds() - c0))
+            if with_py4dgeo:
+                t0, c0 = time.perf_counter(), cpu_seconds()
+                py4dgeo_m3c2(a, b, p, cores)
+                runs["py4dgeo"].append((time.perf_counter() - t0, cpu_seconds() - c0))
+        row = {k: {"wall": float(np.median([w for w, _ in v])),
+                   "cpu": float(np.median([c for _, c in v]))} for k, v in runs.items() if v}
+        if "py4dgeo" in row:
+            row["ratio_ours_to_py4dgeo"] = row["ours"]["wall"] / row["py4dgeo"]["wall"]
+        out[str(nc)] = row
+        print(f"M3C2 {nc:,} cores on {n_points:,}-point epochs: " + ", ".join(
+            f"{k} {v['wall']:.2f} s (cpu {v['cpu']:.2f})" for k, v in row.items()
+            if isinstance(v, dict)), flush=True)
+    return out
+
+
+def dod_scenes(seeds: list[int], repeat: int) -> dict[str, Any]:
+    """DoD on the generated airborne scenes (processing.change.scenes): worst volume error
+    per change, regions on unchanged objects or nowhere, and the median time."""
+    from processing.change import method_regions, scenes
+
+    out: dict[str, Any] = {}
+    for density in (8.0, 2.4):
+        for cell in (0.5, 1.0, 2.0):
+            worst: dict[str, float] = {}
+            false = 0
+            times = []
+            for seed in seeds:
+                for sc in (scenes.random_scene(seed, density=density),
+                           scenes.issue_scene(seed, density=density)):
+                    for _ in range(repeat):
+                        t0 = time.perf_counter()
+                        _, reg = method_regions.dod_regions(sc.epoch1, sc.epoch2, cell_size=cell,
+                                                            min_area=4.0, min_volume=1.0)
+                        times.append(time.perf_counter() - t0)
+                    claimed = set()
+                    for ch in sc.changes:
+                        found = [r for r in reg.regions
+                                 if ch.shape.contains(r.centroid[0], r.centroid[1], 2.0)]
+                        claimed |= {r.id for r in found}
+                        v = sum(abs(r.volume) for r in found if r.sign == ch.sign)
+                        err = 100.0 * (v - ch.volume) / ch.volume
+                        key = ch.name.split()[-1] if ch.name != "added mound" else "mound"
+                        if abs(err) > abs(worst.get(key, 0.0)):
+                            worst[key] = err
+                    false += sum(r.id not in claimed for r in reg.regions)
+            row = {"worst_volume_error_pct": worst, "false_regions": false,
+                   "scenes": 2 * len(seeds), "median_s": float(np.median(times))}
+            out[f"{density}@{cell}"] = row
+            print(f"DoD density {density}/m², cell {cell} m, {2 * len(seeds)} scenes: worst "
+                  + ", ".join(f"{k} {v:+.1f} %" for k, v in worst.items())
+                  + f"; false regions {false}; {row['median_s']:.2f} s", flush=True)
+    return out
+
+
+def child_peak(kind: str, n: int, cores: int = 0) -> dict[str, Any]:
     """Run one method in a fresh interpreter (this file with --child): its peak RSS."""
-    res = subprocess.run([sys.executable, __file__, "--child", kind, str(n)],
+    res = subprocess.run([sys.executable, __file__, "--child", kind, str(n), str(cores)],
                          capture_output=True, text=True, check=True)
     return json.loads(res.stdout.strip().splitlines()[-1])
 
@@ -155,16 +226,20 @@ def proc_status_mb(field: str) -> float:
     return float("nan")
 
 
-def run_child(kind: str, n: int) -> None:
+def run_child(kind: str, n: int, n_cores: int = 0) -> None:
     a, b = epochs(n) if kind == "c2c" else epochs(n, size=200.0 * float(np.sqrt(n / 1e6)))
+    cores = None
+    if n_cores:
+        rng = np.random.default_rng(0)
+        cores = a[np.sort(rng.choice(len(a), size=min(n_cores, len(a)), replace=False))]
     base = proc_status_mb("VmRSS")
     t0 = time.perf_counter()
     if kind == "c2c":
         c2c(b, a)
     elif kind == "m3c2":
-        m3c2(a, b, M3C2Params(0.5, 0.25, 0.25))
+        m3c2(a, b, M3C2Params(0.5, 0.25, 0.25), cores=cores)
     elif kind == "py4dgeo-m3c2":
-        py4dgeo_m3c2(a, b, M3C2Params(0.5, 0.25, 0.25))
+        py4dgeo_m3c2(a, b, M3C2Params(0.5, 0.25, 0.25), cores)
     wall = time.perf_counter() - t0
     print(json.dumps({"kind": kind, "n": n, "wall": wall, "peak_rss_mb": proc_status_mb("VmHWM"),
                       "rss_before_mb": base, "input_mb": (a.nbytes + b.nbytes) / 2**20}))
@@ -181,11 +256,18 @@ def main() -> None:
     ap.add_argument("--no-cloudcompare", action="store_true",
                     help="skip CloudCompare (slow: ~3 min per 10M run)")
     ap.add_argument("--parts", nargs="*", default=["c2c", "m3c2", "memory"],
-                    choices=["c2c", "m3c2", "memory"], help="what to run (default: all)")
-    ap.add_argument("--child", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+                    choices=["c2c", "m3c2", "memory", "dod-scenes", "m3c2-cores"],
+                    help="what to run (default: c2c m3c2 memory); dod-scenes: DoD on the "
+                    "generated airborne scenes; m3c2-cores: 10k/100k/1M cores, ours and "
+                    "py4dgeo interleaved, with peak memory")
+    ap.add_argument("--cores", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
+                    help="core counts for the m3c2-cores part")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3, 4, 5],
+                    help="scene seeds for the dod-scenes part")
+    ap.add_argument("--child", nargs=3, metavar=("KIND", "N", "CORES"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        run_child(args.child[0], int(args.child[1]))
+        run_child(args.child[0], int(args.child[1]), int(args.child[2]))
         return
     sizes = [int(s) for s in (args.sizes or ([1e5, 1e6] if args.quick else [1e6, 1e7]))]
     m_size = int(args.m3c2_size or (1e5 if args.quick else 1e6))
@@ -239,6 +321,19 @@ def main() -> None:
         print(f"peak RSS {kind} {n:,} vs {n:,}: {mem['peak_rss_mb']:.0f} MB (after loading "
               f"the inputs {mem['rss_before_mb']:.0f} MB, inputs {mem['input_mb']:.0f} MB)",
               flush=True)
+    if "dod-scenes" in args.parts:
+        out["dod_scenes"] = dod_scenes(args.seeds, 1)
+    if "m3c2-cores" in args.parts:
+        has_py4dgeo = not args.skip_peers and importlib.util.find_spec("py4dgeo") is not None
+        out["m3c2_cores"] = m3c2_cores_interleaved(m_size, args.cores, args.repeat,
+                                                   has_py4dgeo)
+        out["m3c2_cores_memory"] = {}
+        for nc in args.cores:
+            for kind in ("m3c2", "py4dgeo-m3c2") if has_py4dgeo else ("m3c2",):
+                mem = child_peak(kind, m_size, nc)
+                out["m3c2_cores_memory"][f"{kind}@{nc}"] = mem
+                print(f"peak RSS {kind} {nc:,} cores: {mem['peak_rss_mb']:.0f} MB (inputs "
+                      f"loaded {mem['rss_before_mb']:.0f} MB)", flush=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2, default=str))
 

@@ -31,6 +31,7 @@ from pykdtree.kdtree import KDTree
 
 from archive import Archive
 from processing import change, gltf, lazio
+from processing.change import method_regions
 from processing.compare_params import METHODS, CompareParams
 from processing.errors import ProcessingError
 from processing.provenance import now_iso
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 FORMAT = "stadtzeit-change/1"
 # Bump when the same inputs and parameters would give other products (a fixed bug, a better
 # algorithm), so stored results are recomputed instead of reused.
-ALGORITHM_VERSION = "3"
+ALGORITHM_VERSION = "4"
 
 Progress = Callable[[float, str], None]
 
@@ -89,10 +90,11 @@ def compare(archive: Archive, site: str, a: str, b: str, *, method: str = "m3c2"
                                   f"(stadtzeit ingest MANIFEST --epoch {e})")
     if a == b and method != "c2c":
         log.info("comparing epoch %s with itself", a)
-    prov = {e: head.read_json(f"epochs/{e}/epoch.json") for e in {a, b}}
-    reg_error = params.registration_error
-    if reg_error is None:
-        reg_error = _registration_error(prov[a], prov[b])
+    prov = {e: head.read_json(f"epochs/{e}/epoch.json") for e in dict.fromkeys((a, b))}
+    reg_error, registration = _registration(prov)
+    if params.registration_error is not None:
+        reg_error = params.registration_error
+        registration |= {"error": reg_error, "source": "given by the caller"}
     chosen = params.for_method(method) | {"registration_error": reg_error}
     key = hashlib.sha256(json.dumps(
         {"method": method, "params": chosen, "a": prov[a].get("input_key"),
@@ -120,10 +122,12 @@ def compare(archive: Archive, site: str, a: str, b: str, *, method: str = "m3c2"
 
     notify(0.15, method)
     run = {"m3c2": _m3c2, "c2c": _c2c, "c2m": _c2m, "dod": _dod}[method]
-    summary, lod_values, cores = run(pa, pb, meshes_b, head, a, params, reg_error, notify)
+    summary, lod_values, cores = run(pa, pb, meshes_b, head, (a, b), params, reg_error,
+                                     notify)
     summary.update({
         "format": FORMAT, "site": site, "a": a, "b": b, "method": method, "key": key,
-        "parameters": chosen, "registration_error": reg_error, "created": now_iso(),
+        "parameters": chosen, "registration_error": reg_error,
+        "registration": registration, "created": now_iso(),
         "inputs": {a: prov[a].get("input_key"), b: prov[b].get("input_key")},
         "lods": {str(k): int(len(v["distance"])) for k, v in lod_values.items()},
         "sign_convention": "positive: material added or surface raised from a to b",
@@ -150,19 +154,20 @@ def compare_all_consecutive(archive: Archive, site: str, method: str = "m3c2",
 # --- methods ---------------------------------------------------------------------------------
 
 
-def _m3c2(pa, pb, meshes_b, head, a, params: CompareParams, reg_error, notify):
+def _m3c2(pa, pb, meshes_b, head, epochs, params: CompareParams, reg_error, notify):
     p = change.M3C2Params(normal_radius=params.normal_radius,
                           cylinder_radius=params.cylinder_radius, max_depth=params.max_depth,
                           registration_error=reg_error)
     res = change.m3c2(pa, pb, p, cores=params.core_spacing)
     notify(0.7, "regions")
-    regions = change.point_regions(res.core_points, res.distance, res.significant,
-                                   link_distance=2.0 * params.core_spacing,
-                                   min_area=params.min_area, min_volume=params.min_volume)
+    regions = method_regions.m3c2_regions(res, core_spacing=params.core_spacing,
+                                          min_area=params.min_area,
+                                          min_volume=params.min_volume)
     summary = res.to_summary()
     summary["regions"] = [r.to_dict() for r in regions.regions]
+    summary["region_volume_method"] = method_regions.M3C2_VOLUME_METHOD
     summary["level_of_detection"] = _median(res.lod)
-    summary["volumes"] = _region_volumes(regions.regions)
+    summary["volumes"] = method_regions.totals(regions, "m3c2")
     # per vertex: the value of the nearest core point in plan view (2.5D: a core on the old
     # ground measures a new roof above it; one on a removed roof, the ground left behind)
     reach = max(1.5 * params.core_spacing, params.cylinder_radius)
@@ -194,72 +199,77 @@ def _nearest_core_values(res, vertices: np.ndarray, reach: float) -> dict[str, n
     return out
 
 
-def _c2c(pa, pb, meshes_b, head, a, params: CompareParams, reg_error, notify):
-    def signed(points: np.ndarray) -> np.ndarray:
+def _c2c(pa, pb, meshes_b, head, epochs, params: CompareParams, reg_error, notify):
+    link = max(4 * _median_spacing(pb), 0.5)
+    res, values, regions, counts = method_regions.c2c_regions(
+        pa, pb, threshold=params.threshold, max_distance=params.max_distance,
+        link_distance=link, min_area=params.min_area)
+
+    def per_vertex(points: np.ndarray) -> np.ndarray:
         pts = np.asarray(points, np.float64)
-        return _signed_c2c(change.c2c(pts, pa, max_distance=params.max_distance), pa, pts)
+        return method_regions.signed_c2c(change.c2c(pts, pa, max_distance=params.max_distance),
+                                         pa, pts)
 
-    res = change.c2c(pb, pa, max_distance=params.max_distance)
-    return _unsigned_summary(res, _signed_c2c(res, pa, pb), pb, meshes_b, signed, params,
-                             notify)
-
-
-def _signed_c2c(res, pa: np.ndarray, pb: np.ndarray) -> np.ndarray:
-    """C2C distances carry no sign; give each the sign of its vertical offset to the nearest
-    reference point (above: added, below: removed), the usual 2.5D reading."""
-    d = res.distance.astype(np.float64)
-    ok = np.isfinite(d) & (res.nearest >= 0) & (res.nearest < len(pa))
-    sign = np.ones_like(d)
-    sign[ok] = np.where(pb[ok, 2] >= pa[res.nearest[ok], 2], 1.0, -1.0)
-    return d * sign
+    summary = _unsigned_summary(res, values, regions, meshes_b, per_vertex, params)
+    summary["region_points"] = counts
+    summary["region_method"] = (
+        "added: compared points farther than the threshold from epoch a and above it; "
+        "removed: points of epoch a farther than the threshold from the compared epoch and "
+        "above it; points that moved sideways (< 30 degrees from horizontal) get no sign")
+    return summary, _lod_values(meshes_b, per_vertex, params), None
 
 
-def _c2m(pa, pb, meshes_b, head, a, params: CompareParams, reg_error, notify):
-    ref = gltf.read_glb(head.path(f"epochs/{a}/mesh/lod0.glb"))
+def _c2m(pa, pb, meshes_b, head, epochs, params: CompareParams, reg_error, notify):
+    ref = gltf.read_glb(head.path(f"epochs/{epochs[0]}/mesh/lod0.glb"))
     va, fa = ref.vertices.astype(np.float64), ref.faces
 
-    def signed(v):
+    def per_vertex(v):
         return change.c2m(np.asarray(v, np.float64), va, fa,
                           max_distance=params.max_distance).distance
 
-    res = change.c2m(pb, va, fa, max_distance=params.max_distance)
-    return _unsigned_summary(res, res.distance, pb, meshes_b, signed, params, notify)
+    res, regions = method_regions.c2m_regions(
+        pb, va, fa, threshold=params.threshold, max_distance=params.max_distance,
+        link_distance=max(4 * _median_spacing(pb), 0.5), min_area=params.min_area)
+    summary = _unsigned_summary(res, res.distance, regions, meshes_b, per_vertex, params)
+    return summary, _lod_values(meshes_b, per_vertex, params), None
 
 
-def _unsigned_summary(res, values, pb, meshes_b, per_vertex, params: CompareParams, notify):
-    """C2C/C2M have no statistical level of detection: regions use ``params.threshold``."""
-    significant = np.abs(values) >= params.threshold
-    notify(0.7, "regions")
-    spacing = _median_spacing(pb)
-    regions = change.point_regions(pb, values, significant, link_distance=max(4 * spacing, 0.5),
-                                   min_area=params.min_area, min_volume=params.min_volume)
+def _unsigned_summary(res, values, regions, meshes_b, per_vertex, params: CompareParams):
+    """C2C/C2M have no statistical level of detection: regions use ``params.threshold``,
+    and no volume (see method_regions.NO_VOLUME)."""
+    significant = np.abs(np.nan_to_num(values)) >= params.threshold
     summary = res.to_summary()
     summary["statistics"] = change.statistics(values, significant)
     summary["histogram"] = change.histogram(values)
     summary["regions"] = [r.to_dict() for r in regions.regions]
+    summary["region_volume_method"] = method_regions.NO_VOLUME
     summary["level_of_detection"] = params.threshold
-    summary["volumes"] = _region_volumes(regions.regions)
-    lod_values = {}
+    summary["volumes"] = None
+    return summary
+
+
+def _lod_values(meshes_b, per_vertex, params: CompareParams) -> dict[int, dict]:
+    out = {}
     for k, m in enumerate(meshes_b):
         v = np.asarray(per_vertex(m.vertices), np.float32)
-        lod_values[k] = {"distance": v, "significant": np.abs(v) >= params.threshold}
-    return summary, lod_values, None
+        out[k] = {"distance": v, "significant": np.abs(np.nan_to_num(v)) >= params.threshold}
+    return out
 
 
-def _dod(pa, pb, meshes_b, head, a, params: CompareParams, reg_error, notify):
-    res = change.dod(pa, pb, change.DoDParams(cell_size=params.cell_size, fill_holes=1,
-                                              registration_error=reg_error))
+def _dod(pa, pb, meshes_b, head, epochs, params: CompareParams, reg_error, notify):
+    mesh_a, mesh_b = (_delivered_mesh(head, e) for e in epochs)
+    res, regions = method_regions.dod_regions(
+        pa, pb, cell_size=params.cell_size, registration_error=reg_error,
+        min_area=params.min_area, min_volume=params.min_volume,
+        reference_mesh=mesh_a, compared_mesh=mesh_b)
     notify(0.7, "regions")
-    regions = change.grid_regions(res, min_area=params.min_area, min_volume=params.min_volume)
     summary = res.to_summary()
-    volumes = _edge_weighted_volumes(res, regions)
-    summary["regions"] = [r.to_dict() | {"volume": volumes[r.id]} for r in regions.regions]
-    summary["region_volume_method"] = (
-        "sum of dz x cell area over the region's cells, cells on the region's edge counted "
-        "half: a max-DEM edge cell takes the full height while the object covers it half on "
-        "average")
+    summary["volume_all_cells"] = summary["volume"]
+    summary["regions"] = [r.to_dict() for r in regions.regions]
+    summary["region_volume_method"] = method_regions.DOD_VOLUME_METHOD
     summary["level_of_detection"] = _median(res.lod)
-    summary["volumes"] = summary["volume"]
+    summary["volumes"] = method_regions.totals(regions, "dod")
+    summary["volume"] = summary["volumes"]
     lod_values = {}
     for k, m in enumerate(meshes_b):
         col = np.floor((m.vertices[:, 0] - res.origin[0]) / res.cell_size).astype(np.int64)
@@ -273,7 +283,8 @@ def _dod(pa, pb, meshes_b, head, a, params: CompareParams, reg_error, notify):
         top = res.compared.z[row.clip(0, res.dz.shape[0] - 1), col.clip(0, res.dz.shape[1] - 1)]
         inside &= ~(m.vertices[:, 2] < top - max(1.0, 2 * res.cell_size))
         dist[inside] = res.dz[row[inside], col[inside]]
-        sig[inside] = res.significant[row[inside], col[inside]]
+        # a vertex is significant where its cell belongs to a reported region
+        sig[inside] = regions.labels[row[inside], col[inside]] > 0
         lodv[inside] = res.lod[row[inside], col[inside]]
         lod_values[k] = {"distance": dist, "significant": sig, "lod": lodv}
     return summary, lod_values, None
@@ -282,20 +293,14 @@ def _dod(pa, pb, meshes_b, head, a, params: CompareParams, reg_error, notify):
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _edge_weighted_volumes(res, regions) -> dict[int, float]:
-    """Region volumes with edge cells weighted ½ (see the summary's region_volume_method).
-
-    On the demo's 1 m grid this moves box-shaped buildings from +10–12 % to within 4 % of
-    their true volume and leaves smooth earthworks (whose edges have dz ≈ 0) as they were."""
-    labels = regions.labels
-    interior = np.ones(labels.shape, bool)
-    for axis in (0, 1):
-        for shift in (1, -1):
-            interior &= np.roll(labels, shift, axis=axis) == labels
-    weighted = np.nan_to_num(res.dz) * np.where(interior, 1.0, 0.5) * res.cell_size ** 2
-    sums = np.bincount(labels.ravel().clip(0), weights=weighted.ravel(),
-                       minlength=labels.max() + 1)
-    return {r.id: float(sums[r.id]) for r in regions.regions}
+def _delivered_mesh(head, epoch: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(vertices, faces) of the full-resolution mesh of an epoch delivered as a mesh
+    (photogrammetry), whose points were sampled from it; None for a scanned epoch."""
+    prov = head.read_json(f"epochs/{epoch}/epoch.json")
+    if "mesh_cleaning" not in prov.get("statistics", {}):
+        return None
+    mesh = gltf.read_glb(head.path(f"epochs/{epoch}/mesh/lod0.glb"))
+    return np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces)
 
 
 def _epochs(head) -> list[str]:
@@ -303,11 +308,43 @@ def _epochs(head) -> list[str]:
                    and p.endswith("/epoch.json")})
 
 
-def _registration_error(prov_a: dict, prov_b: dict) -> float:
-    """Both epochs' registration residuals (each against the reference epoch), combined in
-    quadrature; the reference epoch itself contributes nothing."""
-    rmse = [float(p.get("registration", {}).get("inlier_rmse") or 0.0) for p in (prov_a, prov_b)]
-    return float(np.hypot(*rmse))
+def _registration(prov: dict[str, dict]) -> tuple[float, dict[str, Any]]:
+    """The registration error for the level of detection and what it rests on.
+
+    Each epoch's ICP inlier RMSE (point-to-plane, against the reference epoch; 0 for the
+    reference itself), combined in quadrature.  That RMSE is the residual of the surfaces
+    after alignment: it holds the points' noise as well as any misalignment, so it bounds
+    the registration error from above.  The notes say when the registration did not
+    converge, and when it moved an epoch by less than its own residual (the epochs were
+    aligned already; such a move is noise, not a correction)."""
+    epochs: dict[str, Any] = {}
+    notes: list[str] = []
+    for name, p in prov.items():
+        reg = p.get("registration") or {}
+        rmse = float(reg.get("inlier_rmse") or 0.0)
+        entry: dict[str, Any] = {"reference": bool(reg.get("reference") is True),
+                                 "inlier_rmse": rmse, "converged": reg.get("converged"),
+                                 "fitness": reg.get("fitness")}
+        shift = reg.get("translation")
+        if shift is not None:
+            entry["shift"] = float(np.linalg.norm(shift))
+            entry["rotation_deg"] = float(reg.get("rotation_deg") or 0.0)
+        epochs[name] = entry
+        if not reg:
+            notes.append(f"epoch {name} has no registration record: its registration error "
+                         "is unknown and counted as 0")
+        elif reg.get("converged") is False:
+            notes.append(f"the registration of epoch {name} did not converge: its residual "
+                         f"{rmse:.3f} m is used as the registration error")
+        if shift is not None and rmse > 0 and entry["shift"] < rmse:
+            notes.append(f"the registration moved epoch {name} by {entry['shift']:.3f} m and "
+                         f"{entry['rotation_deg']:.3f} deg, less than its residual "
+                         f"{rmse:.3f} m: the epochs were aligned already and that move is "
+                         "within the noise")
+    error = float(np.sqrt(sum(e["inlier_rmse"] ** 2 for e in epochs.values())))
+    return error, {"epochs": epochs, "error": error,
+                   "source": "ICP inlier RMSE of each epoch, in quadrature (an upper bound: "
+                             "it holds the points' noise too)", "notes": notes}
 
 
 def _median(values: np.ndarray) -> float | None:
@@ -320,12 +357,6 @@ def _median_spacing(xyz: np.ndarray, sample: int = 20000) -> float:
     step = max(1, len(xyz) // sample)
     d, _ = KDTree(np.ascontiguousarray(xyz)).query(np.ascontiguousarray(xyz[::step]), k=2)
     return float(np.median(d[:, 1]))
-
-
-def _region_volumes(regions) -> dict[str, float]:
-    gained = float(sum(r.volume for r in regions if r.sign == "added"))
-    lost = float(sum(-abs(r.volume) for r in regions if r.sign == "removed"))
-    return {"gained": gained, "lost": lost, "net": gained + lost}
 
 
 def _store(archive: Archive, site: str, prefix: str, summary: dict, lod_values: dict,

@@ -60,6 +60,16 @@ def test_every_true_change_is_a_region_with_the_right_sign(dod_first_last, truth
         assert found is not None, f"{change['id']} ({change['sign']}) not found"
 
 
+def test_totals_are_the_sum_of_the_regions(dod_first_last):
+    s = dod_first_last.summary
+    added = sum(r["volume"] for r in s["regions"] if r["sign"] == "added")
+    removed = sum(r["volume"] for r in s["regions"] if r["sign"] == "removed")
+    assert s["volumes"]["gained"] == pytest.approx(added)
+    assert s["volumes"]["lost"] == pytest.approx(-removed)
+    assert s["volume"] == s["volumes"] and "volume_all_cells" in s
+    assert s["registration"]["epochs"][LAST]["converged"] is not None
+
+
 def test_volumes_within_five_percent(dod_first_last, truth):
     regions = dod_first_last.summary["regions"]
     for change in truth_changes(truth, FIRST, LAST):
@@ -116,8 +126,9 @@ def test_epoch_against_itself_is_not_significant(work, method):
 
 
 def test_m3c2_cores_and_level_of_detection(work, truth):
+    # the house is 12 m high: the cylinder must reach from its ridge to the ground
     params = CompareParams(core_spacing=4.0, normal_radius=2.0, cylinder_radius=1.5,
-                           max_depth=8.0)
+                           max_depth=15.0)
     result = compare(work, SITE, FIRST, LAST, method="m3c2", params=params)
     s = result.summary
     assert s["registration_error"] > 0  # taken from the ingest provenance
@@ -130,7 +141,12 @@ def test_m3c2_cores_and_level_of_detection(work, truth):
     # the demolished house shows as significant removal on its footprint
     house = next(c for c in truth_changes(truth, FIRST, LAST)
                  if c["id"].startswith("removed-building"))
-    assert region_at(s["regions"], house, "removed") is not None
+    found = region_at(s["regions"], house, "removed")
+    assert found is not None
+    assert abs(found["volume"]) == pytest.approx(house["volume_m3"], rel=0.15)
+    assert found["volume_uncertainty95"] > 0 and "core_spacing" in s["region_volume_method"]
+    assert s["volumes"]["lost"] == pytest.approx(-sum(r["volume"] for r in s["regions"]
+                                                      if r["sign"] == "removed"))
 
 
 def test_bad_parameters_and_unknowns_are_clear_errors(work):

@@ -105,10 +105,13 @@ class DoDParams:
     """Difference-of-DEMs parameters.
 
     cell_size: DEM cell edge (m).
-    statistic: per-cell elevation. 'max' (default) is the surface top: roofs, not the ground
-        seen through gaps or points on walls, which is what buildings and earthworks need;
-        'mean' suits bare, smooth ground; 'min' the lowest return.
-    fill_holes: rounds of hole filling; each round gives an empty cell with >= 5 filled
+    statistic: per-cell elevation. 'surface' (default) is the mean height of the surface over
+        the cell, sampled from the nearest points in plan (edges counted by the share of the
+        cell they cover: volumes without an edge factor; see docs/CHANGE.md); 'max' is the
+        highest point (an edge cell counts wholly at the top: volumes too large); 'mean' the
+        mean of the points (walls pull it); 'min' the lowest return.
+    fill_holes: rounds of hole filling (max/mean/min; 'surface' fills holes up to 1.5 point
+        spacings by itself); each round gives an empty cell with >= 5 filled
         neighbours (of 8) their mean, so a round closes holes up to 2 cells wide without
         growing the DEM outward along straight edges.  0 disables.
     registration_error: vertical registration error (m), systematic over the whole area.
@@ -116,7 +119,7 @@ class DoDParams:
     """
 
     cell_size: float
-    statistic: Literal["max", "mean", "min"] = "max"
+    statistic: Literal["surface", "max", "mean", "min"] = "surface"
     fill_holes: int = 0
     registration_error: float = 0.0
     only_significant: bool = False
@@ -126,8 +129,8 @@ class DoDParams:
         object.__setattr__(self, "registration_error",
                            positive(self.registration_error, "registration_error",
                                     allow_zero=True))
-        if self.statistic not in ("max", "mean", "min"):
-            raise ProcessingError(f"DEM statistic must be 'max', 'mean' or 'min', got "
+        if self.statistic not in ("surface", "max", "mean", "min"):
+            raise ProcessingError(f"DEM statistic must be 'surface', 'max', 'mean' or 'min', got "
                                   f"{self.statistic!r}")
         if int(self.fill_holes) < 0:
             raise ProcessingError(f"fill_holes must be >= 0 rounds, got {self.fill_holes}")

@@ -116,12 +116,18 @@ def print_summary(result) -> None:
         console.print(f"volume gained {vol.get('gained', 0):,.1f} m³, lost "
                       f"{vol.get('lost', 0):,.1f} m³, net {vol.get('net', 0):,.1f} m³",
                       highlight=False)
+    elif "volumes" in s:
+        console.print(f"no volumes for {s.get('method')}: {s.get('region_volume_method')}",
+                      highlight=False)
+    for note in (s.get("registration") or {}).get("notes", []):
+        console.print(f"registration: {note}", highlight=False)
     table = Table(title="changed regions (largest first)")
     for col in ("#", "change", "area (m²)", "volume (m³)", "centroid E/N/H (site frame, m)",
                 "max |d| (m)"):
         table.add_column(col, justify="left" if col in ("change",) else "right")
     for i, r in enumerate(s.get("regions", [])[:25], 1):
-        table.add_row(str(i), r["sign"], f"{r['area']:,.1f}", f"{r['volume']:+,.1f}",
+        volume = "–" if r.get("volume") is None else f"{r['volume']:+,.1f}"
+        table.add_row(str(i), r["sign"], f"{r['area']:,.1f}", volume,
                       " / ".join(f"{c:.1f}" for c in r["centroid"]),
                       f"{r['max_abs_change']:.2f}")
     console.print(table)
