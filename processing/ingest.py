@@ -30,6 +30,7 @@ from assets_manifest.errors import ManifestError
 from processing import clean, georef, gltf, lazio, lod, meshclean, register, surface
 from processing.companions import companions
 from processing.errors import ProcessingError
+from processing.manifest_check import manifest_problems
 from processing.presets import Preset, get_preset
 from processing.provenance import Provenance, input_key, sha512_file
 from processing.readers import read_source
@@ -91,7 +92,10 @@ def ingest(manifest_path: str | Path, archive: Archive, *, epochs: list[str] | N
     for e in selected:
         notify(e.id, "verify")
     verified = verify_sources(manifest, [e.id for e in selected])
-    sha256_of = {(v.epoch_id, Path(v.path)): v.sha256 for v in verified}
+    problems = manifest_problems(manifest, sources=True, epochs=[e.id for e in selected])
+    if problems:
+        raise ManifestError(manifest_path, problems)
+    sha256_of = {(v.epoch_id, Path(v.path).resolve()): v.sha256 for v in verified}
 
     head = _head(archive, manifest.id)
     reference_id = manifest.reference_epoch_id
@@ -171,11 +175,11 @@ def _ingest_epoch(manifest: SiteManifest, manifest_bytes: bytes, epoch: Epoch,
     stored = _stored_files(epoch, sources)
     with prov.stage("fixity"):
         digests = [sha512_file(p) for _, p in stored]
-    listed = {path: src for src, path in zip(epoch.sources, sources, strict=True)}
+    listed = {path.resolve(): src for src, path in zip(epoch.sources, sources, strict=True)}
     for (name, path), digest in zip(stored, digests, strict=True):
-        src = listed.get(path)
+        src = listed.get(path.resolve())
         prov.inputs.append({"name": name, "size": path.stat().st_size, "sha512": digest,
-                            "sha256": sha256_of.get((epoch.id, path)),
+                            "sha256": sha256_of.get((epoch.id, path.resolve())),
                             "listed_in_manifest": src is not None,
                             "crs": src.crs if src else None})
         prov.event("fixity", "success", f"{name}: sha512 computed"
@@ -222,10 +226,11 @@ def _stored_files(epoch: Epoch, sources: list[Path]) -> list[tuple[str, Path]]:
     """(name under source/, path) of every listed source and the files it refers to."""
     out: list[tuple[str, Path]] = []
     for src, path in zip(epoch.sources, sources, strict=True):
-        out.append((src.name, path))
+        if all(path.resolve() != p.resolve() for _, p in out):
+            out.append((src.name, path))
         for extra in companions(path):
             name = extra.relative_to(path.parent.resolve()).as_posix()
-            if all(name != n for n, _ in out):
+            if all(name != n and extra != p.resolve() for n, p in out):
                 out.append((name, extra))
     return out
 
@@ -266,8 +271,13 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
     notify(epoch.id, "read")
     clouds: list[PointCloud] = []
     meshes: list[Mesh] = []
+    referenced = {c for p in sources for c in companions(p)}
     with prov.stage("read"):
         for src, path in zip(epoch.sources, sources, strict=True):
+            if path.resolve() in referenced:   # an MTL or texture, listed as the docs advise
+                prov.event("format validation", "success",
+                           f"{src.name}: read with the source that refers to it")
+                continue
             data = read_source(path, crs=src.crs)
             size = f"{data.n_faces} faces" if isinstance(data, Mesh) else f"{len(data)} points"
             prov.event("format validation", "success",

@@ -197,12 +197,37 @@ def get_preset(name: str, overrides: dict[str, Any] | None = None) -> Preset:
     return _apply(base, overrides or {})
 
 
+def override_problems(name: str, overrides: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(parameter, reason)`` for every override that :func:`get_preset` would refuse, all at
+    once (``manifest validate`` reports them before an ingest starts)."""
+    if name not in PRESETS:
+        return [("", f"unknown preset {name!r}; valid presets: {', '.join(preset_names())}")]
+    problems = []
+    for key, value in overrides.items():
+        if key not in _FIELDS:
+            problems.append((key, _unknown(name, [key])))
+            continue
+        try:
+            _check(name, _FIELDS[key], value)
+        except ProcessingError as exc:
+            problems.append((key, str(exc)))
+    return problems
+
+
+def _unknown(preset: str, keys: list[str]) -> str:
+    import difflib
+
+    hints = [f"did you mean {close[0]!r} for {k!r}?" for k in keys
+             if (close := difflib.get_close_matches(k, _FIELDS, n=1))]
+    return (f"preset {preset!r}: unknown parameter(s) {', '.join(map(repr, keys))}"
+            + (f" ({' '.join(hints)})" if hints else "")
+            + f"; valid parameters: {', '.join(sorted(_FIELDS))} (see docs/PRESETS.md)")
+
+
 def _apply(base: Preset, overrides: dict[str, Any]) -> Preset:
     unknown = sorted(k for k in overrides if k not in _FIELDS)
     if unknown:
-        raise ProcessingError(
-            f"preset {base.name!r}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
-            f"valid parameters: {', '.join(sorted(_FIELDS))}")
+        raise ProcessingError(_unknown(base.name, unknown))
     clean = {k: _check(base.name, _FIELDS[k], v) for k, v in overrides.items()}
     return dataclasses.replace(base, **clean)
 

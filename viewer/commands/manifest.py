@@ -9,6 +9,7 @@ from pathlib import Path
 
 from assets_manifest import ManifestError, StadtzeitError, load_manifest, verify_sources
 from assets_manifest.schema import schema_text
+from processing.manifest_check import manifest_problems
 
 _FORMAT_HELP = "The format is described in docs/MANIFEST.md; examples: assets_manifest/sites/."
 
@@ -72,6 +73,9 @@ def _validate(args: argparse.Namespace) -> int:
         try:
             manifest = load_manifest(file)
             checked = verify_sources(manifest) if args.check_sources else None
+            problems = manifest_problems(manifest, sources=args.check_sources)
+            if problems:
+                raise ManifestError(file, problems)
         except ManifestError as exc:
             _print_problems(label, exc)
             failed += 1
