@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import stat
+import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -76,6 +77,18 @@ def write_error(exc: OSError, what: str, archive_root: Path) -> ArchiveError:
         hint = "check the disk and run again"
     return ArchiveWriteError(f"could not {what}: {exc.strerror or exc}; {hint} "
                              "(the archive is unchanged)")
+
+
+def check_writable(archive: Archive) -> None:
+    """Raise ArchiveReadOnly now if a version could not be written (staging/ and locks/ must
+    take new files), so callers refuse before long work rather than at the commit."""
+    for folder in (archive.staging_dir, archive.locks_dir):
+        try:
+            folder.mkdir(exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder, prefix=".probe-"):
+                pass
+        except OSError as exc:
+            raise write_error(exc, f"write in {folder}", archive.root) from None
 
 
 class Writer:

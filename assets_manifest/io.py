@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 import tomllib
 from collections.abc import Iterable
 from datetime import date
@@ -15,7 +17,8 @@ from pydantic import ValidationError
 from assets_manifest.errors import ManifestError
 from assets_manifest.models import SiteManifest, format_field_path, validation_problems
 
-__all__ = ["VerifiedSource", "load_manifest", "parse_manifest", "verify_sources"]
+__all__ = ["VerifiedSource", "load_manifest", "parse_manifest", "read_manifest_bytes",
+           "verify_sources"]
 
 
 def load_manifest(path: str | PathLike[str]) -> SiteManifest:
@@ -25,12 +28,46 @@ def load_manifest(path: str | PathLike[str]) -> SiteManifest:
     field path (``epochs[1] (2024-05-02).capture``).
     """
     file = Path(path)
+    return parse_manifest(read_manifest_bytes(file), file)
+
+
+#: A manifest is a hand-written text file: the largest real ones are a few kilobytes.
+MAX_MANIFEST_BYTES = 1 << 20
+#: Tables and lists inside each other: a site manifest needs 4 (epochs -> sources -> entry).
+MAX_MANIFEST_DEPTH = 16
+
+
+def read_manifest_bytes(path: str | PathLike[str]) -> bytes:
+    """The bytes of the manifest at ``path``: a regular file of at most MAX_MANIFEST_BYTES.
+
+    Devices (``/dev/zero``), FIFOs and folders are refused before reading: they could block or
+    never end."""
+    file = Path(path)
     try:
-        data = file.read_bytes()
+        with open(file, "rb", opener=_open_nonblocking) as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a pipe (FIFO)"
+                        if stat.S_ISFIFO(st.st_mode) else "a device or socket")
+                raise ManifestError(file, [("", f"is {kind}, not a regular file; give the "
+                                                "path of the manifest's .toml file")])
+            data = f.read(MAX_MANIFEST_BYTES + 1)
+    except IsADirectoryError:
+        raise ManifestError(file, [("", "is a folder, not a regular file; give the path of "
+                                        "the manifest's .toml file")]) from None
     except OSError as exc:
         raise ManifestError(file, [("", f"cannot read the file ({exc.strerror or exc}); check "
                                         "the path")]) from None
-    return parse_manifest(data, file)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ManifestError(file, [("", (
+            f"is larger than {MAX_MANIFEST_BYTES // 1024} KiB; a site manifest is a short "
+            "text file (list source files, do not paste data into it)"))])
+    return data
+
+
+def _open_nonblocking(name: str, flags: int) -> int:
+    # O_NONBLOCK: opening a FIFO without a writer would otherwise wait forever.
+    return os.open(name, flags | os.O_NONBLOCK)
 
 
 def parse_manifest(data: bytes, path: str | PathLike[str]) -> SiteManifest:
@@ -60,12 +97,32 @@ def _parse_toml(data: bytes, file: Path) -> dict[str, Any]:
         raise ManifestError(file, [("", (
             f"not UTF-8 text: byte {data[exc.start]:#04x} at line {line}, column {column} "
             "cannot be decoded; save the file with the encoding UTF-8"))]) from None
+    too_deep = ManifestError(file, [("", (
+        f"tables or lists are nested more than {MAX_MANIFEST_DEPTH} levels deep; a site "
+        "manifest needs at most 4 (see docs/MANIFEST.md)"))])
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ManifestError(file, [("", (
             f"TOML syntax error: {exc}; fix that line (text needs quotes, tables are "
             "written [name], lists [a, b], repeated tables [[epochs]])"))]) from None
+    except RecursionError:
+        raise too_deep from None
+    if _depth(data) > MAX_MANIFEST_DEPTH:
+        raise too_deep
+    return data
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of tables and lists, without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level + 1)
+            stack.extend((v, level + 1) for v in (node.values() if isinstance(node, dict)
+                                                  else node))
+    return deepest
 
 
 class VerifiedSource(NamedTuple):

@@ -60,8 +60,11 @@ def _encode_texture(tex: np.ndarray, image_format: str) -> tuple[bytes, str]:
 
 
 def write_glb(mesh: Mesh, path: str | Path, extras: dict[str, Any] | None = None,
-              image_format: str = "png") -> Path:
+              image_format: str | None = None) -> Path:
     """Write ``mesh`` (site frame) as a binary glTF 2.0 file; returns the path.
+
+    The texture is encoded as ``image_format`` ("png" or "jpeg"), by default as it came
+    (``mesh.texture_format``: a JPEG photo stays JPEG), else PNG.
 
     Refuses vertices beyond ±1e5 m: those are CRS coordinates that float32 would round to
     ~0.5 m — subtract the site origin first (processing.georef.to_site_frame).
@@ -143,7 +146,10 @@ def write_glb(mesh: Mesh, path: str | Path, extras: dict[str, Any] | None = None
                            "roughnessFactor": 1.0}
     gltf: dict[str, Any] = {"asset": {"version": "2.0", "generator": _generator()}}
     if textured:
-        data, mime = _encode_texture(mesh.texture, image_format)
+        fmt = image_format or mesh.texture_format or "png"
+        if fmt == "jpeg" and mesh.texture.shape[2] == 4 and mesh.texture[:, :, 3].min() < 255:
+            fmt = "png"                             # JPEG has no alpha: keep transparency
+        data, mime = _encode_texture(mesh.texture, fmt)
         gltf["images"] = [{"bufferView": add_view(data), "mimeType": mime}]
         gltf["samplers"] = [{"magFilter": 9729, "minFilter": 9987,
                              "wrapS": 33071, "wrapT": 33071}]
@@ -267,7 +273,7 @@ def read_glb(path: str | Path) -> Mesh:
             mesh.vertex_colors = col
         if "TEXCOORD_0" in attr:
             mesh.uv = np.array(_accessor(gltf, binary, attr["TEXCOORD_0"]), np.float32)
-            mesh.texture = _read_texture(gltf, binary, prim, path)
+            mesh.texture, mesh.texture_format = _read_texture(gltf, binary, prim, path)
     except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise ReaderError(path, f"unsupported or damaged glTF structure ({exc!r})") from exc
     extras = (gltf.get("scenes") or [{}])[gltf.get("scene", 0)].get("extras") or {}
@@ -276,18 +282,19 @@ def read_glb(path: str | Path) -> Mesh:
 
 
 def _read_texture(gltf: dict[str, Any], binary: memoryview, prim: dict[str, Any],
-                  path: Path) -> np.ndarray | None:
+                  path: Path) -> tuple[np.ndarray | None, str | None]:
     try:
         mat = gltf["materials"][prim["material"]]
         tex = gltf["textures"][mat["pbrMetallicRoughness"]["baseColorTexture"]["index"]]
         img = gltf["images"][tex["source"]]
         view = gltf["bufferViews"][img["bufferView"]]
     except (KeyError, IndexError):
-        return None
+        return None, None
     start = view.get("byteOffset", 0)
     data = bytes(binary[start:start + view["byteLength"]])
     try:
         with Image.open(io.BytesIO(data)) as im:
-            return np.asarray(im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB"))
+            fmt = "jpeg" if im.format == "JPEG" else "png"
+            return np.asarray(im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else "RGB")), fmt
     except OSError as exc:
         raise ReaderError(path, f"embedded texture cannot be decoded ({exc})") from exc

@@ -14,7 +14,6 @@ re-ingesting the same manifest writes nothing and says "unchanged".
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,14 +24,19 @@ from typing import Any
 import numpy as np
 
 from archive import Archive, SiteNotFound
+from archive.writer import check_writable
 from assets_manifest import Epoch, SiteManifest, parse_manifest, verify_sources
 from assets_manifest.errors import ManifestError
+from assets_manifest.io import read_manifest_bytes
 from processing import clean, georef, gltf, lazio, lod, meshclean, register, surface
 from processing.companions import companions
 from processing.errors import ProcessingError
+from processing.manifest_check import manifest_problems
 from processing.presets import Preset, get_preset
 from processing.provenance import Provenance, input_key, sha512_file
 from processing.readers import read_source
+from processing.sanity import check_at_site, check_read
+from processing.scratch import remove_stale_scratch, scratch_error, scratch_folder
 from processing.types import Mesh, PointCloud
 
 log = logging.getLogger(__name__)
@@ -80,18 +84,20 @@ def ingest(manifest_path: str | Path, archive: Archive, *, epochs: list[str] | N
     error unless ``keep_going``; epochs committed before a failure stay committed.
     """
     manifest_path = Path(manifest_path)
-    try:
-        manifest_bytes = manifest_path.read_bytes()
-    except OSError as exc:
-        raise ManifestError(manifest_path, [("", f"cannot read the file: {exc.strerror}")]) from exc
+    manifest_bytes = read_manifest_bytes(manifest_path)
     manifest = parse_manifest(manifest_bytes, manifest_path)
+    check_writable(archive)           # before minutes of processing, not at the commit
+    remove_stale_scratch()
     selected = _select_epochs(manifest, epochs)
     notify = progress or (lambda _epoch, _stage: None)
 
     for e in selected:
         notify(e.id, "verify")
     verified = verify_sources(manifest, [e.id for e in selected])
-    sha256_of = {(v.epoch_id, Path(v.path)): v.sha256 for v in verified}
+    problems = manifest_problems(manifest, sources=True, epochs=[e.id for e in selected])
+    if problems:
+        raise ManifestError(manifest_path, problems)
+    sha256_of = {(v.epoch_id, Path(v.path).resolve()): v.sha256 for v in verified}
 
     head = _head(archive, manifest.id)
     reference_id = manifest.reference_epoch_id
@@ -171,11 +177,11 @@ def _ingest_epoch(manifest: SiteManifest, manifest_bytes: bytes, epoch: Epoch,
     stored = _stored_files(epoch, sources)
     with prov.stage("fixity"):
         digests = [sha512_file(p) for _, p in stored]
-    listed = {path: src for src, path in zip(epoch.sources, sources, strict=True)}
+    listed = {path.resolve(): src for src, path in zip(epoch.sources, sources, strict=True)}
     for (name, path), digest in zip(stored, digests, strict=True):
-        src = listed.get(path)
+        src = listed.get(path.resolve())
         prov.inputs.append({"name": name, "size": path.stat().st_size, "sha512": digest,
-                            "sha256": sha256_of.get((epoch.id, path)),
+                            "sha256": sha256_of.get((epoch.id, path.resolve())),
                             "listed_in_manifest": src is not None,
                             "crs": src.crs if src else None})
         prov.event("fixity", "success", f"{name}: sha512 computed"
@@ -194,17 +200,24 @@ def _ingest_epoch(manifest: SiteManifest, manifest_bytes: bytes, epoch: Epoch,
         log.info("epoch %s unchanged", epoch.id)
         return EpochOutcome(epoch.id, "unchanged")
 
-    with tempfile.TemporaryDirectory(prefix=f"stadtzeit-ingest-{epoch.id}-") as tmp:
-        work = Path(tmp)
-        products, cloud, mesh_lods = _process(manifest, epoch, preset, sources, archive, head,
-                                              ref_state, prov, work, force=force, notify=notify,
-                                              is_reference=is_reference)
+    with scratch_folder(epoch.id) as work:
+        try:
+            products, cloud, mesh_lods = _process(
+                manifest, epoch, preset, sources, archive, head, ref_state, prov, work,
+                force=force, notify=notify, is_reference=is_reference)
+        except OSError as exc:
+            raise scratch_error(exc, epoch.id, work) from None
         notify(epoch.id, "commit")
         base = f"epochs/{epoch.id}"
         prov.event("ingestion", "success",
                    f"{len(stored)} source file(s) stored bit-exact under {base}/source/")
         with archive.writer(manifest.id, message=f"ingest epoch {epoch.id} ({preset.name})",
                             user=user) as w:
+            if _stored_key(_head(archive, manifest.id), epoch.id) == key:
+                # Another ingest of the same inputs committed while this one processed: the
+                # lock is ours now and the head already holds these products.
+                log.info("epoch %s stored meanwhile by another ingest", epoch.id)
+                return EpochOutcome(epoch.id, "unchanged")
             if write_manifest:
                 _add_manifest(w, manifest, manifest_bytes)
             w.remove_tree(base)
@@ -222,10 +235,11 @@ def _stored_files(epoch: Epoch, sources: list[Path]) -> list[tuple[str, Path]]:
     """(name under source/, path) of every listed source and the files it refers to."""
     out: list[tuple[str, Path]] = []
     for src, path in zip(epoch.sources, sources, strict=True):
-        out.append((src.name, path))
+        if all(path.resolve() != p.resolve() for _, p in out):
+            out.append((src.name, path))
         for extra in companions(path):
             name = extra.relative_to(path.parent.resolve()).as_posix()
-            if all(name != n for n, _ in out):
+            if all(name != n and extra != p.resolve() for n, p in out):
                 out.append((name, extra))
     return out
 
@@ -266,9 +280,16 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
     notify(epoch.id, "read")
     clouds: list[PointCloud] = []
     meshes: list[Mesh] = []
+    referenced = {c for p in sources for c in companions(p)}
     with prov.stage("read"):
         for src, path in zip(epoch.sources, sources, strict=True):
+            if path.resolve() in referenced:   # an MTL or texture, listed as the docs advise
+                prov.event("format validation", "success",
+                           f"{src.name}: read with the source that refers to it")
+                continue
             data = read_source(path, crs=src.crs)
+            check_read(data.vertices if isinstance(data, Mesh) else data.xyz, path,
+                       "vertices" if isinstance(data, Mesh) else "points")
             size = f"{data.n_faces} faces" if isinstance(data, Mesh) else f"{len(data)} points"
             prov.event("format validation", "success",
                        f"{src.name}: read {size}, CRS {data.crs or src.crs}")
@@ -280,10 +301,12 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
             c.xyz = georef.to_site_frame(c.xyz, c.crs, manifest.crs, manifest.origin,
                                          source=c.source)
             c.frame = "site"
+            check_at_site(c.xyz, c.source, c.crs)
         for m in meshes:
             m.vertices = georef.to_site_frame(m.vertices, m.crs, manifest.crs, manifest.origin,
                                               source=m.source)
             m.frame = "site"
+            check_at_site(m.vertices, m.source, m.crs)
     boundary = _boundary_site(manifest)
 
     notify(epoch.id, "clean")
@@ -298,7 +321,12 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
             prov.statistics["mesh_cleaning"] = stats
         else:
             cloud = _concat(clouds, epoch)
-            cloud, stats = clean.clean_points(cloud, preset, boundary)
+            try:
+                cloud, stats = clean.clean_points(cloud, preset, boundary)
+            except ProcessingError as exc:
+                names = ", ".join(s.name for s in epoch.sources)
+                raise ProcessingError(f"epoch {epoch.id} ({names}): {exc}") from None
+            _warn_if_cleaning_removed_most(stats, preset, prov, epoch)
             mesh = None
         prov.statistics["cleaning"] = stats
 
@@ -365,6 +393,36 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
     prov.statistics["points"] = len(cloud)
     prov.statistics["faces"] = [m.n_faces for m in lods]
     return products, cloud, lods
+
+
+#: cleaning that keeps less than this share of an epoch's points is recorded as a warning
+CLEAN_WARN_SHARE = 0.5
+
+_CLEAN_HINTS = {
+    "voxel_merged": "voxel thinning merged them: voxel_size is {voxel_size} m; for small "
+                    "objects or to keep full density set overrides = {{ voxel_size = 0.0 }} "
+                    "(or a smaller edge)",
+    "outside_boundary": "they lie outside the site boundary: check 'boundary', the CRS and "
+                        "the origin",
+    "noise_class": "their classes are in drop_classes {drop_classes}",
+    "statistical_outliers": "the outlier filter removed them: raise outlier_std_ratio "
+                            "({outlier_std_ratio})",
+}
+
+
+def _warn_if_cleaning_removed_most(stats: dict[str, int], preset: Preset, prov: Provenance,
+                                   epoch: Epoch) -> None:
+    """A warning event (and log line) when cleaning dropped most of the points, naming the
+    stage that dropped the most and the parameter to change."""
+    n_in, n_out = stats["points_in"], stats["points_out"]
+    if n_in == 0 or n_out >= CLEAN_WARN_SHARE * n_in:
+        return
+    stage = max(_CLEAN_HINTS, key=lambda k: stats.get(k, 0))
+    message = (f"cleaning kept {n_out:,} of {n_in:,} points ({100 * n_out / n_in:.1f} %); "
+               f"{stats.get(stage, 0):,} removed because "
+               + _CLEAN_HINTS[stage].format(**preset.to_dict()))
+    prov.event("cleaning", "warning", message)
+    log.warning("epoch %s: %s", epoch.id, message)
 
 
 def _boundary_site(manifest: SiteManifest) -> np.ndarray | None:

@@ -1,15 +1,14 @@
 """Levels of detail by quadric edge collapse (fast-simplification: 7–15x faster than VTK,
 pymeshlab or Open3D on a 2M-face mesh, see BASELINES.md).
 
-Vertex attributes survive decimation through the collapse history that fast-simplification
+Vertex colours survive decimation through the collapse history that fast-simplification
 returns: every original vertex is followed along its chain of collapses to the vertex it ended
-in, so each decimated vertex knows the cluster of original vertices it stands for.  Colours are
-averaged over that cluster (a proper low-pass for a coarser level).  UVs cannot be averaged
-(a cluster may straddle a seam) nor taken from the surviving vertex (the quadric optimum slides
-it by up to several edge lengths: 0.08 in UV on a test grid); instead each decimated vertex is
-projected onto the closest point of the full-resolution mesh (Open3D RaycastingScene) and the
-UVs of that triangle are interpolated barycentrically.  If the history ever disagrees with the
-output (a library change), colours fall back to the nearest original vertex (pykdtree).
+in, so each decimated vertex knows the cluster of original vertices it stands for, and colours
+are averaged over that cluster (a proper low-pass for a coarser level).  If the history ever
+disagrees with the output (a library change), colours fall back to the nearest original vertex
+(pykdtree).  Textured meshes are decimated welded (UV seams joined) and every coarser level gets
+a new atlas baked from lod0 (processing.texbake): old UVs cannot follow a collapse across a
+seam, and seams kept as borders stop the decimation long before its target.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from collections.abc import Sequence
 
 import fast_simplification
 import numpy as np
-import open3d as o3d
 from PIL import Image
 from pykdtree.kdtree import KDTree
 
@@ -50,33 +48,12 @@ def _roots(n: int, collapses: np.ndarray) -> np.ndarray:
         parent = nxt
 
 
-class SurfaceUV:
-    """UV lookup at arbitrary points: closest point on a textured mesh, barycentric UVs."""
-
-    def __init__(self, mesh: Mesh):
-        self.centre = np.asarray(mesh.vertices, np.float64).mean(axis=0)
-        self.faces = np.asarray(mesh.faces, np.int64)
-        self.uv = np.asarray(mesh.uv, np.float32)
-        self.scene = o3d.t.geometry.RaycastingScene()
-        self.scene.add_triangles(
-            o3d.core.Tensor(np.asarray(mesh.vertices - self.centre, np.float32)),
-            o3d.core.Tensor(self.faces.astype(np.uint32)))
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        q = o3d.core.Tensor(np.asarray(points - self.centre, np.float32))
-        hit = self.scene.compute_closest_points(q)
-        tri = self.faces[hit["primitive_ids"].numpy().astype(np.int64)]
-        b = hit["primitive_uvs"].numpy().astype(np.float64)
-        w = np.c_[1.0 - b.sum(axis=1), b]            # weights of the triangle's 3 vertices
-        return np.einsum("ij,ijk->ik", w, self.uv[tri]).astype(np.float32)
-
-
 def decimate(mesh: Mesh, target_faces: int, aggressiveness: float = 7.0,
-             preserve_border: bool = False, uv_lookup: SurfaceUV | None = None) -> Mesh:
-    """Quadric decimation of ``mesh`` to about ``target_faces`` faces, carrying colours and UVs.
+             preserve_border: bool = False) -> Mesh:
+    """Quadric decimation of ``mesh`` to about ``target_faces`` faces, carrying vertex colours.
 
     Positions are decimated in float64 (fast-simplification's native type; site-frame values).
-    ``uv_lookup`` (built once from the full-resolution mesh) is where UVs are read from.
+    Texture and UVs are not carried: :func:`make_lods` bakes a new atlas per level.
     """
     n_faces = mesh.n_faces
     if target_faces >= n_faces:
@@ -89,8 +66,7 @@ def decimate(mesh: Mesh, target_faces: int, aggressiveness: float = 7.0,
         verts, faces, target_count=int(target_faces), agg=aggressiveness,
         preserve_border=preserve_border, return_collapses=True)
     tri = tri.astype(index_dtype(len(pts)), copy=False)
-    out = Mesh(vertices=pts, faces=tri, crs=mesh.crs, frame=mesh.frame,
-               texture=mesh.texture, source=mesh.source)
+    out = Mesh(vertices=pts, faces=tri, crs=mesh.crs, frame=mesh.frame, source=mesh.source)
 
     # fast-simplification compacts survivors in original index order: rebuild that list
     root = _roots(len(verts), collapses)
@@ -110,8 +86,6 @@ def decimate(mesh: Mesh, target_faces: int, aggressiveness: float = 7.0,
         nearest = nearest.astype(np.int64)
         if mesh.vertex_colors is not None:
             out.vertex_colors = mesh.vertex_colors[nearest]
-    if mesh.uv is not None:
-        out.uv = (uv_lookup or SurfaceUV(mesh))(pts)
     out.normals = vertex_normals(out.vertices, out.faces)
     return out
 
@@ -139,37 +113,60 @@ def limit_texture(mesh: Mesh, max_size: int) -> Mesh:
     return dataclasses.replace(mesh, texture=small)
 
 
+def weld(mesh: Mesh) -> Mesh:
+    """``mesh`` without texture, one vertex per distinct position (vertices a reader split at UV
+    seams joined again), so decimation sees the surface, not the UV layout.  Colours and normals
+    of the first vertex at each position are kept."""
+    v = np.asarray(mesh.vertices)
+    _, first, inverse = np.unique(v, axis=0, return_index=True, return_inverse=True)
+    keep = np.sort(first)                          # original order of the first occurrences
+    rank = np.empty(len(v), np.int64)
+    rank[keep] = np.arange(len(keep))
+    new_index = rank[first[inverse.ravel()]]
+    faces = new_index[np.asarray(mesh.faces, np.int64)].astype(index_dtype(len(keep)))
+    return Mesh(vertices=v[keep], faces=faces, crs=mesh.crs, frame=mesh.frame,
+                vertex_colors=None if mesh.vertex_colors is None else mesh.vertex_colors[keep],
+                source=mesh.source)
+
+
 def make_lods(mesh: Mesh, fractions: Sequence[float] = (1.0, 0.25, 0.05),
-              aggressiveness: float = 7.0, preserve_border: bool | None = None,
+              aggressiveness: float = 7.0, preserve_border: bool = False,
               texture_size: int | None = None) -> list[Mesh]:
     """One mesh per fraction of ``mesh``'s face count (lod0 first).
 
     Each level is decimated from the previous one, not from lod0: the 5 % level then starts
     from 25 % of the faces (~4x less work) at a quality cost too small to see at the distance
-    it is shown.  ``preserve_border=None`` keeps open borders only for textured meshes, whose UV
-    seams are borders (collapsing them would crack the texture).  ``texture_size`` caps lod0's
-    texture edge; each further level halves the cap (not below 256 px).
+    it is shown.  ``preserve_border`` keeps the open borders of the surface (not UV seams:
+    a textured mesh is decimated welded and each coarser level gets its own atlas, baked from
+    lod0 by :mod:`processing.texbake`).  ``texture_size`` caps lod0's texture edge; coarser
+    levels get textures in proportion to their faces (:func:`texbake.texture_side`).
     """
+    from processing import texbake
+
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ProcessingError(f"LOD fractions must be in (0, 1], got {list(fractions)}")
-    if preserve_border is None:
-        preserve_border = mesh.uv is not None
     if mesh.normals is None:
         mesh = dataclasses.replace(mesh, normals=vertex_normals(mesh.vertices, mesh.faces))
+    textured = mesh.uv is not None and mesh.texture is not None
     n0 = mesh.n_faces
-    uv_lookup = SurfaceUV(mesh) if mesh.uv is not None and len(fractions) > 1 else None
+    lod0 = limit_texture(mesh, texture_size) if texture_size is not None else mesh
+    prev = weld(mesh) if textured else mesh
+    lookup = texbake.SurfaceLookup(lod0) if textured and len(fractions) > 1 else None
     lods: list[Mesh] = []
-    prev = mesh
     for f in fractions:
         target = max(1, round(f * n0))
-        lod = decimate(prev, target, aggressiveness, preserve_border, uv_lookup)
-        miss = abs(lod.n_faces - target) / target
+        if f == 1.0:
+            lods.append(lod0)
+            continue
+        level = decimate(prev, target, aggressiveness, preserve_border)
+        miss = abs(level.n_faces - target) / target
         if miss > TARGET_TOLERANCE:
             log.warning("LOD %.3f: %d faces for a target of %d (%.0f %% off)%s", f,
-                        lod.n_faces, target, 100 * miss,
-                        "; open borders/UV seams limit the reduction" if preserve_border else "")
-        prev = lod
-        if texture_size is not None:
-            lod = limit_texture(lod, max(256, texture_size >> len(lods)))
-        lods.append(lod)
+                        level.n_faces, target, 100 * miss,
+                        "; open borders limit the reduction" if preserve_border else "")
+        prev = level
+        if textured:
+            side = texbake.texture_side(max(lod0.texture.shape[:2]), level.n_faces / n0)
+            level = texbake.bake(level, lod0, side, lookup)
+        lods.append(level)
     return lods

@@ -24,10 +24,12 @@ NORMAL_ORIENTATIONS = ("up", "tangent", "none")
 
 def _p(default: Any, *, lo: float | None = None, hi: float | None = None,
        choices: tuple[str, ...] | None = None, open_lo: bool = False, min_len: int = 0,
-       doc: str = "") -> Any:
-    """A dataclass field with validation metadata (range, choices) and a one-line description."""
+       unit: str = "", doc: str = "") -> Any:
+    """A dataclass field with validation metadata (range, choices, unit) and a one-line
+    description; docs/PRESETS.md is generated from them (:func:`presets_markdown`)."""
     return field(default=default, metadata={"lo": lo, "hi": hi, "choices": choices,
-                                            "open_lo": open_lo, "min_len": min_len, "doc": doc})
+                                            "open_lo": open_lo, "min_len": min_len,
+                                            "unit": unit, "doc": doc})
 
 
 @dataclass(frozen=True)
@@ -44,24 +46,28 @@ class Preset:
     outlier_nb_neighbors: int = _p(20, lo=2, hi=1000, doc="k for the mean k-NN distance")
     outlier_std_ratio: float = _p(2.0, lo=0.0, open_lo=True,
                                   doc="keep points whose mean k-NN distance < mean + r*std")
-    voxel_size: float = _p(0.05, lo=0.0, doc="voxel downsampling edge; 0 keeps every point")
-    normal_radius: float = _p(0.5, lo=0.0, open_lo=True, doc="normal estimation search radius")
+    voxel_size: float = _p(0.05, unit="m", lo=0.0,
+                           doc="voxel downsampling edge; 0 keeps every point")
+    normal_radius: float = _p(0.5, unit="m", lo=0.0, open_lo=True,
+                              doc="normal estimation search radius")
     normal_max_nn: int = _p(30, lo=3, hi=1000, doc="normal estimation max neighbours")
     normal_orientation: str = _p("up", choices=NORMAL_ORIENTATIONS,
                                  doc="orient normals: towards +z, consistent tangent plane, none")
 
     # --- registration (processing.register) ---
-    icp_max_distance: float = _p(0.5, lo=0.0, open_lo=True,
+    icp_max_distance: float = _p(0.5, unit="m", lo=0.0, open_lo=True,
                                  doc="max correspondence distance of ICP")
-    icp_voxel_size: float = _p(0.25, lo=0.0, doc="voxel for the ICP copies; 0 uses all points")
+    icp_voxel_size: float = _p(0.25, unit="m", lo=0.0,
+                               doc="voxel for the ICP copies; 0 uses all points")
     icp_max_iterations: int = _p(50, lo=1, hi=10000, doc="ICP iteration limit")
     icp_relative_rmse: float = _p(1e-7, lo=0.0, doc="ICP stops when RMSE changes less")
-    icp_rmse_limit: float = _p(0.05, lo=0.0, open_lo=True,
+    icp_rmse_limit: float = _p(0.05, unit="m", lo=0.0, open_lo=True,
                                doc="registration fails above this inlier RMSE (m)")
     icp_min_fitness: float = _p(0.1, lo=0.0, hi=1.0,
                                 doc="registration fails below this inlier fraction")
     coarse_registration: bool = _p(False, doc="run FPFH+RANSAC before ICP")
-    coarse_voxel_size: float = _p(1.0, lo=0.0, open_lo=True, doc="voxel for FPFH features")
+    coarse_voxel_size: float = _p(1.0, unit="m", lo=0.0, open_lo=True,
+                                  doc="voxel for FPFH features")
     coarse_feature_radius_factor: float = _p(5.0, lo=0.0, open_lo=True,
                                              doc="FPFH radius = factor * coarse voxel")
     coarse_normal_radius_factor: float = _p(2.0, lo=0.0, open_lo=True,
@@ -79,9 +85,9 @@ class Preset:
                                          doc="trim vertices below this quantile of density")
     bpa_radius_factors: tuple[float, ...] = _p((1.5, 3.0, 6.0), lo=0.0, open_lo=True, min_len=1,
                                                doc="ball radii = factor * mean NN spacing")
-    delaunay_max_edge: float = _p(2.0, lo=0.0, open_lo=True,
+    delaunay_max_edge: float = _p(2.0, unit="m", lo=0.0, open_lo=True,
                                   doc="2.5D: drop triangles with an XY edge longer than this")
-    delaunay_xy_cell: float = _p(0.0, lo=0.0,
+    delaunay_xy_cell: float = _p(0.0, unit="m", lo=0.0,
                                  doc="2.5D: keep only the highest point per XY cell; 0 = off")
 
     # --- meshes, levels of detail, textures (processing.meshclean, lod) ---
@@ -91,8 +97,10 @@ class Preset:
     lod_aggressiveness: float = _p(7.0, lo=0.0, hi=10.0,
                                    doc="fast-simplification agg (higher = faster, coarser)")
     lod_preserve_border: bool = _p(False,
-                                   doc="never collapse open-border edges (keeps UV seams shut)")
-    texture_size: int = _p(4096, lo=64, hi=16384, doc="max texture edge for photogrammetry")
+                                   doc="never collapse open-border edges (keeps a partial "
+                                       "surface's outline; UV seams need not: see lod.py)")
+    texture_size: int = _p(4096, unit="px", lo=64, hi=16384,
+                           doc="max texture edge of lod0; coarser levels scale with their faces")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able parameters (tuples as lists) for provenance."""
@@ -183,6 +191,56 @@ PRESET_FOR_CAPTURE: dict[str, str] = {
 _FIELDS = {f.name: f for f in dataclasses.fields(Preset) if f.name != "name"}
 
 
+def presets_markdown() -> str:
+    """The table of every preset parameter in docs/PRESETS.md (generated, so it cannot drift
+    from the code: tests/test_hostile_input.py compares them)."""
+    names = preset_names()
+    lines = [
+        "# Processing presets", "",
+        "<!-- generated by processing.presets.presets_markdown(); do not edit: run",
+        "     python -c 'from processing.presets import presets_markdown as m; print(m(), "
+        "end=\"\")' > docs/PRESETS.md -->", "",
+        "Every epoch is processed with a preset: `als` (airborne LiDAR), `tls` (terrestrial "
+        "and mobile LiDAR) or `photogrammetry`, chosen by the epoch's `capture` or its `preset`"
+        " key. `overrides = { name = value, … }` in the epoch changes single parameters; "
+        "`stadtzeit manifest validate` checks names, types and ranges. Lengths are metres in "
+        "the site frame.", "",
+        "| parameter | unit | " + " | ".join(f"`{n}`" for n in names)
+        + " | allowed | meaning |",
+        "|---|---|" + "---|" * len(names) + "---|---|"]
+    for name, f in _FIELDS.items():
+        meta = f.metadata
+        values = [_md_value(getattr(PRESETS[n], name)) for n in names]
+        lines.append(f"| `{name}` | {meta['unit']} | " + " | ".join(values)
+                     + f" | {_md_range(f)} | {meta['doc']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _md_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, tuple):
+        return "[" + ", ".join(_md_value(x) for x in v) + "]"
+    return f"`{v}`" if isinstance(v, str) else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _md_range(f: dataclasses.Field) -> str:
+    meta = f.metadata
+    if meta["choices"]:
+        return " / ".join(f"`{c}`" for c in meta["choices"])
+    kind = f.type if isinstance(f.type, str) else str(f.type)
+    if kind == "bool":
+        return "true / false"
+    lo, hi = meta["lo"], meta["hi"]
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>' if meta['open_lo'] else '≥'} {lo:g}")
+    if hi is not None:
+        parts.append(f"≤ {hi:g}")
+    text = ", ".join(parts) or "any"
+    return f"list, each {text}" if kind.startswith("tuple") else text
+
+
 def preset_names() -> list[str]:
     return sorted(PRESETS)
 
@@ -197,12 +255,37 @@ def get_preset(name: str, overrides: dict[str, Any] | None = None) -> Preset:
     return _apply(base, overrides or {})
 
 
+def override_problems(name: str, overrides: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(parameter, reason)`` for every override that :func:`get_preset` would refuse, all at
+    once (``manifest validate`` reports them before an ingest starts)."""
+    if name not in PRESETS:
+        return [("", f"unknown preset {name!r}; valid presets: {', '.join(preset_names())}")]
+    problems = []
+    for key, value in overrides.items():
+        if key not in _FIELDS:
+            problems.append((key, _unknown(name, [key])))
+            continue
+        try:
+            _check(name, _FIELDS[key], value)
+        except ProcessingError as exc:
+            problems.append((key, str(exc)))
+    return problems
+
+
+def _unknown(preset: str, keys: list[str]) -> str:
+    import difflib
+
+    hints = [f"did you mean {close[0]!r} for {k!r}?" for k in keys
+             if (close := difflib.get_close_matches(k, _FIELDS, n=1))]
+    return (f"preset {preset!r}: unknown parameter(s) {', '.join(map(repr, keys))}"
+            + (f" ({' '.join(hints)})" if hints else "")
+            + f"; valid parameters: {', '.join(sorted(_FIELDS))} (see docs/PRESETS.md)")
+
+
 def _apply(base: Preset, overrides: dict[str, Any]) -> Preset:
     unknown = sorted(k for k in overrides if k not in _FIELDS)
     if unknown:
-        raise ProcessingError(
-            f"preset {base.name!r}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
-            f"valid parameters: {', '.join(sorted(_FIELDS))}")
+        raise ProcessingError(_unknown(base.name, unknown))
     clean = {k: _check(base.name, _FIELDS[k], v) for k, v in overrides.items()}
     return dataclasses.replace(base, **clean)
 

@@ -57,6 +57,7 @@ class Mesh:
     uv: np.ndarray | None = None                     # (N, 2) float32, glTF convention (v down)
     texture: np.ndarray | None = None                # (H, W, 3|4) uint8
     source: Path | None = None
+    texture_format: str | None = None                # "jpeg" or "png": how the texture came
 
     @property
     def n_faces(self) -> int:

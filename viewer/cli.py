@@ -34,7 +34,11 @@ def add_archive_option(parser: argparse.ArgumentParser) -> None:
 
 
 def archive_path(args: argparse.Namespace) -> Path:
-    return args.archive if getattr(args, "archive", None) else default_archive()
+    """``--archive`` after the sub-command, else before it, else the default."""
+    for given in (getattr(args, "archive", None), getattr(args, "global_archive", None)):
+        if given:
+            return given
+    return default_archive()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="stadtzeit: a 3D and VR archive of urban places over time.")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output (-vv for debug)")
+    # also accepted before the sub-command; its own dest, because a sub-command's default
+    # would overwrite a value given here
+    parser.add_argument("--archive", type=Path, default=None, metavar="PATH",
+                        dest="global_archive", help="archive folder (also accepted after the "
+                                                    "sub-command)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:

@@ -147,7 +147,10 @@ def read_trimesh(path: str | Path, crs: str | None = None) -> Mesh:
     """PLY, OBJ (+MTL and texture), glTF/GLB and STL through trimesh, without any repair."""
     import trimesh
 
+    from processing.companions import check_companions
+
     path = Path(path)
+    check_companions(path)       # trimesh would put a grey 2x2 texture in a missing one's place
     try:
         loaded = trimesh.load(path, process=False)
     except Exception as exc:  # trimesh raises many types for damaged files
@@ -165,7 +168,7 @@ def read_trimesh(path: str | Path, crs: str | None = None) -> Mesh:
     if faces.size and (faces.min() < 0 or faces.max() >= len(loaded.vertices)):
         raise ReaderError(path, "has faces that refer to missing vertices; it is damaged")
     visual = loaded.visual
-    colors = uv = texture = None
+    colors = uv = texture = texture_format = None
     if visual.kind == "vertex":
         colors = np.asarray(visual.vertex_colors, dtype=np.uint8)
     elif visual.kind == "face":
@@ -179,24 +182,33 @@ def read_trimesh(path: str | Path, crs: str | None = None) -> Mesh:
         if image is None:
             image = getattr(material, "baseColorTexture", None)
         texture = _image_array(image)
+        texture_format = _image_format(image)
         if uv is not None and texture is None:
             log.warning("%s: has texture coordinates but its texture image was not found next "
                         "to it (check the MTL/glTF image names)", path)
     return Mesh(vertices=np.asarray(loaded.vertices, dtype=np.float64), faces=faces,
                 crs=resolve_crs(None, crs, path), vertex_colors=colors, uv=uv, texture=texture,
-                source=path)
+                texture_format=texture_format, source=path)
 
 
-def _sibling_texture(path: Path) -> np.ndarray | None:
+def _image_format(image) -> str | None:
+    """"jpeg" for a JPEG photo (kept JPEG in the products), else "png" (lossless)."""
+    if image is None:
+        return None
+    return "jpeg" if getattr(image, "format", None) == "JPEG" else "png"
+
+
+def _sibling_texture(path: Path) -> tuple[np.ndarray | None, str | None]:
     from PIL import Image
 
-    for ext in (".png", ".jpg", ".jpeg", ".PNG", ".JPG"):
-        candidate = path.with_suffix(ext)
-        if candidate.is_file():
-            log.info("%s: using %s as its texture", path, candidate.name)
-            with Image.open(candidate) as img:
-                return _image_array(img)
-    return None
+    from processing.companions import sibling_texture
+
+    candidate = sibling_texture(path)
+    if candidate is None:
+        return None, None
+    log.info("%s: using %s as its texture", path, candidate.name)
+    with Image.open(candidate) as img:
+        return _image_array(img), _image_format(img)
 
 
 def read_vtk(path: str | Path, crs: str | None = None) -> Mesh | PointCloud:
@@ -231,13 +243,14 @@ def read_vtk(path: str | Path, crs: str | None = None) -> Mesh | PointCloud:
                 alpha = np.full((len(arr), 1), 255, np.uint8)
                 colors = arr if arr.shape[1] == 4 else np.hstack([arr, alpha])
                 break
-    uv = texture = None
+    uv = texture = texture_format = None
     tc = data.active_texture_coordinates
     if tc is not None:
         uv = _gltf_uv(np.asarray(tc))
-        texture = _sibling_texture(path)
+        texture, texture_format = _sibling_texture(path)
     normals = None
     if "Normals" in data.point_data:
         normals = np.asarray(data.point_data["Normals"], dtype=np.float32)
     return Mesh(vertices=np.asarray(data.points, dtype=np.float64), faces=faces, crs=site_crs,
-                vertex_colors=colors, normals=normals, uv=uv, texture=texture, source=path)
+                vertex_colors=colors, normals=normals, uv=uv, texture=texture,
+                texture_format=texture_format, source=path)

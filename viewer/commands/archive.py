@@ -144,10 +144,19 @@ def _ls(args: argparse.Namespace) -> int:
     table = Table(title=f"Sites in {archive.root}")
     for column in ("site", "name (de)", "name (en)", "head", "updated", "epochs"):
         table.add_column(column)
+    notes = []
     for s in sites:
+        # epochs the manifest lists but no ingest stored (one failed) are not in the archive
+        records = archive.epochs(s.id)
+        stored = [e.id for e in records if e.processed]
+        pending = [e.id for e in records if not e.processed]
+        if pending:
+            notes.append(f"{s.id}: listed in its manifest, not ingested: {', '.join(pending)}")
         table.add_row(s.id, s.name_de or "-", s.name_en or "-", f"v{s.head}", _when(s.updated),
-                      ", ".join(s.epochs) or "-")
+                      ", ".join(stored) or "-")
     console.print(table)
+    for note in notes:
+        console.print(note, style="dim")
     return 0
 
 

@@ -8,6 +8,7 @@ import getpass
 import json
 import sys
 
+from assets_manifest.errors import StadtzeitError
 from viewer.cli import add_archive_option, archive_path
 
 
@@ -62,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     from processing.compare import compare
     from processing.compare_params import CompareParams
 
+    if args.a == args.b:
+        raise StadtzeitError(f"compare needs two different epochs, got {args.a} twice; name "
+                             "an earlier and a later epoch (stadtzeit archive ls lists them)")
     params = CompareParams(
         normal_radius=args.normal_radius, cylinder_radius=args.cylinder_radius,
         max_depth=args.max_depth, core_spacing=args.core_spacing,

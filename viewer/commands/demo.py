@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import filecmp
 import getpass
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,7 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from processing.demo import build_demo_sources
     from processing.ingest import ingest
     from viewer.commands.ingest import open_or_init, print_report, stage_progress
 
@@ -48,13 +50,13 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     out = args.out or default_sources_dir()
     with console.status("building the demo site and scanning it…"):
-        demo = build_demo_sources(out, seed=args.seed)
+        manifest_path = build_sources(out, seed=args.seed)
     t_build = time.perf_counter() - t0
     console.print(f"demo sources written to {out} ({t_build:.1f} s)")
 
     archive = open_or_init(archive_path(args), init=True)
     with stage_progress(Console(stderr=True)) as progress:
-        report = ingest(demo.manifest_path, archive, user=getpass.getuser(), progress=progress)
+        report = ingest(manifest_path, archive, user=getpass.getuser(), progress=progress)
     print_report(report)
     compare_demo(archive, report.site, console)
     # The archive summary, exactly as `stadtzeit archive ls` and `archive log` print it.
@@ -75,6 +77,46 @@ def run(args: argparse.Namespace) -> int:
     from viewer.commands.view import open_viewer
 
     return open_viewer(archive.root, report.site)
+
+
+def build_sources(out: Path, seed: int = 7, **options) -> Path:
+    """Build the demo's sources into a temporary folder beside ``out``, then rename it to
+    ``out``; returns the manifest's path.  Demos running at once never see each other's
+    half-written files: the same seed gives the same bytes, so a finished folder with equal
+    content is kept as it is, a different one is swapped out whole."""
+    from processing.demo import build_demo_sources
+
+    out = Path(out).absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-building-", dir=out.parent))
+    try:
+        name = build_demo_sources(tmp, seed=seed, **options).manifest_path.name
+        for _ in range(3):
+            if _same_files(tmp, out):
+                shutil.rmtree(tmp)
+                break
+            if out.exists():
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+                os.rename(out, old / out.name)
+                shutil.rmtree(old)
+            try:
+                os.rename(tmp, out)
+                break
+            except OSError:             # another demo renamed its folder there first
+                continue
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out / name
+
+
+def _same_files(a: Path, b: Path) -> bool:
+    """True if folders ``a`` and ``b`` hold the same files with the same bytes."""
+    if not b.is_dir():
+        return False
+    files = {p.relative_to(a): p for p in a.rglob("*") if p.is_file()}
+    others = {p.relative_to(b) for p in b.rglob("*") if p.is_file()}
+    return files.keys() == others and all(
+        filecmp.cmp(p, b / rel, shallow=False) for rel, p in files.items())
 
 
 def compare_demo(archive, site: str, console) -> None:

@@ -9,8 +9,10 @@ from pathlib import Path
 
 from assets_manifest import ManifestError, StadtzeitError, load_manifest, verify_sources
 from assets_manifest.schema import schema_text
+from processing.manifest_check import manifest_problems
 
-_FORMAT_HELP = "The format is described in docs/MANIFEST.md; examples: assets_manifest/sites/."
+_FORMAT_HELP = ("The format is described in docs/MANIFEST.md; 'stadtzeit manifest example' "
+                "lists and copies examples.")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +53,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.add_argument("file", type=Path, metavar="FILE", help="site manifest (.toml)")
     show.set_defaults(func=_show)
 
+    example = actions.add_parser(
+        "example", help="print or copy the example manifests that come with stadtzeit",
+        description="Without NAME: list the example site manifests. With NAME: print it, or "
+                    "copy it with -o (a file name, or a folder to copy it into). Start a new "
+                    "site from a copy.",
+        epilog="example: stadtzeit manifest example gasometer -o my-site.toml")
+    example.add_argument("name", nargs="?", metavar="NAME", help="example name, e.g. gasometer")
+    example.add_argument("-o", "--output", type=Path, metavar="PATH",
+                         help="copy the example to PATH instead of printing it")
+    example.set_defaults(func=_example)
+
     parser.set_defaults(func=lambda args: _usage(parser))
 
 
@@ -72,6 +85,9 @@ def _validate(args: argparse.Namespace) -> int:
         try:
             manifest = load_manifest(file)
             checked = verify_sources(manifest) if args.check_sources else None
+            problems = manifest_problems(manifest, sources=args.check_sources)
+            if problems:
+                raise ManifestError(file, problems)
         except ManifestError as exc:
             _print_problems(label, exc)
             failed += 1
@@ -106,4 +122,38 @@ def _show(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.file)  # a ManifestError is printed by viewer/cli.py
     json.dump(manifest.to_json_dict(), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
+    return 0
+
+
+def _examples() -> dict[str, object]:
+    """Shipped example manifests (package data of assets_manifest), by name."""
+    from importlib.resources import files
+
+    sites = files("assets_manifest") / "sites"
+    return {p.name.removesuffix(".toml"): p for p in sorted(sites.iterdir(), key=str)
+            if p.name.endswith(".toml")}
+
+
+def _example(args: argparse.Namespace) -> int:
+    examples = _examples()
+    if args.name is None:
+        for name in examples:
+            print(name)
+        return 0
+    if args.name not in examples:
+        raise StadtzeitError(f"no example manifest {args.name!r}; the examples are: "
+                             f"{', '.join(examples)}")
+    data = examples[args.name].read_bytes()
+    if args.output is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return 0
+    target = args.output / f"{args.name}.toml" if args.output.is_dir() else args.output
+    if target.exists():
+        raise StadtzeitError(f"{target} exists already; choose another name or remove it")
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        raise StadtzeitError(f"cannot write {target}: {exc.strerror or exc}; check that the "
+                             "folder exists and is writable") from None
+    print(f"wrote {target}")
     return 0
