@@ -373,6 +373,40 @@ def test_annotations_per_epoch_and_cards_in_both_languages(qtbot, two_epochs) ->
     assert "old-hall" not in labels and not card.isVisible()
 
 
+def test_labels_hide_behind_buildings_and_each_view_shows_its_epoch(qtbot, two_epochs) -> None:
+    """From street level behind the old hall (epoch 1) both hotspots lie behind the building:
+    no label, no marker. From above both show, apart. In side by side the old hall's label is
+    on A's view only, the square's on both."""
+    w = open_window(qtbot, two_epochs.root)
+    m = w.model
+    m.set_epoch(E1)
+    settle(qtbot, w)
+    overlay, view = w.annotations, w.view_area.primary
+    m.set_camera(Camera((-30.0, 30.0, 3.0), (-12.0, -12.0, 4.0), (0.0, 0.0, 1.0), 50.0))
+    qtbot.waitUntil(lambda: {p.reason for p in overlay.placed.values()} == {"occluded"},
+                    timeout=5000)
+    assert not any(label.isVisible() for label in overlay.labels.values())
+    assert not overlay._markers
+    m.set_camera(TOP_DOWN)
+    qtbot.waitUntil(lambda: all(p.visible for p in overlay.placed.values()), timeout=5000)
+    assert set(overlay.placed) == {"square", "old-hall"}
+    a, b = (overlay.labels[k].geometry() for k in ("square", "old-hall"))
+    assert a.isValid() and b.isValid() and not a.intersects(b)
+    # the marker under the label is clickable, the hidden one is not
+    x, y = overlay.placed["old-hall"].anchor_px
+    assert overlay.hit(QPoint(round(x), round(y))) == "old-hall"
+
+    m.set_epoch_a(E1)
+    m.set_epoch(E2)
+    m.set_compare_mode(CompareMode.SIDE_BY_SIDE)
+    settle(qtbot, w)
+    second = w.annotations_b
+    qtbot.waitUntil(lambda: set(second.placed) == {"square"} and
+                    set(overlay.placed) == {"square", "old-hall"}, timeout=5000)
+    assert view.isVisible() and w.view_area.secondary.isVisible()
+    assert "old-hall" not in second.labels and overlay.labels["old-hall"].isVisible()
+
+
 def test_language_switch_translates_every_part(qtbot, two_epochs) -> None:
     w = open_window(qtbot, two_epochs.root)
     assert w.compare_bar.buttons[CompareMode.SIDE_BY_SIDE].text() == "Side by side"

@@ -603,10 +603,23 @@ class ViewerModel:
         self.events.measure.emit()
 
     # ---- annotations
-    def visible_annotations(self) -> list[AnnotationInfo]:
+    def visible_annotations(self, epochs: Iterable[str | None] | None = None
+                            ) -> list[AnnotationInfo]:
+        """The annotations of the shown epoch, or of any of `epochs` (what one view draws)."""
         if not self.site:
             return []
-        return [a for a in self.site.annotations if a.applies_to(self.epoch)]
+        wanted = [self.epoch] if epochs is None else list(epochs)
+        return [a for a in self.site.annotations if any(a.applies_to(e) for e in wanted)]
+
+    def view_epochs(self, view: str = "primary") -> list[str]:
+        """The epochs that `view` ("primary" or "secondary") draws: in side by side the primary
+        view shows A and the secondary B; otherwise the primary shows `shown_epochs()`."""
+        if view == "secondary":
+            side = self.compare_mode == CompareMode.SIDE_BY_SIDE
+            return [self.epoch] if side and self.epoch else []
+        if self.compare_mode == CompareMode.SIDE_BY_SIDE:
+            return [self.epoch_a] if self.epoch_a else []
+        return self.shown_epochs()
 
     def select_annotation(self, annotation_id: str | None) -> None:
         self.selected_annotation = annotation_id
