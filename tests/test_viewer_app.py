@@ -280,12 +280,20 @@ def test_heatmap_colours_by_sign_legend_histogram_and_regions(qtbot, two_epochs)
     assert added[0] > added[2] + 60, f"added building should be red, got {added}"
     assert removed[2] > removed[0] + 60, f"removed building should be blue, got {removed}"
     assert w.heatmap.legend.limit == pytest.approx(20.0)  # 15 m rounded up for the legend
-    assert w.heatmap.hist.counts is not None and sum(w.heatmap.hist.counts) > 10_000
+    # the histogram counts exactly the coloured values, over the legend's range
+    hist = w.heatmap.hist
+    assert hist.range == (-w.heatmap.legend.limit, w.heatmap.legend.limit)
+    assert sum(hist.counts) == np.isfinite(m.change.values).sum()
+    assert hist.x_title == "Change (m)" and "Vertices" in hist.y_title
+    assert w.heatmap.legend.ends[0].endswith("lowered / removed")
+    assert "percentile" in w.heatmap.scale_note.text()
+    assert "all change" in w.heatmap.state.text()
     # significant only: unchanged ground (|d| < LoD) turns grey, the buildings keep colour
     ground = pixel(prim, (0.0, 35.0, 0.0))
     box = w.heatmap.significant
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
     assert m.significant_only
+    assert "significant change only" in w.heatmap.state.text()
     settle(qtbot, w)
     (layer,) = prim.layers.values()
     v = layer.mesh.vertices
@@ -296,8 +304,19 @@ def test_heatmap_colours_by_sign_legend_histogram_and_regions(qtbot, two_epochs)
     # regions: sign, area, volume; a click flies there
     tree = w.regions.tree
     assert tree.topLevelItemCount() == 2
-    rows = {tree.topLevelItem(i).text(1): tree.topLevelItem(i) for i in range(2)}
-    assert rows["added"].text(2) == "400.0" and rows["removed"].text(3) == "-6000.0"
+    rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
+    assert rows["added"].text(3) == "400.0 m²" and rows["removed"].text(4) == "−6,000.0 m³"
+    assert rows["removed"].text(1) == "Old hall"  # the annotation inside the region names it
+    w.set_language("de")
+    rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
+    assert rows["entfernt"].text(4) == "−6.000,0 m³"
+    assert rows["entfernt"].text(1) == "Alte Halle"
+    # never clipped: the column is as wide as its text
+    item = rows["entfernt"]
+    need = tree.fontMetrics().horizontalAdvance(item.text(4))
+    assert tree.columnWidth(4) >= need
+    w.set_language("en")
+    rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
     rect = tree.visualItemRect(rows["added"])
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: np.allclose(m.camera.focal_point, (20, 0, 5), atol=0.01),
