@@ -538,6 +538,20 @@ def test_shortcuts_help_fly_mode_and_saved_viewpoints(qtbot, two_epochs) -> None
     qtbot.mouseClick(w.viewpoints.list.viewport(), Qt.MouseButton.LeftButton,
                      pos=w.viewpoints.list.visualItemRect(w.viewpoints.list.item(0)).center())
     assert m.camera == m.viewpoints["Overview"]
+    # Ctrl+S asks for a name (a confirmation) first: Cancel writes nothing
+    before = len(two_epochs.archive.log(SITE))
+    qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    dialog = w.viewpoints.dialog
+    assert dialog.isVisible() and "new version" in dialog.labelText()
+    assert m.epoch in dialog.textValue()  # a name that says what the view shows
+    dialog.reject()
+    qtbot.wait(300)
+    assert len(two_epochs.archive.log(SITE)) == before and len(m.viewpoints) == 1
+    qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    w.viewpoints.dialog.setTextValue("Roofs")
+    w.viewpoints.dialog.accept()
+    qtbot.waitUntil(lambda: "Roofs" in m.viewpoints, timeout=10000)
+    assert len(two_epochs.archive.log(SITE)) == before + 1
 
 
 def test_touch_pinch_twist_and_drag_move_the_camera(qtbot, two_epochs) -> None:

@@ -522,7 +522,7 @@ class MainWindow(QMainWindow):
 
     def _save_view_shortcut(self) -> None:
         self.tabs.setCurrentWidget(self.viewpoints)
-        self.viewpoints._save()
+        self.viewpoints.ask_and_save()
 
     def _focus_search(self) -> None:
         self.site_list.search.setFocus()
