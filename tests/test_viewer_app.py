@@ -113,8 +113,14 @@ def test_open_site_list_info_footer_and_thumbnail(qtbot, three_epochs) -> None:
     assert LICENCE in footer and ATTRIBUTION in footer
     html = w.info.browser.toPlainText()
     for text in ("A city block for tests.", "airborne LiDAR", "terrestrial LiDAR",
-                 "RMS 2.1 cm icp", "Scanner 2", "EPSG:25832+7837", "5707968.000"):
+                 "icp; residual 2.1 cm (RMS)", "Scanner 2", "EPSG:25832+7837", "5,707,968.000",
+                 "10 March 2024", "2 May 2019"):  # human dates, not ISO
         assert text in html
+    assert "True" not in html
+    w.set_language("de")
+    html = w.info.browser.toPlainText()
+    assert "Restfehler 2,1 cm (RMS)" in html and "10. März 2024" in html
+    w.set_language("en")
     # LOD by face count: 20,000 triangles fit the interactive budget
     assert w.controller.lods == {E1: 0, E2: 0, E3: 0}
     qtbot.waitUntil(lambda: SITE in w.site_list._icons, timeout=15000)
@@ -122,6 +128,9 @@ def test_open_site_list_info_footer_and_thumbnail(qtbot, three_epochs) -> None:
     assert w.site_list.visible_ids() == [SITE]
     w.site_list.search.setText("schloss")
     assert w.site_list.visible_ids() == []
+    assert w.site_list.empty_hint.isVisible() and "schloss" in w.site_list.empty_hint.text()
+    w.site_list.search.setText("")
+    assert not w.site_list.empty_hint.isVisible()
 
 
 def test_lod_budget_picks_a_coarser_mesh(qtbot, three_epochs) -> None:
@@ -552,6 +561,87 @@ def test_shortcuts_help_fly_mode_and_saved_viewpoints(qtbot, two_epochs) -> None
     w.viewpoints.dialog.accept()
     qtbot.waitUntil(lambda: "Roofs" in m.viewpoints, timeout=10000)
     assert len(two_epochs.archive.log(SITE)) == before + 1
+
+
+def test_keyboard_path_focus_leaves_the_3d_view_fly_turn_and_measure(qtbot, two_epochs) -> None:
+    """Tab reaches the 3D view and leaves it again (both ways), Esc leaves it too, the timeline
+    takes focus and steps epochs, fly mode turns by keys and measuring needs no mouse."""
+    from PySide6.QtTest import QTest
+
+    w = open_window(qtbot, two_epochs.root)
+    m = w.model
+    settle(qtbot, w)
+    plot, tl = w.view_area.primary.plotter, w.timeline.timeline
+    plot.setFocus()
+    qtbot.waitUntil(plot.hasFocus, timeout=3000)
+    assert w.view_area.primary.layout().contentsMargins().left() > 0  # a visible focus frame
+    QTest.keyClick(plot, Qt.Key.Key_Tab)
+    assert not plot.hasFocus()
+    plot.setFocus()
+    QTest.keyClick(plot, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert not plot.hasFocus()
+    plot.setFocus()
+    QTest.keyClick(plot, Qt.Key.Key_Escape)
+    assert tl.hasFocus() and w.view_area.primary.layout().contentsMargins().left() == 0
+    # Tab from the timeline goes round every control, the 3D view among them, and back
+    seen = []
+    for _ in range(80):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+        if tl.hasFocus():
+            break
+    assert tl.hasFocus() and plot in seen and w.timeline.play_button in seen
+    assert w.compare_bar.buttons[CompareMode.HEATMAP] in seen
+    assert w.site_list.search in seen
+    tl.setFocus()
+    QTest.keyClick(tl, Qt.Key.Key_Home)
+    assert m.epoch == E1
+    # fly mode: J turns left about the eye (the eye stays, the view direction turns)
+    plot.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_G)
+    assert m.fly_mode
+    before = m.camera
+    QTest.keyClick(plot, Qt.Key.Key_J)
+    assert m.camera.position == before.position
+    turn = np.degrees(np.arctan2(*m.camera.direction[1::-1]) -
+                      np.arctan2(*before.direction[1::-1]))
+    assert turn == pytest.approx(5.0, abs=0.01)
+    QTest.keyClick(plot, Qt.Key.Key_Escape)
+    assert not m.fly_mode
+    # measuring by keyboard: Enter picks the surface under the centre of the view
+    m.set_camera(TOP_DOWN)
+    settle(qtbot, w)
+    qtbot.keyClick(w, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    plot.setFocus()
+    QTest.keyClick(plot, Qt.Key.Key_Return)
+    assert len(m.measurement.points) == 1
+    assert m.measurement.points[0][:2] == pytest.approx((0.0, 0.0), abs=1.5)
+
+
+def test_compare_bar_before_a_site_and_with_one_epoch(qtbot, tmp_path, two_epochs) -> None:
+    from viewer_fixtures import build_archive
+
+    one = build_archive(tmp_path, epochs=(E1,), change=False)
+    w = open_window(qtbot, one.root, site=None)
+    bar = w.compare_bar
+    for widget in (bar.a_combo, bar.b_combo, bar.opacity, bar.opacity_label):
+        assert not widget.isVisible()
+    w.open_site(SITE)
+    qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
+    assert not bar.buttons[CompareMode.SWIPE].isEnabled() and bar.hint.isVisible()
+    w.model.set_compare_mode(CompareMode.SIDE_BY_SIDE)
+    assert w.model.compare_mode == CompareMode.SINGLE
+    # two epochs: the dates fit their boxes
+    w.open_archive(two_epochs.root)
+    qtbot.waitUntil(lambda: bool(w.model.sites), timeout=15000)
+    w.open_site(SITE)
+    qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
+    w.model.set_compare_mode(CompareMode.SWIPE)
+    assert bar.buttons[CompareMode.SWIPE].isEnabled() and not bar.hint.isVisible()
+    combo = bar.a_combo
+    assert combo.isVisible()
+    need = combo.fontMetrics().horizontalAdvance(combo.currentText())
+    assert combo.width() >= need + 20
 
 
 def test_touch_pinch_twist_and_drag_move_the_camera(qtbot, two_epochs) -> None:

@@ -43,6 +43,8 @@ from viewer.qt.i18n import Translations, system_language
 from viewer.render.vtk_view import SceneView, ThumbnailRenderer
 
 MEASURE_COLOUR = "#ff2d55"
+FLY_TURN = {Qt.Key.Key_J: (5.0, 0.0), Qt.Key.Key_L: (-5.0, 0.0),  # turn left / right
+            Qt.Key.Key_I: (0.0, 5.0), Qt.Key.Key_K: (0.0, -5.0)}  # look up / down
 FLY_KEYS = {Qt.Key.Key_W: (1, 0, 0), Qt.Key.Key_S: (-1, 0, 0), Qt.Key.Key_D: (0, 1, 0),
             Qt.Key.Key_A: (0, -1, 0), Qt.Key.Key_E: (0, 0, 1), Qt.Key.Key_Q: (0, 0, -1)}
 
@@ -377,11 +379,14 @@ class MainWindow(QMainWindow):
             ("G", self.tr("Fly mode on/off")),
             ("W A S D", self.tr("Fly forward, left, back, right")),
             ("Q / E", self.tr("Fly down / up (Shift: faster)")),
+            ("J / L, I / K", self.tr("Fly mode: turn left / right, look up / down")),
+            (self.tr("Enter"), self.tr("Measuring: pick the point at the centre of the view")),
+            ("Tab / Shift+Tab", self.tr("Move between the controls and the 3D view")),
             ("← / →", self.tr("Previous / next epoch")),
             (self.tr("Space"), self.tr("Play through the epochs")),
             ("1 … 5", self.tr("Single, side by side, overlay, swipe, change heatmap")),
             ("Ctrl+M / Ctrl+H / Ctrl+P", self.tr("Measure distance / height / area")),
-            ("Esc", self.tr("Stop measuring, leave fly mode, close help")),
+            ("Esc", self.tr("Stop measuring, leave fly mode, close help, leave the 3D view")),
             ("Ctrl+S", self.tr("Save the current view in the archive")),
             ("Ctrl+F", self.tr("Search sites")),
             ("Ctrl+L", self.tr("Switch language Deutsch / English")),
@@ -508,7 +513,20 @@ class MainWindow(QMainWindow):
         if self.model.change is not None and banner.isVisible() and banner.level == "info":
             banner.hide()  # "computing it now" is done
 
+    def measure_at_centre(self) -> bool:
+        """Keyboard measuring: the surface point under the centre of the view (the "+")."""
+        view = self.view_area.primary
+        centre = QPoint(view.plotter.width() // 2, view.plotter.height() // 2)
+        point = view.pick(centre)
+        if point is None:
+            self.model.message("info", self.tr(
+                "No surface under the centre of the view: turn or move the view first."))
+            return False
+        self.model.add_measure_point(point)
+        return True
+
     def _escape(self) -> None:
+        views = (self.view_area.primary.plotter, self.view_area.secondary.plotter)
         if self.view_area.help.isVisible():
             self.view_area.help.hide()
         elif self.model.fly_mode:
@@ -519,6 +537,8 @@ class MainWindow(QMainWindow):
             self.model.select_annotation(None)
         elif self.isFullScreen():
             self.showNormal()
+        elif any(v.hasFocus() for v in views):
+            self.timeline.timeline.setFocus(Qt.FocusReason.OtherFocusReason)  # leave the 3D
 
     def _save_view_shortcut(self) -> None:
         self.tabs.setCurrentWidget(self.viewpoints)
@@ -562,6 +582,15 @@ class MainWindow(QMainWindow):
 
     def _view_key(self, event: QKeyEvent) -> None:
         key = event.key()
+        pressed = event.type() == QEvent.Type.KeyPress
+        if pressed and self.model.fly_mode and key in FLY_TURN and self.model.camera:
+            self.controller.begin_interaction()
+            self.model.set_camera(self.model.camera.turn(*FLY_TURN[key]))
+            return
+        if pressed and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
+                self.model.measurement.mode != MeasureMode.OFF:
+            self.measure_at_centre()
+            return
         if self.model.fly_mode and key in FLY_KEYS and not event.isAutoRepeat():
             if event.type() == QEvent.Type.KeyPress:
                 if not self._fly_keys:

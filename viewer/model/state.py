@@ -74,6 +74,7 @@ class EpochInfo:
     face_counts: dict[int, int] = field(default_factory=dict)  # LOD -> triangles, when known
     provenance: dict[str, str] = field(default_factory=dict)   # label -> value, for display
     provenance_path: str | None = None
+    registration: dict[str, Any] = field(default_factory=dict)  # epoch.json's, as stored
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,17 @@ class Camera:
         shift = d * forward + r * right + np.array([0.0, 0.0, up])
         return replace(self, position=tuple(_vec(self.position) + shift),
                        focal_point=tuple(_vec(self.focal_point) + shift))
+
+    def turn(self, yaw_deg: float, pitch_deg: float = 0.0) -> Camera:
+        """First-person turn about the eye: yaw about +z (positive: to the left), pitch up."""
+        d = _vec(self.focal_point) - _vec(self.position)
+        d = _rotate(d, np.array([0.0, 0.0, 1.0]), math.radians(yaw_deg))
+        right = np.cross(d, [0.0, 0.0, 1.0])
+        if np.linalg.norm(right) > 1e-9 and pitch_deg:
+            turned = _rotate(d, right / np.linalg.norm(right), math.radians(pitch_deg))
+            if abs(turned[2]) < 0.98 * np.linalg.norm(turned):  # never straight up or down
+                d = turned
+        return replace(self, focal_point=tuple(_vec(self.position) + d))
 
     def look_at(self, target: Iterable[float], distance: float) -> Camera:
         """Keep the viewing direction, centre `target` at `distance`."""
@@ -545,6 +557,8 @@ class ViewerModel:
         mode = CompareMode(mode)
         if mode == self.compare_mode:
             return
+        if mode != CompareMode.SINGLE and self.site is not None and len(self.site.epochs) < 2:
+            return  # one epoch: nothing to compare (the compare bar says so)
         self.compare_mode = mode
         self.fade_from, self.fade_t = None, 1.0
         self.events.compare.emit()

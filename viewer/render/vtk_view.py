@@ -320,8 +320,13 @@ class SceneView(QWidget):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         t = event.type()
         if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            if event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+                return False  # Qt moves the focus on: the keyboard can leave the 3D view
             self.key.emit(event)
             return True  # VTK's own key bindings (w: wireframe, q/e: exit, ...) stay off
+        if t in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            self._show_focus(t == QEvent.Type.FocusIn)
+            return False
         if t == QEvent.Type.Wheel or (t == QEvent.Type.MouseMove and isinstance(
                 event, QMouseEvent) and event.buttons() != Qt.MouseButton.NoButton):
             self.interaction.emit()  # before VTK moves the camera and draws
@@ -341,6 +346,12 @@ class SceneView(QWidget):
             event.accept()  # without this Qt sends no updates, and no gesture is recognised
             return True
         return False
+
+    def _show_focus(self, on: bool) -> None:
+        """A visible frame round the view while it has the keyboard focus."""
+        self.layout().setContentsMargins(*(3,) * 4 if on else (0,) * 4)
+        self.setStyleSheet("SceneView { background: palette(highlight); }" if on else "")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, on)
 
     def gesture(self, event: QGestureEvent) -> bool:
         """Qt's pinch and pan gestures, applied as totals to the camera at their start (so
