@@ -181,6 +181,59 @@ def test_event_loop_stays_responsive_while_a_large_mesh_loads(qtbot, tmp_path) -
         f"(gaps: {[round(g * 1000) for g in gaps]})"
 
 
+def test_shown_window_stays_responsive_from_archive_to_first_heatmap(qtbot, three_epochs):
+    """What a user sees, measured on the shown window: the archive opens (site list and its
+    thumbnail), the site opens (first frames), then the first switch to Change (the change
+    product read, the colours, the legend): the event loop never stops for 100 ms."""
+    w = MainWindow(language="en")
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitActive(w)
+    w.view_area.primary.render_now()  # the empty window's first frame (GL set-up) is before
+    qtbot.wait(200)
+    # per gap between two timer ticks: wall seconds, stage, frames drawn, and the seconds the
+    # UI thread itself worked (thread CPU time): on a loaded machine the OS may not run the
+    # process at all for a while, which is no work of the viewer's
+    gaps: list[tuple[float, str, int, float]] = []
+    stage = ["archive"]
+    last = [time.perf_counter(), 0, time.thread_time()]
+    views = (w.view_area.primary, w.view_area.secondary)
+
+    def tick() -> None:
+        now, frames, cpu = time.perf_counter(), sum(v.renders for v in views), time.thread_time()
+        gaps.append((now - last[0], stage[0], frames - last[1], cpu - last[2]))
+        last[:] = [now, frames, cpu]
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(10)
+    w.open_archive(three_epochs.root)
+    qtbot.waitUntil(lambda: SITE in w.site_list._icons, timeout=30000)  # the thumbnail
+    stage[0] = "site"
+    w.open_site(SITE)
+    view = w.view_area.primary
+    qtbot.waitUntil(lambda: bool(view.layers) and w.controller.loader.idle and view.renders > 0,
+                    timeout=30000)
+    qtbot.wait(300)
+    stage[0] = "heatmap"
+    w.model.set_compare_mode(CompareMode.HEATMAP)
+    qtbot.waitUntil(lambda: w.model.change is not None, timeout=30000)
+    qtbot.waitUntil(lambda: any(la.colors is not None for la in view.layers.values())
+                    and view.plotter.fresh, timeout=30000)
+    qtbot.wait(300)
+    timer.stop()
+    assert {g[1] for g in gaps} == {"archive", "site", "heatmap"}
+    # the UI thread's own work (no frame drawn in the gap) never blocks for 100 ms; the
+    # frames themselves (llvmpipe's draw and the window's composition) are what
+    # benchmarks/bench_viewer.py measures, on a quiet machine
+    stalls = [(round(g * 1000), round(cpu * 1000), s) for g, s, frames, cpu in gaps
+              if cpu > 0.100 and not frames]
+    assert not stalls, f"UI thread busy 100 ms without drawing (wall, cpu ms): {stalls}"
+    drawn = [(round(g * 1000), round(cpu * 1000), s) for g, s, frames, cpu in gaps if frames]
+    print("gaps with a frame (wall, UI-thread cpu ms):", drawn)
+
+
 # --------------------------------------------------------------------------- timeline
 
 def test_timeline_ticks_at_dates_click_drag_and_crossfade(qtbot, three_epochs) -> None:

@@ -36,11 +36,10 @@ from viewer.desktop.regions import RegionsList
 from viewer.desktop.site_list import SiteList
 from viewer.desktop.timeline import Player, TimelineBar
 from viewer.desktop.viewpoints import ViewpointPanel
-from viewer.model.scene import MeshData
 from viewer.model.state import CompareMode, MeasureMode, ViewerModel
 from viewer.qt.controller import ViewerController
 from viewer.qt.i18n import Translations, system_language
-from viewer.render.vtk_view import SceneView, ThumbnailRenderer
+from viewer.render.vtk_view import SceneView
 
 MEASURE_COLOUR = "#ff2d55"
 FLY_TURN = {Qt.Key.Key_J: (5.0, 0.0), Qt.Key.Key_L: (-5.0, 0.0),  # turn left / right
@@ -239,8 +238,6 @@ class MainWindow(QMainWindow):
         self._busy_timer.timeout.connect(self._show_busy)
         self._progress_shown = 0.0
         self._make_actions()
-        self._thumbnailer = ThumbnailRenderer()
-        self._thumb_queue: list[tuple[str, MeshData]] = []
         self._fly_keys: set[int] = set()
         self._fly_last = 0.0
         self._fly_timer = QTimer(self)
@@ -251,7 +248,7 @@ class MainWindow(QMainWindow):
         self.site_list.site_activated.connect(self.open_site)
         self.regions.region_activated.connect(c.fly_to)
         self.viewpoints.save_requested.connect(c.save_viewpoint)
-        c.thumbnail_mesh.connect(self._queue_thumbnail)
+        c.thumbnail.connect(self.site_list.set_thumbnail)
         c.scene_changed.connect(self.annotations.refresh)
         c.scene_changed.connect(self.annotations_b.refresh)
         c.loader.busy.connect(self._busy)
@@ -460,23 +457,6 @@ class MainWindow(QMainWindow):
         self.progress_text.setText(self.tr("Loading %1").replace("%1", Path(text).name)
                                    if text else self.tr("Loading…"))
 
-    def _queue_thumbnail(self, site_id: str, mesh: MeshData) -> None:
-        """Thumbnails render on the UI thread, one per event-loop turn, never in a burst."""
-        self._thumb_queue.append((site_id, mesh))
-        if len(self._thumb_queue) == 1:
-            QTimer.singleShot(0, self._render_thumbnail)
-
-    def _render_thumbnail(self) -> None:
-        if not self._thumb_queue:
-            return
-        site_id, mesh = self._thumb_queue.pop(0)
-        try:
-            self.site_list.set_thumbnail(site_id, self._thumbnailer.render(mesh))
-        except Exception as exc:  # noqa: BLE001 - a thumbnail is never worth a crash
-            self.model.message("warning", f"thumbnail {site_id}: {exc}")
-        if self._thumb_queue:
-            QTimer.singleShot(30, self._render_thumbnail)
-
     def _clicked(self, view: SceneView, pos: QPoint) -> None:
         m = self.model
         if m.measurement.mode != MeasureMode.OFF:
@@ -633,7 +613,6 @@ class MainWindow(QMainWindow):
         self.player.play(False)
         self.controller.loader.cancel_all()
         self.controller.loader.wait(5000)
-        self._thumbnailer.close()
         for view in (self.view_area.primary, self.view_area.secondary):
             view.plotter.close()
         super().closeEvent(event)

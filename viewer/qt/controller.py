@@ -46,7 +46,7 @@ def fill(text: str, *args: object) -> str:
 
 class ViewerController(QObject):
     scene_changed = Signal()
-    thumbnail_mesh = Signal(str, object)      # site id, MeshData for the site list's icon
+    thumbnail = Signal(str, object)           # site id, (H, W, 3) uint8 picture for the list
     sites_loaded = Signal()
     mesh_loaded = Signal(str)                 # cache key
 
@@ -216,15 +216,14 @@ class ViewerController(QObject):
         logical = newest.lods[max(newest.lods)]
         path = self.versions[site_id].files[logical]
 
-        def job(progress, cancelled) -> MeshData:
-            mesh = read_glb(path, source=logical)
-            if mesh.texture is not None:  # a thumbnail needs no 4k texture upload
-                step = max(1, max(mesh.texture.shape[:2]) // 256)
-                mesh.texture = np.ascontiguousarray(mesh.texture[::step, ::step])
-            return mesh
+        def job(progress, cancelled) -> np.ndarray:
+            from viewer.model.thumbnail import render_thumbnail
+
+            # drawn here, in the worker thread, with numpy: the UI thread only sets the icon
+            return render_thumbnail(read_glb(path, source=logical))
 
         self.loader.submit(f"thumb:{site_id}", job,
-                           on_done=lambda mesh: self.thumbnail_mesh.emit(site_id, mesh),
+                           on_done=lambda image: self.thumbnail.emit(site_id, image),
                            on_failed=lambda msg: log.warning("thumbnail: %s", msg),
                            priority=-1)
 

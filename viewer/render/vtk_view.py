@@ -400,38 +400,3 @@ class SceneView(QWidget):
         _, start, before = self._touch_start
         self.interaction.emit()
         self.model.set_camera(touch_camera(start, before, pos, self.plotter.height()))
-
-
-class ThumbnailRenderer:
-    """Small off-screen renders for the site list, made once per site on the UI thread."""
-
-    def __init__(self, size: tuple[int, int] = (112, 84)):
-        self.size = size
-        self._plotter: pv.Plotter | None = None
-
-    def render(self, mesh: MeshData) -> np.ndarray:
-        if self._plotter is None:
-            self._plotter = pv.Plotter(off_screen=True, window_size=self.size)
-            self._plotter.ren_win.SetMultiSamples(0)
-            self._plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
-        p = self._plotter
-        p.clear_actors()
-        pd = polydata(mesh)
-        if mesh.texture is not None and mesh.uv is not None:
-            pd.active_texture_coordinates = mesh.uv
-            p.add_mesh(pd, texture=pv.Texture(mesh.texture), ambient=0.3)
-        elif mesh.colors is not None:
-            pd.point_data["rgb"] = mesh.colors
-            p.add_mesh(pd, scalars="rgb", rgb=True, show_scalar_bar=False, ambient=0.3)
-        else:
-            p.add_mesh(pd, color="#d8d2c4", ambient=0.3)
-        cam = Camera.fit(mesh.bounds)
-        p.camera.position, p.camera.focal_point = cam.position, cam.focal_point
-        p.camera.up = cam.view_up
-        p.renderer.ResetCameraClippingRange()
-        return np.asarray(p.screenshot(None, return_img=True))
-
-    def close(self) -> None:
-        if self._plotter is not None:
-            self._plotter.close()
-            self._plotter = None
