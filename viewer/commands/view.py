@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="interface language (default: from the system locale)")
     p.add_argument("--screenshot", type=Path, metavar="PNG",
                    help="save the window as PNG once everything is loaded, then exit")
+    p.add_argument("--larger-text", action="store_true",
+                   help="larger letters in the whole interface (also in the View menu)")
     p.add_argument("--size", default=None, metavar="WxH",
                    help="window size, e.g. 1600x900 (useful with --screenshot)")
     add_archive_option(p)
@@ -73,4 +75,5 @@ def open_viewer(archive: Path, site: str | None = None, epoch: str | None = None
 
 def run(args: argparse.Namespace) -> int:
     return open_viewer(archive_path(args), args.site, args.epoch, screenshot=args.screenshot,
-                       language=args.language, compare=args.compare, size=_size(args.size))
+                       language=args.language, compare=args.compare, size=_size(args.size),
+                   larger_text=args.larger_text)

@@ -290,6 +290,8 @@ class MainWindow(QMainWindow):
         A["fly"] = action("fly", lambda: m.set_fly_mode(not m.fly_mode), "G", checkable=True)
         A["help"] = action("help", self.view_area.help.toggle, "F1")
         A["fullscreen"] = action("fullscreen", self._toggle_fullscreen, "F11")
+        A["larger-text"] = action("larger-text", lambda: self.set_larger_text(
+            A["larger-text"].isChecked()), "Ctrl++", checkable=True)
         A["prev"] = action("prev", lambda: m.step_epoch(-1), "Left")
         A["next"] = action("next", lambda: m.step_epoch(+1), "Right")
         A["play"] = action("play", lambda: self.timeline.set_playing(not self.player.playing),
@@ -319,7 +321,7 @@ class MainWindow(QMainWindow):
                                                          "language", "help")}
         for name in ("open", "screenshot", "quit"):
             self.menus["file"].addAction(A[name])
-        for name in ("reset", "fly", "fullscreen", "prev", "next", "play"):
+        for name in ("reset", "fly", "fullscreen", "larger-text", "prev", "next", "play"):
             self.menus["view"].addAction(A[name])
         for mode in COMPARE_MODES:
             self.menus["compare"].addAction(A[f"mode-{mode.value}"])
@@ -336,7 +338,8 @@ class MainWindow(QMainWindow):
             "open": self.tr("&Open archive…"), "screenshot": self.tr("Save &screenshot…"),
             "quit": self.tr("&Quit"), "reset": self.tr("&Reset view"),
             "fly": self.tr("&Fly mode (WASD)"), "help": self.tr("Keyboard &shortcuts"),
-            "fullscreen": self.tr("F&ull screen"), "prev": self.tr("&Previous epoch"),
+            "fullscreen": self.tr("F&ull screen"), "larger-text": self.tr("&Larger text"),
+            "prev": self.tr("&Previous epoch"),
             "next": self.tr("&Next epoch"), "play": self.tr("Play / &pause"),
             "mode-single": self.tr("&Single epoch"), "mode-side": self.tr("Side &by side"),
             "mode-overlay": self.tr("&Overlay"), "mode-swipe": self.tr("S&wipe"),
@@ -527,6 +530,15 @@ class MainWindow(QMainWindow):
     def _focus_search(self) -> None:
         self.site_list.search.setFocus()
         self.site_list.search.selectAll()
+
+    def set_larger_text(self, on: bool) -> None:
+        """Letters ×1.3 in the whole interface (for reading at a distance or low vision)."""
+        from PySide6.QtWidgets import QApplication
+
+        from viewer.desktop import set_text_size
+
+        set_text_size(QApplication.instance(), on)
+        self.actions_by_name["larger-text"].setChecked(on)
 
     def _toggle_fullscreen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
