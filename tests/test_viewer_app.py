@@ -550,10 +550,27 @@ def test_damaged_product_gives_a_message_not_a_traceback(qtbot, tmp_path) -> Non
     qtbot.waitUntil(lambda: banner.isVisible() and "damaged GLB" in banner.label.text(),
                     timeout=15000)
     assert E2 in banner.label.text() and "truncated" in banner.label.text()
+    assert "stadtzeit archive verify" in banner.label.text()
     assert banner.level == "error"
     assert not w.view_area.primary.layers
     w.model.set_epoch(E1)  # the other epoch still opens
     qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
+
+
+def test_damaged_lod_falls_back_to_an_intact_one_with_a_notice(qtbot, tmp_path) -> None:
+    """LOD 0 of E2 is truncated, LOD 1 is intact: the epoch opens at LOD 1 and the banner
+    says so and what to do."""
+    arch = build_archive(tmp_path, epochs=(E1, E2), lods=(0, 1), damage=E2)
+    w = open_window(qtbot, arch.root, site=None)
+    w.open_site(SITE)
+    view, banner = w.view_area.primary, w.view_area.banner
+    qtbot.waitUntil(lambda: bool(view.layers), timeout=15000)
+    (layer,) = view.layers.values()
+    assert layer.epoch == E2 and layer.mesh.n_faces == 2 * 50 * 50  # LOD 1's grid
+    qtbot.waitUntil(lambda: banner.isVisible() and "stadtzeit archive verify" in
+                    banner.label.text(), timeout=15000)
+    assert "damaged" in banner.label.text() and E2 in banner.label.text()
+    assert "vtk" not in banner.label.text().lower()
 
 
 # --------------------------------------------------------------------------- navigation

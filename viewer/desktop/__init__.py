@@ -45,6 +45,14 @@ def set_text_size(app, larger: bool) -> None:
     app.setFont(font)
 
 
+def quiet_vtk() -> None:
+    """VTK's own error lines ("ERROR: In vtkGLTFDocumentLoader.cxx, line 686") stay off the
+    console: the viewer reports what went wrong, and what to do, in its banner."""
+    from vtkmodules.vtkCommonCore import vtkOutputWindow, vtkStringOutputWindow
+
+    vtkOutputWindow.SetInstance(vtkStringOutputWindow())
+
+
 def _splash(archive: Path, size: tuple[int, int] | None):
     """A plain Qt window saying what is opening, shown before the heavy imports."""
     from PySide6.QtCore import Qt
@@ -72,6 +80,7 @@ def run(archive: Path, site: str | None = None, epoch: str | None = None,
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("stadtzeit")
+    quiet_vtk()
     set_text_size(app, larger_text)
     # a window at once: the 3D libraries (VTK, pyvista and what it pulls in) take seconds to
     # import on a cold start, and a user should see that the viewer is on its way

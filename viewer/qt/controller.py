@@ -57,6 +57,7 @@ class ViewerController(QObject):
         self.loader = loader or Loader(self)
         self.budget = budget
         self.store: ArchiveStore | None = None
+        self._damage_told: set[tuple[str, tuple[int, ...]]] = set()  # said once per epoch
         self.cache = MeshCache()
         self.versions: dict[str, SiteVersionLike] = {}
         self.lods: dict[str, int] = {}          # epoch -> chosen LOD for the open site
@@ -184,6 +185,13 @@ class ViewerController(QObject):
 
         def done(mesh: MeshData) -> None:
             self.cache.put(key, mesh, keep=self._keep_keys())
+            damaged = sorted(k for k, n in info.face_counts.items() if n < 0)
+            if damaged and epoch in self.model.shown_epochs() and \
+                    (epoch, tuple(damaged)) not in self._damage_told:
+                self._damage_told.add((epoch, tuple(damaged)))
+                self.model.message("warning", fill(self.tr(
+                    "LOD %1 of epoch %2 is damaged; showing LOD %3. Check the archive with: "
+                    "stadtzeit archive verify"), ", ".join(map(str, damaged)), epoch, lod))
             self.mesh_loaded.emit(key)
             if self.model.camera is None and self.model.site and key.startswith(
                     f"{self.model.site.id}@"):
@@ -192,11 +200,30 @@ class ViewerController(QObject):
 
         def failed(message: str) -> None:
             self.failed[key] = message
-            self.model.message("error", fill(self.tr("Could not load epoch %1: %2"), epoch,
-                                             message))
+            fallback = self._intact_lod(epoch, lod)
+            if fallback is not None and self.lods.get(epoch) == lod:
+                # another LOD of the epoch may be intact: show it, and say what to do
+                self.lods[epoch] = fallback
+                self.model.message("warning", fill(self.tr(
+                    "LOD %1 of epoch %2 is damaged (%3). Showing LOD %4 instead. Check the "
+                    "archive with: stadtzeit archive verify"), lod, epoch, message, fallback))
+                self.ensure_mesh(epoch, fallback, priority=priority)
+                return
+            self.model.message("error", fill(self.tr(
+                "Could not load epoch %1: %2. Check the archive with: stadtzeit archive "
+                "verify"), epoch, message))
 
         self.loader.submit(key, job, on_done=done, on_failed=failed, priority=priority)
         return False
+
+    def _intact_lod(self, epoch: str, damaged: int) -> int | None:
+        """The nearest other LOD of `epoch` not known to be damaged (coarser first)."""
+        info = self.model.site.epoch(epoch) if self.model.site else None
+        if info is None:
+            return None
+        others = [k for k in info.lods if k != damaged and
+                  self.cache_key(epoch, k) not in self.failed and info.face_counts.get(k, 0) >= 0]
+        return min(others, key=lambda k: (abs(k - damaged), k < damaged), default=None)
 
     def is_ready(self, epoch: str) -> bool:
         lod = self.lods.get(epoch)
