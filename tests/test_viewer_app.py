@@ -113,8 +113,14 @@ def test_open_site_list_info_footer_and_thumbnail(qtbot, three_epochs) -> None:
     assert LICENCE in footer and ATTRIBUTION in footer
     html = w.info.browser.toPlainText()
     for text in ("A city block for tests.", "airborne LiDAR", "terrestrial LiDAR",
-                 "RMS 2.1 cm icp", "Scanner 2", "EPSG:25832+7837", "5707968.000"):
+                 "icp; residual 2.1 cm (RMS)", "Scanner 2", "EPSG:25832+7837", "5,707,968.000",
+                 "10 March 2024", "2 May 2019"):  # human dates, not ISO
         assert text in html
+    assert "True" not in html
+    w.set_language("de")
+    html = w.info.browser.toPlainText()
+    assert "Restfehler 2,1 cm (RMS)" in html and "10. März 2024" in html
+    w.set_language("en")
     # LOD by face count: 20,000 triangles fit the interactive budget
     assert w.controller.lods == {E1: 0, E2: 0, E3: 0}
     qtbot.waitUntil(lambda: SITE in w.site_list._icons, timeout=15000)
@@ -122,6 +128,9 @@ def test_open_site_list_info_footer_and_thumbnail(qtbot, three_epochs) -> None:
     assert w.site_list.visible_ids() == [SITE]
     w.site_list.search.setText("schloss")
     assert w.site_list.visible_ids() == []
+    assert w.site_list.empty_hint.isVisible() and "schloss" in w.site_list.empty_hint.text()
+    w.site_list.search.setText("")
+    assert not w.site_list.empty_hint.isVisible()
 
 
 def test_lod_budget_picks_a_coarser_mesh(qtbot, three_epochs) -> None:
@@ -170,6 +179,59 @@ def test_event_loop_stays_responsive_while_a_large_mesh_loads(qtbot, tmp_path) -
     worst = max(gaps)
     assert worst < 0.100, f"UI blocked {worst * 1000:.0f} ms during a {load_s:.2f} s load " \
         f"(gaps: {[round(g * 1000) for g in gaps]})"
+
+
+def test_shown_window_stays_responsive_from_archive_to_first_heatmap(qtbot, three_epochs):
+    """What a user sees, measured on the shown window: the archive opens (site list and its
+    thumbnail), the site opens (first frames), then the first switch to Change (the change
+    product read, the colours, the legend): the event loop never stops for 100 ms."""
+    w = MainWindow(language="en")
+    qtbot.addWidget(w)
+    w.resize(1280, 800)
+    w.show()
+    qtbot.waitActive(w)
+    w.view_area.primary.render_now()  # the empty window's first frame (GL set-up) is before
+    qtbot.wait(200)
+    # per gap between two timer ticks: wall seconds, stage, frames drawn, and the seconds the
+    # UI thread itself worked (thread CPU time): on a loaded machine the OS may not run the
+    # process at all for a while, which is no work of the viewer's
+    gaps: list[tuple[float, str, int, float]] = []
+    stage = ["archive"]
+    last = [time.perf_counter(), 0, time.thread_time()]
+    views = (w.view_area.primary, w.view_area.secondary)
+
+    def tick() -> None:
+        now, frames, cpu = time.perf_counter(), sum(v.renders for v in views), time.thread_time()
+        gaps.append((now - last[0], stage[0], frames - last[1], cpu - last[2]))
+        last[:] = [now, frames, cpu]
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(10)
+    w.open_archive(three_epochs.root)
+    qtbot.waitUntil(lambda: SITE in w.site_list._icons, timeout=30000)  # the thumbnail
+    stage[0] = "site"
+    w.open_site(SITE)
+    view = w.view_area.primary
+    qtbot.waitUntil(lambda: bool(view.layers) and w.controller.loader.idle and view.renders > 0,
+                    timeout=30000)
+    qtbot.wait(300)
+    stage[0] = "heatmap"
+    w.model.set_compare_mode(CompareMode.HEATMAP)
+    qtbot.waitUntil(lambda: w.model.change is not None, timeout=30000)
+    qtbot.waitUntil(lambda: any(la.colors is not None for la in view.layers.values())
+                    and view.plotter.fresh, timeout=30000)
+    qtbot.wait(300)
+    timer.stop()
+    assert {g[1] for g in gaps} == {"archive", "site", "heatmap"}
+    # the UI thread's own work (no frame drawn in the gap) never blocks for 100 ms; the
+    # frames themselves (llvmpipe's draw and the window's composition) are what
+    # benchmarks/bench_viewer.py measures, on a quiet machine
+    stalls = [(round(g * 1000), round(cpu * 1000), s) for g, s, frames, cpu in gaps
+              if cpu > 0.100 and not frames]
+    assert not stalls, f"UI thread busy 100 ms without drawing (wall, cpu ms): {stalls}"
+    drawn = [(round(g * 1000), round(cpu * 1000), s) for g, s, frames, cpu in gaps if frames]
+    print("gaps with a frame (wall, UI-thread cpu ms):", drawn)
 
 
 # --------------------------------------------------------------------------- timeline
@@ -280,12 +342,20 @@ def test_heatmap_colours_by_sign_legend_histogram_and_regions(qtbot, two_epochs)
     assert added[0] > added[2] + 60, f"added building should be red, got {added}"
     assert removed[2] > removed[0] + 60, f"removed building should be blue, got {removed}"
     assert w.heatmap.legend.limit == pytest.approx(20.0)  # 15 m rounded up for the legend
-    assert w.heatmap.hist.counts is not None and sum(w.heatmap.hist.counts) > 10_000
+    # the histogram counts exactly the coloured values, over the legend's range
+    hist = w.heatmap.hist
+    assert hist.range == (-w.heatmap.legend.limit, w.heatmap.legend.limit)
+    assert sum(hist.counts) == np.isfinite(m.change.values).sum()
+    assert hist.x_title == "Change (m)" and "Vertices" in hist.y_title
+    assert w.heatmap.legend.ends[0].endswith("lowered / removed")
+    assert "percentile" in w.heatmap.scale_note.text()
+    assert "all change" in w.heatmap.state.text()
     # significant only: unchanged ground (|d| < LoD) turns grey, the buildings keep colour
     ground = pixel(prim, (0.0, 35.0, 0.0))
     box = w.heatmap.significant
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
     assert m.significant_only
+    assert "significant change only" in w.heatmap.state.text()
     settle(qtbot, w)
     (layer,) = prim.layers.values()
     v = layer.mesh.vertices
@@ -296,8 +366,19 @@ def test_heatmap_colours_by_sign_legend_histogram_and_regions(qtbot, two_epochs)
     # regions: sign, area, volume; a click flies there
     tree = w.regions.tree
     assert tree.topLevelItemCount() == 2
-    rows = {tree.topLevelItem(i).text(1): tree.topLevelItem(i) for i in range(2)}
-    assert rows["added"].text(2) == "400.0" and rows["removed"].text(3) == "-6000.0"
+    rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
+    assert rows["added"].text(3) == "400.0 m²" and rows["removed"].text(4) == "−6,000.0 m³"
+    assert rows["removed"].text(1) == "Old hall"  # the annotation inside the region names it
+    w.set_language("de")
+    rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
+    assert rows["entfernt"].text(4) == "−6.000,0 m³"
+    assert rows["entfernt"].text(1) == "Alte Halle"
+    # never clipped: the column is as wide as its text
+    item = rows["entfernt"]
+    need = tree.fontMetrics().horizontalAdvance(item.text(4))
+    assert tree.columnWidth(4) >= need
+    w.set_language("en")
+    rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
     rect = tree.visualItemRect(rows["added"])
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: np.allclose(m.camera.focal_point, (20, 0, 5), atol=0.01),
@@ -373,6 +454,40 @@ def test_annotations_per_epoch_and_cards_in_both_languages(qtbot, two_epochs) ->
     assert "old-hall" not in labels and not card.isVisible()
 
 
+def test_labels_hide_behind_buildings_and_each_view_shows_its_epoch(qtbot, two_epochs) -> None:
+    """From street level behind the old hall (epoch 1) both hotspots lie behind the building:
+    no label, no marker. From above both show, apart. In side by side the old hall's label is
+    on A's view only, the square's on both."""
+    w = open_window(qtbot, two_epochs.root)
+    m = w.model
+    m.set_epoch(E1)
+    settle(qtbot, w)
+    overlay, view = w.annotations, w.view_area.primary
+    m.set_camera(Camera((-30.0, 30.0, 3.0), (-12.0, -12.0, 4.0), (0.0, 0.0, 1.0), 50.0))
+    qtbot.waitUntil(lambda: {p.reason for p in overlay.placed.values()} == {"occluded"},
+                    timeout=5000)
+    assert not any(label.isVisible() for label in overlay.labels.values())
+    assert not overlay._markers
+    m.set_camera(TOP_DOWN)
+    qtbot.waitUntil(lambda: all(p.visible for p in overlay.placed.values()), timeout=5000)
+    assert set(overlay.placed) == {"square", "old-hall"}
+    a, b = (overlay.labels[k].geometry() for k in ("square", "old-hall"))
+    assert a.isValid() and b.isValid() and not a.intersects(b)
+    # the marker under the label is clickable, the hidden one is not
+    x, y = overlay.placed["old-hall"].anchor_px
+    assert overlay.hit(QPoint(round(x), round(y))) == "old-hall"
+
+    m.set_epoch_a(E1)
+    m.set_epoch(E2)
+    m.set_compare_mode(CompareMode.SIDE_BY_SIDE)
+    settle(qtbot, w)
+    second = w.annotations_b
+    qtbot.waitUntil(lambda: set(second.placed) == {"square"} and
+                    set(overlay.placed) == {"square", "old-hall"}, timeout=5000)
+    assert view.isVisible() and w.view_area.secondary.isVisible()
+    assert "old-hall" not in second.labels and overlay.labels["old-hall"].isVisible()
+
+
 def test_language_switch_translates_every_part(qtbot, two_epochs) -> None:
     w = open_window(qtbot, two_epochs.root)
     assert w.compare_bar.buttons[CompareMode.SIDE_BY_SIDE].text() == "Side by side"
@@ -435,10 +550,27 @@ def test_damaged_product_gives_a_message_not_a_traceback(qtbot, tmp_path) -> Non
     qtbot.waitUntil(lambda: banner.isVisible() and "damaged GLB" in banner.label.text(),
                     timeout=15000)
     assert E2 in banner.label.text() and "truncated" in banner.label.text()
+    assert "stadtzeit archive verify" in banner.label.text()
     assert banner.level == "error"
     assert not w.view_area.primary.layers
     w.model.set_epoch(E1)  # the other epoch still opens
     qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
+
+
+def test_damaged_lod_falls_back_to_an_intact_one_with_a_notice(qtbot, tmp_path) -> None:
+    """LOD 0 of E2 is truncated, LOD 1 is intact: the epoch opens at LOD 1 and the banner
+    says so and what to do."""
+    arch = build_archive(tmp_path, epochs=(E1, E2), lods=(0, 1), damage=E2)
+    w = open_window(qtbot, arch.root, site=None)
+    w.open_site(SITE)
+    view, banner = w.view_area.primary, w.view_area.banner
+    qtbot.waitUntil(lambda: bool(view.layers), timeout=15000)
+    (layer,) = view.layers.values()
+    assert layer.epoch == E2 and layer.mesh.n_faces == 2 * 50 * 50  # LOD 1's grid
+    qtbot.waitUntil(lambda: banner.isVisible() and "stadtzeit archive verify" in
+                    banner.label.text(), timeout=15000)
+    assert "damaged" in banner.label.text() and E2 in banner.label.text()
+    assert "vtk" not in banner.label.text().lower()
 
 
 # --------------------------------------------------------------------------- navigation
@@ -485,6 +617,101 @@ def test_shortcuts_help_fly_mode_and_saved_viewpoints(qtbot, two_epochs) -> None
     qtbot.mouseClick(w.viewpoints.list.viewport(), Qt.MouseButton.LeftButton,
                      pos=w.viewpoints.list.visualItemRect(w.viewpoints.list.item(0)).center())
     assert m.camera == m.viewpoints["Overview"]
+    # Ctrl+S asks for a name (a confirmation) first: Cancel writes nothing
+    before = len(two_epochs.archive.log(SITE))
+    qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    dialog = w.viewpoints.dialog
+    assert dialog.isVisible() and "new version" in dialog.labelText()
+    assert m.epoch in dialog.textValue()  # a name that says what the view shows
+    dialog.reject()
+    qtbot.wait(300)
+    assert len(two_epochs.archive.log(SITE)) == before and len(m.viewpoints) == 1
+    qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    w.viewpoints.dialog.setTextValue("Roofs")
+    w.viewpoints.dialog.accept()
+    qtbot.waitUntil(lambda: "Roofs" in m.viewpoints, timeout=10000)
+    assert len(two_epochs.archive.log(SITE)) == before + 1
+
+
+def test_keyboard_path_focus_leaves_the_3d_view_fly_turn_and_measure(qtbot, two_epochs) -> None:
+    """Tab reaches the 3D view and leaves it again (both ways), Esc leaves it too, the timeline
+    takes focus and steps epochs, fly mode turns by keys and measuring needs no mouse."""
+    from PySide6.QtTest import QTest
+
+    w = open_window(qtbot, two_epochs.root)
+    m = w.model
+    settle(qtbot, w)
+    plot, tl = w.view_area.primary.plotter, w.timeline.timeline
+    plot.setFocus()
+    qtbot.waitUntil(plot.hasFocus, timeout=3000)
+    assert w.view_area.primary.layout().contentsMargins().left() > 0  # a visible focus frame
+    QTest.keyClick(plot, Qt.Key.Key_Tab)
+    assert not plot.hasFocus()
+    plot.setFocus()
+    QTest.keyClick(plot, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert not plot.hasFocus()
+    plot.setFocus()
+    QTest.keyClick(plot, Qt.Key.Key_Escape)
+    assert tl.hasFocus() and w.view_area.primary.layout().contentsMargins().left() == 0
+    # Tab from the timeline goes round every control, the 3D view among them, and back
+    seen = []
+    for _ in range(80):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(QApplication.focusWidget())
+        if tl.hasFocus():
+            break
+    assert tl.hasFocus() and plot in seen and w.timeline.play_button in seen
+    assert w.compare_bar.buttons[CompareMode.HEATMAP] in seen
+    assert w.site_list.search in seen
+    tl.setFocus()
+    QTest.keyClick(tl, Qt.Key.Key_Home)
+    assert m.epoch == E1
+    # fly mode: J turns left about the eye (the eye stays, the view direction turns)
+    plot.setFocus()
+    qtbot.keyClick(w, Qt.Key.Key_G)
+    assert m.fly_mode
+    before = m.camera
+    QTest.keyClick(plot, Qt.Key.Key_J)
+    assert m.camera.position == before.position
+    turn = np.degrees(np.arctan2(*m.camera.direction[1::-1]) -
+                      np.arctan2(*before.direction[1::-1]))
+    assert turn == pytest.approx(5.0, abs=0.01)
+    QTest.keyClick(plot, Qt.Key.Key_Escape)
+    assert not m.fly_mode
+    # measuring by keyboard: Enter picks the surface under the centre of the view
+    m.set_camera(TOP_DOWN)
+    settle(qtbot, w)
+    qtbot.keyClick(w, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    plot.setFocus()
+    QTest.keyClick(plot, Qt.Key.Key_Return)
+    assert len(m.measurement.points) == 1
+    assert m.measurement.points[0][:2] == pytest.approx((0.0, 0.0), abs=1.5)
+
+
+def test_compare_bar_before_a_site_and_with_one_epoch(qtbot, tmp_path, two_epochs) -> None:
+    from viewer_fixtures import build_archive
+
+    one = build_archive(tmp_path, epochs=(E1,), change=False)
+    w = open_window(qtbot, one.root, site=None)
+    bar = w.compare_bar
+    for widget in (bar.a_combo, bar.b_combo, bar.opacity, bar.opacity_label):
+        assert not widget.isVisible()
+    w.open_site(SITE)
+    qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
+    assert not bar.buttons[CompareMode.SWIPE].isEnabled() and bar.hint.isVisible()
+    w.model.set_compare_mode(CompareMode.SIDE_BY_SIDE)
+    assert w.model.compare_mode == CompareMode.SINGLE
+    # two epochs: the dates fit their boxes
+    w.open_archive(two_epochs.root)
+    qtbot.waitUntil(lambda: bool(w.model.sites), timeout=15000)
+    w.open_site(SITE)
+    qtbot.waitUntil(lambda: bool(w.view_area.primary.layers), timeout=15000)
+    w.model.set_compare_mode(CompareMode.SWIPE)
+    assert bar.buttons[CompareMode.SWIPE].isEnabled() and not bar.hint.isVisible()
+    combo = bar.a_combo
+    assert combo.isVisible()
+    need = combo.fontMetrics().horizontalAdvance(combo.currentText())
+    assert combo.width() >= need + 20
 
 
 def test_touch_pinch_twist_and_drag_move_the_camera(qtbot, two_epochs) -> None:

@@ -192,7 +192,7 @@ def test_site_info_from_a_real_archive(archive3) -> None:
     e1 = info.epoch(E1)
     assert e1.capture == "airborne-lidar" and e1.lods.keys() == {0, 1}
     assert e1.face_counts == {0: 20000, 1: 5000}
-    assert e1.provenance["registration"] == "RMS 2.1 cm icp"
+    assert e1.registration == {"method": "icp", "rmse": 0.021}
     assert e1.provenance["events"] == "2"
     assert [a.id for a in info.annotations] == ["old-hall", "square"]
     assert info.annotations[0].applies_to(E1) and not info.annotations[0].applies_to(E2)

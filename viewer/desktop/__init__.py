@@ -25,23 +25,73 @@ def check_display() -> None:
             "through Xvfb: xvfb-run -a -s '-screen 0 1920x1080x24' stadtzeit view ...")
 
 
+#: The UI's smallest point size: Qt scales points with the screen's DPI (so 4K screens get more
+#: pixels per letter), but a platform default of 9 pt reads small at a desk.
+BASE_POINT_SIZE = 10.0
+LARGER = 1.3
+
+
+_platform_font: list = []   # the platform's font, before the first change
+
+
+def set_text_size(app, larger: bool) -> None:
+    """The application font: the platform's, at least BASE_POINT_SIZE, ×LARGER on request."""
+    from PySide6.QtGui import QFont
+
+    if not _platform_font:
+        _platform_font.append(QFont(app.font()))
+    font = QFont(_platform_font[0])
+    font.setPointSizeF(max(font.pointSizeF(), BASE_POINT_SIZE) * (LARGER if larger else 1.0))
+    app.setFont(font)
+
+
+def quiet_vtk() -> None:
+    """VTK's own error lines ("ERROR: In vtkGLTFDocumentLoader.cxx, line 686") stay off the
+    console: the viewer reports what went wrong, and what to do, in its banner."""
+    from vtkmodules.vtkCommonCore import vtkOutputWindow, vtkStringOutputWindow
+
+    vtkOutputWindow.SetInstance(vtkStringOutputWindow())
+
+
+def _splash(archive: Path, size: tuple[int, int] | None):
+    """A plain Qt window saying what is opening, shown before the heavy imports."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    label = QLabel(f"stadtzeit\n\n{archive}")
+    label.setWindowTitle("stadtzeit")
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet("background: #1f2327; color: #e8e8e8; font-size: 16pt;")
+    label.resize(*(size or (1280, 800)))
+    label.show()
+    for _ in range(3):  # mapped and painted before the imports start
+        QApplication.processEvents()
+    return label
+
+
 def run(archive: Path, site: str | None = None, epoch: str | None = None,
         screenshot: Path | None = None, language: str | None = None,
         compare: str | None = None, size: tuple[int, int] | None = None,
-        timeout_s: float = 300.0) -> int:
+        timeout_s: float = 300.0, larger_text: bool = False) -> int:
     """Open the viewer; with `screenshot`, save one PNG once everything is drawn and exit."""
     check_display()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from viewer.desktop.main_window import MainWindow
-
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("stadtzeit")
+    quiet_vtk()
+    set_text_size(app, larger_text)
+    # a window at once: the 3D libraries (VTK, pyvista and what it pulls in) take seconds to
+    # import on a cold start, and a user should see that the viewer is on its way
+    splash = _splash(archive, size)
+    from viewer.desktop.main_window import MainWindow
+
     window = MainWindow(language=language)
     if size:
         window.resize(*size)
     window.show()
+    splash.close()
     result = {"rc": 0}
 
     def sites_loaded() -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QRect, Qt
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -25,18 +24,18 @@ class CompareBar(QWidget):
     def __init__(self, model: ViewerModel, parent: QWidget | None = None):
         super().__init__(parent)
         self.model = model
-        self.group = QButtonGroup(self)
-        self.group.setExclusive(True)
+        # no QButtonGroup: Qt's Tab reaches only one button of a group (and the arrows that
+        # move within it are the epoch keys); sync() keeps the model's mode checked
         self.buttons: dict[CompareMode, QToolButton] = {}
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        for i, mode in enumerate(MODES):
+        for mode in MODES:
             b = QToolButton(self)
             b.setCheckable(True)
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             b.setObjectName(f"compare-{mode.value}")
-            self.group.addButton(b, i)
+            b.clicked.connect(lambda _=False, md=mode: (model.set_compare_mode(md), self.sync()))
             self.buttons[mode] = b
             layout.addWidget(b)
         layout.addSpacing(12)
@@ -44,8 +43,14 @@ class CompareBar(QWidget):
         self.a_combo = QComboBox(self)
         self.b_label = QLabel(self)
         self.b_combo = QComboBox(self)
+        for combo in (self.a_combo, self.b_combo):  # whole dates, never "2019-06·"
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.setMinimumContentsLength(10)
         for w in (self.a_label, self.a_combo, self.b_label, self.b_combo):
             layout.addWidget(w)
+        self.hint = QLabel(self)   # why comparing is off (a site with one epoch)
+        self.hint.setObjectName("compare-hint")
+        layout.addWidget(self.hint)
         layout.addSpacing(12)
         self.opacity_label = QLabel(self)
         self.opacity = QSlider(Qt.Orientation.Horizontal, self)
@@ -54,7 +59,6 @@ class CompareBar(QWidget):
         layout.addWidget(self.opacity_label)
         layout.addWidget(self.opacity)
         layout.addStretch(1)
-        self.group.idClicked.connect(lambda i: model.set_compare_mode(MODES[i]))
         self.a_combo.activated.connect(lambda i: model.set_epoch_a(self.a_combo.itemText(i)))
         self.b_combo.activated.connect(lambda i: model.set_epoch(self.b_combo.itemText(i)))
         self.opacity.valueChanged.connect(lambda v: model.set_overlay_opacity(v / 100))
@@ -89,9 +93,17 @@ class CompareBar(QWidget):
 
     def sync(self) -> None:
         m = self.model
-        self.buttons[m.compare_mode].setChecked(True)
-        comparing = m.compare_mode != CompareMode.SINGLE
+        for mode, button in self.buttons.items():
+            button.setChecked(mode == m.compare_mode)
         ids = m.site.epoch_ids if m.site else []
+        # before a site is open there is nothing to compare; with one epoch, nothing either
+        can_compare = len(ids) > 1
+        for mode, button in self.buttons.items():
+            button.setEnabled(mode == CompareMode.SINGLE or can_compare)
+        self.hint.setText(self.tr("This site has one epoch: there is nothing to compare yet.")
+                          if len(ids) == 1 else "")
+        self.hint.setVisible(len(ids) == 1)
+        comparing = m.compare_mode != CompareMode.SINGLE and can_compare
         for combo, value in ((self.a_combo, m.epoch_a), (self.b_combo, m.epoch)):
             combo.blockSignals(True)
             if [combo.itemText(i) for i in range(combo.count())] != ids:
@@ -101,7 +113,7 @@ class CompareBar(QWidget):
             combo.blockSignals(False)
         for w in (self.a_label, self.a_combo, self.b_label, self.b_combo):
             w.setVisible(comparing)
-        overlay = m.compare_mode == CompareMode.OVERLAY
+        overlay = m.compare_mode == CompareMode.OVERLAY and can_compare
         self.opacity_label.setVisible(overlay)
         self.opacity.setVisible(overlay)
         self.opacity.blockSignals(True)

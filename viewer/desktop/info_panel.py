@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from html import escape
+from typing import Any
 
-from PySide6.QtCore import QEvent
+from PySide6.QtCore import QDate, QDateTime, QEvent, QLocale, QTimeZone
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
+from viewer.model.change_display import format_length, format_number
 from viewer.model.state import ViewerModel
+
+
+def _number(reg: dict[str, Any], *keys: str) -> float | None:
+    for k in keys:
+        v = reg.get(k)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return float(v)
+    return None
 
 
 class InfoPanel(QWidget):
@@ -43,6 +54,64 @@ class InfoPanel(QWidget):
                   "processed": self.tr("Processed"), "provenance": self.tr("Provenance")}
         return labels.get(key, key)
 
+    def _locale(self) -> QLocale:
+        return QLocale(QLocale.Language.German if self.model.language == "de"
+                       else QLocale.Language.English, QLocale.Country.AnyCountry)
+
+    def human_date(self, value: date | str | None) -> str:
+        """"15 June 2019" / "15. Juni 2019"; a timestamp gets its time (UTC) too."""
+        if value is None or value == "":
+            return ""
+        loc = self._locale()
+        day_format = "d. MMMM yyyy" if self.model.language == "de" else "d MMMM yyyy"
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return loc.toString(QDate(value.year, value.month, value.day), day_format)
+        try:
+            when = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+        qdt = QDateTime(QDate(when.year, when.month, when.day).startOfDay(QTimeZone.utc()))
+        qdt = qdt.addSecs(when.hour * 3600 + when.minute * 60)
+        return loc.toString(qdt, day_format + ", HH:mm") + " UTC"
+
+    def registration_text(self, reg: dict[str, Any]) -> str:
+        """What epoch.json says about the registration, whatever keys it has."""
+        if not reg:
+            return ""
+        lang = self.model.language
+        mode = str(reg.get("mode") or "")
+        if reg.get("reference") is True or mode == "reference":
+            return self.tr("reference epoch (the others are aligned to it)")
+        parts = []
+        ref = reg.get("reference")
+        if isinstance(ref, str) and ref:
+            parts.append(self.tr("aligned to %1").replace("%1", ref))
+        if mode:
+            parts.append(self.tr("mode: %1").replace("%1", mode))
+        elif reg.get("method"):
+            parts.append(str(reg["method"]))
+        rms = _number(reg, "inlier_rmse", "rmse", "rms", "residual_rms", "rmse_m")
+        if rms is not None:
+            parts.append(self.tr("residual %1 (RMS)").replace(
+                "%1", format_number(100 * rms, lang, 1) + " cm"))
+        stable = _number(reg, "stable_share", "stable_fraction", "fitness")
+        if stable is not None:
+            key = "stable_share" if "stable_share" in reg or "stable_fraction" in reg \
+                else "fitness"
+            label = self.tr("stable share %1 %") if key == "stable_share" \
+                else self.tr("overlap %1 %")
+            parts.append(label.replace("%1", format_number(100 * stable, lang, 0)))
+        residuals = reg.get("residuals")
+        if isinstance(residuals, dict):
+            for k, v in residuals.items():
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    parts.append(f"{k} {format_length(float(v), lang)}")
+        if reg.get("accepted_by_force") or reg.get("forced") or reg.get("force_warning"):
+            warning = reg.get("force_warning")
+            parts.append(self.tr("accepted by force (check it)") +
+                         (f": {warning}" if isinstance(warning, str) else ""))
+        return "; ".join(parts)
+
     def html(self) -> str:
         m, site = self.model, self.model.site
         if site is None:
@@ -54,13 +123,14 @@ class InfoPanel(QWidget):
         parts = [f"<h2>{escape(site.name.get(lang))}</h2>",
                  f"<p>{escape(site.description.get(lang))}</p>",
                  f"<p><b>{escape(crs_label)}:</b> {escape(site.crs)}<br>"
-                 f"<b>{escape(origin_label)}:</b> E {o[0]:.3f} N {o[1]:.3f} H {o[2]:.3f}"
+                 f"<b>{escape(origin_label)}:</b> E {format_number(o[0], lang, 3)} "
+                 f"N {format_number(o[1], lang, 3)} H {format_number(o[2], lang, 3)}"
                  f"<br><b>{escape(version_label)}:</b> v{site.version or '?'}</p>",
                  f"<h3>{escape(epochs_label)}</h3>"]
         shown = self.tr("shown")
         for e in reversed(site.epochs):
             current = e.id == m.epoch
-            head = escape(e.date.isoformat() if e.date else e.id)
+            head = escape(self.human_date(e.date) if e.date else e.id)
             style = ' style="background-color:#fff3c4"' if current else ""
             rows = [(self.tr("Capture"), self._capture_name(e.capture)),
                     (self.tr("Sensor"), e.sensor), (self.tr("Operator"), e.operator)]
@@ -69,7 +139,10 @@ class InfoPanel(QWidget):
                     f"LOD{k}: {n:,}".replace(",", "\u202f") if n >= 0 else f"LOD{k}: "
                     + self.tr("damaged") for k, n in sorted(e.face_counts.items()))
                     + " " + self.tr("triangles")))
-            rows += [(self._provenance_label(k), v) for k, v in e.provenance.items()]
+            rows += [(self._provenance_label(k),
+                      self.human_date(v) if k == "processed" else v)
+                     for k, v in e.provenance.items()]
+            rows.append((self.tr("Registration"), self.registration_text(e.registration)))
             body = "".join(f"<tr><td><i>{escape(k)}</i></td><td>{escape(v)}</td></tr>"
                            for k, v in rows if v)
             marker = f" ({escape(shown)})" if current else ""

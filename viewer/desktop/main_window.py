@@ -36,13 +36,14 @@ from viewer.desktop.regions import RegionsList
 from viewer.desktop.site_list import SiteList
 from viewer.desktop.timeline import Player, TimelineBar
 from viewer.desktop.viewpoints import ViewpointPanel
-from viewer.model.scene import MeshData
 from viewer.model.state import CompareMode, MeasureMode, ViewerModel
 from viewer.qt.controller import ViewerController
 from viewer.qt.i18n import Translations, system_language
-from viewer.render.vtk_view import SceneView, ThumbnailRenderer
+from viewer.render.vtk_view import SceneView
 
 MEASURE_COLOUR = "#ff2d55"
+FLY_TURN = {Qt.Key.Key_J: (5.0, 0.0), Qt.Key.Key_L: (-5.0, 0.0),  # turn left / right
+            Qt.Key.Key_I: (0.0, 5.0), Qt.Key.Key_K: (0.0, -5.0)}  # look up / down
 FLY_KEYS = {Qt.Key.Key_W: (1, 0, 0), Qt.Key.Key_S: (-1, 0, 0), Qt.Key.Key_D: (0, 1, 0),
             Qt.Key.Key_A: (0, -1, 0), Qt.Key.Key_E: (0, 0, 1), Qt.Key.Key_Q: (0, 0, -1)}
 
@@ -171,6 +172,7 @@ class MainWindow(QMainWindow):
         for view in c.views.values():
             view.interaction.connect(c.begin_interaction)
         self.annotations = AnnotationOverlay(m, self.view_area.primary)
+        self.annotations_b = AnnotationOverlay(m, self.view_area.secondary)  # side by side: B
         self.player = Player(m, ready=c.is_ready)
         self.compare_bar = CompareBar(m, self)
         self.timeline = TimelineBar(m, self.player, self)
@@ -236,8 +238,6 @@ class MainWindow(QMainWindow):
         self._busy_timer.timeout.connect(self._show_busy)
         self._progress_shown = 0.0
         self._make_actions()
-        self._thumbnailer = ThumbnailRenderer()
-        self._thumb_queue: list[tuple[str, MeshData]] = []
         self._fly_keys: set[int] = set()
         self._fly_last = 0.0
         self._fly_timer = QTimer(self)
@@ -248,8 +248,9 @@ class MainWindow(QMainWindow):
         self.site_list.site_activated.connect(self.open_site)
         self.regions.region_activated.connect(c.fly_to)
         self.viewpoints.save_requested.connect(c.save_viewpoint)
-        c.thumbnail_mesh.connect(self._queue_thumbnail)
+        c.thumbnail.connect(self.site_list.set_thumbnail)
         c.scene_changed.connect(self.annotations.refresh)
+        c.scene_changed.connect(self.annotations_b.refresh)
         c.loader.busy.connect(self._busy)
         c.loader.progress.connect(self._progress)
         for view in (self.view_area.primary, self.view_area.secondary):
@@ -289,6 +290,8 @@ class MainWindow(QMainWindow):
         A["fly"] = action("fly", lambda: m.set_fly_mode(not m.fly_mode), "G", checkable=True)
         A["help"] = action("help", self.view_area.help.toggle, "F1")
         A["fullscreen"] = action("fullscreen", self._toggle_fullscreen, "F11")
+        A["larger-text"] = action("larger-text", lambda: self.set_larger_text(
+            A["larger-text"].isChecked()), "Ctrl++", checkable=True)
         A["prev"] = action("prev", lambda: m.step_epoch(-1), "Left")
         A["next"] = action("next", lambda: m.step_epoch(+1), "Right")
         A["play"] = action("play", lambda: self.timeline.set_playing(not self.player.playing),
@@ -318,7 +321,7 @@ class MainWindow(QMainWindow):
                                                          "language", "help")}
         for name in ("open", "screenshot", "quit"):
             self.menus["file"].addAction(A[name])
-        for name in ("reset", "fly", "fullscreen", "prev", "next", "play"):
+        for name in ("reset", "fly", "fullscreen", "larger-text", "prev", "next", "play"):
             self.menus["view"].addAction(A[name])
         for mode in COMPARE_MODES:
             self.menus["compare"].addAction(A[f"mode-{mode.value}"])
@@ -335,7 +338,8 @@ class MainWindow(QMainWindow):
             "open": self.tr("&Open archive…"), "screenshot": self.tr("Save &screenshot…"),
             "quit": self.tr("&Quit"), "reset": self.tr("&Reset view"),
             "fly": self.tr("&Fly mode (WASD)"), "help": self.tr("Keyboard &shortcuts"),
-            "fullscreen": self.tr("F&ull screen"), "prev": self.tr("&Previous epoch"),
+            "fullscreen": self.tr("F&ull screen"), "larger-text": self.tr("&Larger text"),
+            "prev": self.tr("&Previous epoch"),
             "next": self.tr("&Next epoch"), "play": self.tr("Play / &pause"),
             "mode-single": self.tr("&Single epoch"), "mode-side": self.tr("Side &by side"),
             "mode-overlay": self.tr("&Overlay"), "mode-swipe": self.tr("S&wipe"),
@@ -361,6 +365,7 @@ class MainWindow(QMainWindow):
         self.view_area.help.set_entries(self.tr("Keyboard shortcuts"), self.shortcut_help(),
                                         self.tr("Click anywhere or press F1 to close"))
         self.annotations.retranslate()
+        self.annotations_b.retranslate()
         self._update_footer()
 
     def shortcut_help(self) -> list[tuple[str, str]]:
@@ -374,11 +379,14 @@ class MainWindow(QMainWindow):
             ("G", self.tr("Fly mode on/off")),
             ("W A S D", self.tr("Fly forward, left, back, right")),
             ("Q / E", self.tr("Fly down / up (Shift: faster)")),
+            ("J / L, I / K", self.tr("Fly mode: turn left / right, look up / down")),
+            (self.tr("Enter"), self.tr("Measuring: pick the point at the centre of the view")),
+            ("Tab / Shift+Tab", self.tr("Move between the controls and the 3D view")),
             ("← / →", self.tr("Previous / next epoch")),
             (self.tr("Space"), self.tr("Play through the epochs")),
             ("1 … 5", self.tr("Single, side by side, overlay, swipe, change heatmap")),
             ("Ctrl+M / Ctrl+H / Ctrl+P", self.tr("Measure distance / height / area")),
-            ("Esc", self.tr("Stop measuring, leave fly mode, close help")),
+            ("Esc", self.tr("Stop measuring, leave fly mode, close help, leave the 3D view")),
             ("Ctrl+S", self.tr("Save the current view in the archive")),
             ("Ctrl+F", self.tr("Search sites")),
             ("Ctrl+L", self.tr("Switch language Deutsch / English")),
@@ -452,23 +460,6 @@ class MainWindow(QMainWindow):
         self.progress_text.setText(self.tr("Loading %1").replace("%1", Path(text).name)
                                    if text else self.tr("Loading…"))
 
-    def _queue_thumbnail(self, site_id: str, mesh: MeshData) -> None:
-        """Thumbnails render on the UI thread, one per event-loop turn, never in a burst."""
-        self._thumb_queue.append((site_id, mesh))
-        if len(self._thumb_queue) == 1:
-            QTimer.singleShot(0, self._render_thumbnail)
-
-    def _render_thumbnail(self) -> None:
-        if not self._thumb_queue:
-            return
-        site_id, mesh = self._thumb_queue.pop(0)
-        try:
-            self.site_list.set_thumbnail(site_id, self._thumbnailer.render(mesh))
-        except Exception as exc:  # noqa: BLE001 - a thumbnail is never worth a crash
-            self.model.message("warning", f"thumbnail {site_id}: {exc}")
-        if self._thumb_queue:
-            QTimer.singleShot(30, self._render_thumbnail)
-
     def _clicked(self, view: SceneView, pos: QPoint) -> None:
         m = self.model
         if m.measurement.mode != MeasureMode.OFF:
@@ -476,10 +467,10 @@ class MainWindow(QMainWindow):
             if point is not None:
                 m.add_measure_point(point)
             return
-        if view is self.view_area.primary:
-            hit = self.annotations.hit(pos)
-            if hit is not None:
-                m.select_annotation(hit)
+        overlay = self.annotations if view is self.view_area.primary else self.annotations_b
+        hit = overlay.hit(pos)
+        if hit is not None:
+            m.select_annotation(hit)
 
     def _draw_measurement(self) -> None:
         meas = self.model.measurement
@@ -505,7 +496,20 @@ class MainWindow(QMainWindow):
         if self.model.change is not None and banner.isVisible() and banner.level == "info":
             banner.hide()  # "computing it now" is done
 
+    def measure_at_centre(self) -> bool:
+        """Keyboard measuring: the surface point under the centre of the view (the "+")."""
+        view = self.view_area.primary
+        centre = QPoint(view.plotter.width() // 2, view.plotter.height() // 2)
+        point = view.pick(centre)
+        if point is None:
+            self.model.message("info", self.tr(
+                "No surface under the centre of the view: turn or move the view first."))
+            return False
+        self.model.add_measure_point(point)
+        return True
+
     def _escape(self) -> None:
+        views = (self.view_area.primary.plotter, self.view_area.secondary.plotter)
         if self.view_area.help.isVisible():
             self.view_area.help.hide()
         elif self.model.fly_mode:
@@ -516,14 +520,25 @@ class MainWindow(QMainWindow):
             self.model.select_annotation(None)
         elif self.isFullScreen():
             self.showNormal()
+        elif any(v.hasFocus() for v in views):
+            self.timeline.timeline.setFocus(Qt.FocusReason.OtherFocusReason)  # leave the 3D
 
     def _save_view_shortcut(self) -> None:
         self.tabs.setCurrentWidget(self.viewpoints)
-        self.viewpoints._save()
+        self.viewpoints.ask_and_save()
 
     def _focus_search(self) -> None:
         self.site_list.search.setFocus()
         self.site_list.search.selectAll()
+
+    def set_larger_text(self, on: bool) -> None:
+        """Letters ×1.3 in the whole interface (for reading at a distance or low vision)."""
+        from PySide6.QtWidgets import QApplication
+
+        from viewer.desktop import set_text_size
+
+        set_text_size(QApplication.instance(), on)
+        self.actions_by_name["larger-text"].setChecked(on)
 
     def _toggle_fullscreen(self) -> None:
         self.showNormal() if self.isFullScreen() else self.showFullScreen()
@@ -559,6 +574,15 @@ class MainWindow(QMainWindow):
 
     def _view_key(self, event: QKeyEvent) -> None:
         key = event.key()
+        pressed = event.type() == QEvent.Type.KeyPress
+        if pressed and self.model.fly_mode and key in FLY_TURN and self.model.camera:
+            self.controller.begin_interaction()
+            self.model.set_camera(self.model.camera.turn(*FLY_TURN[key]))
+            return
+        if pressed and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and \
+                self.model.measurement.mode != MeasureMode.OFF:
+            self.measure_at_centre()
+            return
         if self.model.fly_mode and key in FLY_KEYS and not event.isAutoRepeat():
             if event.type() == QEvent.Type.KeyPress:
                 if not self._fly_keys:
@@ -601,7 +625,6 @@ class MainWindow(QMainWindow):
         self.player.play(False)
         self.controller.loader.cancel_all()
         self.controller.loader.wait(5000)
-        self._thumbnailer.close()
         for view in (self.view_area.primary, self.view_area.secondary):
             view.plotter.close()
         super().closeEvent(event)

@@ -7,7 +7,14 @@ import zlib
 import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from viewer.model.state import SiteInfo, ViewerModel
 
@@ -53,7 +60,12 @@ class SiteList(QWidget):
         self.setMinimumWidth(250)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        self.empty_hint = QLabel(self)        # a search without hits says so
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setObjectName("search-empty")
+        self.empty_hint.hide()
         layout.addWidget(self.search)
+        layout.addWidget(self.empty_hint)
         layout.addWidget(self.list)
         self._icons: dict[str, QIcon] = {}
         self.search.textChanged.connect(self._filter)
@@ -95,6 +107,12 @@ class SiteList(QWidget):
             site = next(s for s in self.model.sites
                         if s.id == item.data(Qt.ItemDataRole.UserRole))
             item.setHidden(not site.matches(text))
+        nothing = bool(self.model.sites) and not self.visible_ids()
+        if nothing:
+            self.empty_hint.setText(self.tr("No site matches “%1”. Search looks at the German "
+                                            "and English names and the id.").replace(
+                "%1", text.strip()))
+        self.empty_hint.setVisible(nothing)
 
     def _select_current(self) -> None:
         current = self.model.site.id if self.model.site else None

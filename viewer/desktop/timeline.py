@@ -31,6 +31,7 @@ class TimelineWidget(QWidget):
         self.setMinimumHeight(66)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # Tab reaches it; arrows step epochs
         self._dragging = False
         for signal in (model.events.site, model.events.epoch, model.events.compare):
             signal.connect(self.update)
@@ -62,7 +63,26 @@ class TimelineWidget(QWidget):
         pos = self.epoch_positions()
         return min(pos, key=lambda e: abs(pos[e] - x)) if pos else None
 
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
+        steps = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1, Qt.Key.Key_Home: -10_000,
+                 Qt.Key.Key_End: 10_000}
+        step = steps.get(event.key())
+        if step is None:
+            super().keyPressEvent(event)
+            return
+        site = self.model.site
+        if site and site.epochs and self.model.epoch in site.epoch_ids:
+            ids = site.epoch_ids
+            i = max(0, min(len(ids) - 1, ids.index(self.model.epoch) + step))
+            self.model.set_epoch(ids[i])
+        event.accept()
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        if self.hasFocus():
+            frame = QPainter(self)
+            frame.setPen(QPen(self.palette().highlight().color(), 2))
+            frame.drawRect(self.rect().adjusted(1, 1, -1, -1))
+            frame.end()
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()

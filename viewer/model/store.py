@@ -50,17 +50,6 @@ def provenance_summary(doc: dict[str, Any]) -> dict[str, str]:
     preset = doc.get("preset") or {}
     if isinstance(preset, dict) and preset.get("name"):
         out["preset"] = str(preset["name"])
-    reg = doc.get("registration") or {}
-    if isinstance(reg, dict) and reg:
-        rms = next((reg[k] for k in ("inlier_rmse", "rmse", "rms", "residual_rms", "rmse_m")
-                    if isinstance(reg.get(k), int | float)), None)
-        parts = [f"RMS {float(rms) * 100:.1f} cm"] if rms is not None else []
-        if reg.get("method"):
-            parts.append(str(reg["method"]))
-        if reg.get("reference"):
-            parts.append(f"→ {reg['reference']}")
-        if parts:
-            out["registration"] = " ".join(parts)
     stats = doc.get("statistics") or {}
     if isinstance(stats, dict):
         for key in ("points", "n_points", "points_out", "points_in"):
@@ -117,10 +106,14 @@ def site_info(version: SiteVersionLike, site_id: str | None = None) -> SiteInfo:
         e = manifest_epochs.get(eid, {})
         prov_path = f"epochs/{eid}/epoch.json"
         prov: dict[str, str] = {}
+        registration: dict[str, Any] = {}
         if prov_path in files:
             try:
-                prov = provenance_summary(version.read_json(prov_path))
-            except (OSError, ValueError):
+                doc_e = version.read_json(prov_path)
+                prov = provenance_summary(doc_e)
+                reg = doc_e.get("registration")
+                registration = reg if isinstance(reg, dict) else {}
+            except (OSError, ValueError, AttributeError):
                 prov = {"provenance": "epoch.json is unreadable"}
         counts = {}
         for k, logical in lods.get(eid, {}).items():
@@ -132,7 +125,8 @@ def site_info(version: SiteVersionLike, site_id: str | None = None) -> SiteInfo:
             id=eid, date=_epoch_date(eid), capture=str(e.get("capture") or ""),
             sensor=str(e.get("sensor") or ""), operator=str(e.get("operator") or ""),
             lods=dict(sorted(lods.get(eid, {}).items())), face_counts=counts,
-            provenance=prov, provenance_path=prov_path if prov_path in files else None))
+            provenance=prov, provenance_path=prov_path if prov_path in files else None,
+            registration=registration))
 
     annotations = []
     for a in doc.get("annotations") or []:

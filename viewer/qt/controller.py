@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, QVariantAnimation, Signal
 
 from assets_manifest.errors import StadtzeitError
-from viewer.model.changes import compute_pair_change
+from viewer.model.changes import compute_pair_change, default_method
 from viewer.model.scene import (
     INTERACTIVE_FACE_BUDGET,
     Cancelled,
@@ -46,7 +46,7 @@ def fill(text: str, *args: object) -> str:
 
 class ViewerController(QObject):
     scene_changed = Signal()
-    thumbnail_mesh = Signal(str, object)      # site id, MeshData for the site list's icon
+    thumbnail = Signal(str, object)           # site id, (H, W, 3) uint8 picture for the list
     sites_loaded = Signal()
     mesh_loaded = Signal(str)                 # cache key
 
@@ -57,6 +57,7 @@ class ViewerController(QObject):
         self.loader = loader or Loader(self)
         self.budget = budget
         self.store: ArchiveStore | None = None
+        self._damage_told: set[tuple[str, tuple[int, ...]]] = set()  # said once per epoch
         self.cache = MeshCache()
         self.versions: dict[str, SiteVersionLike] = {}
         self.lods: dict[str, int] = {}          # epoch -> chosen LOD for the open site
@@ -184,6 +185,13 @@ class ViewerController(QObject):
 
         def done(mesh: MeshData) -> None:
             self.cache.put(key, mesh, keep=self._keep_keys())
+            damaged = sorted(k for k, n in info.face_counts.items() if n < 0)
+            if damaged and epoch in self.model.shown_epochs() and \
+                    (epoch, tuple(damaged)) not in self._damage_told:
+                self._damage_told.add((epoch, tuple(damaged)))
+                self.model.message("warning", fill(self.tr(
+                    "LOD %1 of epoch %2 is damaged; showing LOD %3. Check the archive with: "
+                    "stadtzeit archive verify"), ", ".join(map(str, damaged)), epoch, lod))
             self.mesh_loaded.emit(key)
             if self.model.camera is None and self.model.site and key.startswith(
                     f"{self.model.site.id}@"):
@@ -192,11 +200,30 @@ class ViewerController(QObject):
 
         def failed(message: str) -> None:
             self.failed[key] = message
-            self.model.message("error", fill(self.tr("Could not load epoch %1: %2"), epoch,
-                                             message))
+            fallback = self._intact_lod(epoch, lod)
+            if fallback is not None and self.lods.get(epoch) == lod:
+                # another LOD of the epoch may be intact: show it, and say what to do
+                self.lods[epoch] = fallback
+                self.model.message("warning", fill(self.tr(
+                    "LOD %1 of epoch %2 is damaged (%3). Showing LOD %4 instead. Check the "
+                    "archive with: stadtzeit archive verify"), lod, epoch, message, fallback))
+                self.ensure_mesh(epoch, fallback, priority=priority)
+                return
+            self.model.message("error", fill(self.tr(
+                "Could not load epoch %1: %2. Check the archive with: stadtzeit archive "
+                "verify"), epoch, message))
 
         self.loader.submit(key, job, on_done=done, on_failed=failed, priority=priority)
         return False
+
+    def _intact_lod(self, epoch: str, damaged: int) -> int | None:
+        """The nearest other LOD of `epoch` not known to be damaged (coarser first)."""
+        info = self.model.site.epoch(epoch) if self.model.site else None
+        if info is None:
+            return None
+        others = [k for k in info.lods if k != damaged and
+                  self.cache_key(epoch, k) not in self.failed and info.face_counts.get(k, 0) >= 0]
+        return min(others, key=lambda k: (abs(k - damaged), k < damaged), default=None)
 
     def is_ready(self, epoch: str) -> bool:
         lod = self.lods.get(epoch)
@@ -216,15 +243,14 @@ class ViewerController(QObject):
         logical = newest.lods[max(newest.lods)]
         path = self.versions[site_id].files[logical]
 
-        def job(progress, cancelled) -> MeshData:
-            mesh = read_glb(path, source=logical)
-            if mesh.texture is not None:  # a thumbnail needs no 4k texture upload
-                step = max(1, max(mesh.texture.shape[:2]) // 256)
-                mesh.texture = np.ascontiguousarray(mesh.texture[::step, ::step])
-            return mesh
+        def job(progress, cancelled) -> np.ndarray:
+            from viewer.model.thumbnail import render_thumbnail
+
+            # drawn here, in the worker thread, with numpy: the UI thread only sets the icon
+            return render_thumbnail(read_glb(path, source=logical))
 
         self.loader.submit(f"thumb:{site_id}", job,
-                           on_done=lambda mesh: self.thumbnail_mesh.emit(site_id, mesh),
+                           on_done=lambda image: self.thumbnail.emit(site_id, image),
                            on_failed=lambda msg: log.warning("thumbnail: %s", msg),
                            priority=-1)
 
@@ -287,10 +313,16 @@ class ViewerController(QObject):
         name = f"change:{m.site.id}:{a}:{b}"
         if name in self.loader.jobs:
             return
-        ref = m.site.change(a, b)
         version = self.versions.get(m.site.id)
         if version is None:
             return
+        # the method follows what the epochs captured; a stored product of it is shown as is,
+        # else it is computed, with a stored DoD's regions (2.5D volumes) beside it
+        method = default_method(m.site.epoch(a), m.site.epoch(b))
+        ref = m.site.change(a, b, method)
+        if ref is None and (method == "dod" or self.store is None):
+            ref = m.site.change(a, b)
+        stored_dod = m.site.change(a, b, "dod")
         want = self.lods.get(b, 0)
         if ref is not None and ref.lods:
             lod = want if want in ref.lods else min(ref.lods, key=lambda k: abs(k - want))
@@ -320,15 +352,25 @@ class ViewerController(QObject):
             path_b = version.files[info_b.lods[lod_b]]
             lod = lod_b
             m.message("info", fill(self.tr(
-                "No stored change product for %1 → %2: computing it now."), a, b))
+                "No stored %3 change product for %1 → %2: computing it now (not stored)."),
+                a, b, method.upper()))
 
             archive = self.store.archive if self.store else None
             site_id = m.site.id
+            regions_path = stored_dod.summary if stored_dod is not None and \
+                method != "dod" else None
 
             def job(progress, cancelled):
+                regions_from = None
+                if regions_path is not None:
+                    try:
+                        regions_from = version.read_json(regions_path)
+                    except (OSError, ValueError) as exc:
+                        raise ProductError(regions_path, f"unreadable: {exc}") from exc
                 return compute_pair_change(
                     archive, site_id, a, b, lod, lambda: mesh_a or read_glb(path_a),
-                    lambda: mesh_b or read_glb(path_b), progress, cancelled)
+                    lambda: mesh_b or read_glb(path_b), progress, cancelled, method=method,
+                    regions_from=regions_from)
 
         def done(change: ChangeData) -> None:
             if (m.epoch_a, m.epoch) == (change.a, change.b):

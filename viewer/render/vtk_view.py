@@ -320,8 +320,13 @@ class SceneView(QWidget):
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         t = event.type()
         if t in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            if event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab):
+                return False  # Qt moves the focus on: the keyboard can leave the 3D view
             self.key.emit(event)
             return True  # VTK's own key bindings (w: wireframe, q/e: exit, ...) stay off
+        if t in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            self._show_focus(t == QEvent.Type.FocusIn)
+            return False
         if t == QEvent.Type.Wheel or (t == QEvent.Type.MouseMove and isinstance(
                 event, QMouseEvent) and event.buttons() != Qt.MouseButton.NoButton):
             self.interaction.emit()  # before VTK moves the camera and draws
@@ -341,6 +346,12 @@ class SceneView(QWidget):
             event.accept()  # without this Qt sends no updates, and no gesture is recognised
             return True
         return False
+
+    def _show_focus(self, on: bool) -> None:
+        """A visible frame round the view while it has the keyboard focus."""
+        self.layout().setContentsMargins(*(3,) * 4 if on else (0,) * 4)
+        self.setStyleSheet("SceneView { background: palette(highlight); }" if on else "")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, on)
 
     def gesture(self, event: QGestureEvent) -> bool:
         """Qt's pinch and pan gestures, applied as totals to the camera at their start (so
@@ -389,38 +400,3 @@ class SceneView(QWidget):
         _, start, before = self._touch_start
         self.interaction.emit()
         self.model.set_camera(touch_camera(start, before, pos, self.plotter.height()))
-
-
-class ThumbnailRenderer:
-    """Small off-screen renders for the site list, made once per site on the UI thread."""
-
-    def __init__(self, size: tuple[int, int] = (112, 84)):
-        self.size = size
-        self._plotter: pv.Plotter | None = None
-
-    def render(self, mesh: MeshData) -> np.ndarray:
-        if self._plotter is None:
-            self._plotter = pv.Plotter(off_screen=True, window_size=self.size)
-            self._plotter.ren_win.SetMultiSamples(0)
-            self._plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
-        p = self._plotter
-        p.clear_actors()
-        pd = polydata(mesh)
-        if mesh.texture is not None and mesh.uv is not None:
-            pd.active_texture_coordinates = mesh.uv
-            p.add_mesh(pd, texture=pv.Texture(mesh.texture), ambient=0.3)
-        elif mesh.colors is not None:
-            pd.point_data["rgb"] = mesh.colors
-            p.add_mesh(pd, scalars="rgb", rgb=True, show_scalar_bar=False, ambient=0.3)
-        else:
-            p.add_mesh(pd, color="#d8d2c4", ambient=0.3)
-        cam = Camera.fit(mesh.bounds)
-        p.camera.position, p.camera.focal_point = cam.position, cam.focal_point
-        p.camera.up = cam.view_up
-        p.renderer.ResetCameraClippingRange()
-        return np.asarray(p.screenshot(None, return_img=True))
-
-    def close(self) -> None:
-        if self._plotter is not None:
-            self._plotter.close()
-            self._plotter = None
