@@ -197,7 +197,7 @@ def dod_scenes(seeds: list[int], repeat: int) -> dict[str, Any]:
                         claimed |= {r.id for r in found}
                         v = sum(abs(r.volume) for r in found if r.sign == ch.sign)
                         err = 100.0 * (v - ch.volume) / ch.volume
-                        key = ch.name.split()[-1] if ch.name != "added mound" else "mound"
+                        key = ch.name
                         if abs(err) > abs(worst.get(key, 0.0)):
                             worst[key] = err
                     false += sum(r.id not in claimed for r in reg.regions)

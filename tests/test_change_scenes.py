@@ -43,11 +43,12 @@ def check_scene(sc: scenes.ScenePair, regions, tolerance: float | None) -> None:
     assert {r.id for r in regions} <= claimed, "a region where nothing changed"
 
 
-@pytest.fixture(scope="module", params=[(1, 8.0), (2, 8.0), (2, 2.4), (3, 2.4)],
-                ids=lambda p: f"seed{p[0]}-density{p[1]}")
+@pytest.fixture(scope="module", params=[(1, 8.0, 0.3), (2, 8.0, 0.3), (2, 2.4, 0.3),
+                                        (3, 2.4, 1.0)],
+                ids=lambda p: f"seed{p[0]}-density{p[1]}-walls{p[2]}")
 def scene(request) -> scenes.ScenePair:
-    seed, density = request.param
-    return scenes.random_scene(seed, density=density)
+    seed, density, walls = request.param  # walls 1.0: as densely sampled as the roofs
+    return scenes.random_scene(seed, density=density, wall_density=walls)
 
 
 @pytest.mark.parametrize("cell", [0.5, 1.0, 2.0])

@@ -32,6 +32,8 @@ from processing.errors import ProcessingError
 
 # Largest grid (cells) a DoD may allocate: ~20 arrays of 8 bytes per cell.
 MAX_CELLS = 200_000_000
+# Largest plan grid the wall filter allocates (cells, ~5 arrays of 8 bytes each).
+FINE_CELLS = 20_000_000
 # Hole filling: an empty cell is filled when at least this many of its 8 neighbours hold data.
 FILL_MIN_NEIGHBOURS = 5
 
@@ -184,9 +186,11 @@ def wall_points(points: np.ndarray, spacing: float) -> np.ndarray:
     are points both more than ``delta`` above and below them, with delta the height a
     72-degree slope gains over that reach (at least 0.5 m).  Roof edges and wall feet have
     points on one side only and stay."""
-    g = spacing / 2.0
-    delta = max(0.5, 4.5 * g)
     lo = points[:, :2].min(axis=0)
+    span = points[:, :2].max(axis=0) - lo
+    # half a spacing, coarser where that grid would pass FINE_CELLS (city-scale tiles)
+    g = max(spacing / 2.0, float(np.sqrt(span[0] * span[1] / FINE_CELLS)))
+    delta = max(0.5, 4.5 * g)
     ij = np.floor((points[:, :2] - lo) / g).astype(np.int64)
     nx, ny = int(ij[:, 0].max()) + 1, int(ij[:, 1].max()) + 1
     flat = ij[:, 1] * nx + ij[:, 0]

@@ -98,12 +98,28 @@ def _finish(kind: str, regions: list[ChangeRegion], labels: np.ndarray, dropped:
                          params=params)
 
 
+def _holds(lab: np.ndarray, n: int, n_add: int, dz: np.ndarray, var: np.ndarray,
+           measured: np.ndarray, area: float, reg: float) -> np.ndarray:
+    """Per label 1..n: the volume has the region's sign (labels <= n_add are added) and
+    exceeds its 95 % uncertainty, and a significant cell was measured in both epochs."""
+    flat = lab.ravel()
+
+    def total(w: np.ndarray) -> np.ndarray:
+        return np.bincount(flat, weights=np.nan_to_num(w).ravel(), minlength=n + 1)[1:]
+
+    vol = total(dz) * area
+    u = 1.96 * (area * np.sqrt(total(var)) + area * total(np.ones_like(dz)) * reg)
+    added = np.arange(1, n + 1) <= n_add
+    return (np.abs(vol) > u) & np.where(added, vol > 0, vol < 0) & (total(measured) > 0)
+
+
 def grid_regions(result: DoDResult, *, min_area: float = 0.0, min_volume: float = 0.0,
                  connectivity: int = 8, rings: int | None = None) -> RegionsResult:
     """Regions of DoD change, one sign each: 8- (or 4-) connected components of significant
     cells, each grown by ``rings`` rings (default ``result.edge_rings``) into neighbouring
     cells that are not significant themselves — the cells an object's edge covers in part,
-    whose change is real but smaller than the surface's spread there.  A region's volume is
+    whose change is real but smaller than the surface's spread there; regions of one sign
+    that grow into each other merge.  A region's volume is
     the sum of dz x cell area over all its cells, so the region holds the object's whole
     volume; its 95 % uncertainty adds the cells' standard errors in quadrature and the
     registration error linearly.  A region is kept when its volume has its sign and exceeds
@@ -134,21 +150,28 @@ def grid_regions(result: DoDResult, *, min_area: float = 0.0, min_volume: float 
         lab_rem, n_rem = ndimage.label(sig & (dz < 0), structure=structure)
     lab = lab_add + np.where(lab_rem > 0, lab_rem + n_add, 0)
     n = n_add + n_rem
+    # Every cell of the rings counts, whatever its sign: picking cells by their change
+    # would select noise of the region's sign and bias the volume.
     free = np.isfinite(dz) & ~sig
-    # Past the first ``rings`` rings a region goes on only through cells whose change has
-    # its sign and exceeds the cells' standard error (a small object's edge can reach
-    # further from its few significant cells); never more than 3 x rings.
-    beyond = 1.96 * (np.sqrt(var) + reg)
-    with np.errstate(invalid="ignore"):
-        up, down = free & (dz > beyond), free & (dz < -beyond)
-    for ring in range(3 * rings):
+    for _ in range(rings):
         grown = ndimage.grey_dilation(lab, footprint=structure, mode="constant", cval=0)
         take = free & (lab == 0) & (grown > 0)
-        if ring >= rings:
-            take &= np.where(grown <= n_add, up, down)
         if not take.any():
             break
         lab[take] = grown[take]
+    # A region also needs one significant cell that both epochs measured (points of their
+    # own in the cell): a 'surface' value carried from neighbouring cells reaches into data
+    # gaps, such as the shadow airborne scans leave behind a tall wall.
+    measured = sig & (result.reference.count > 0) & (result.compared.count > 0)
+    # Regions that hold up on their own, and only they, merge where they grew into each
+    # other: pieces of one object.  (Merging first would join the rings of the 1 in 20
+    # unchanged cells the cells' 95 % test lets through, across open ground.)
+    ok = np.r_[False, _holds(lab, n, n_add, dz, var, measured, area, reg)]
+    grown_add, grown_rem = ok[lab] & (lab <= n_add), ok[lab] & (lab > n_add)
+    lab_add, n_add = ndimage.label(grown_add, structure=structure)
+    lab_rem, n_rem = ndimage.label(grown_rem, structure=structure)
+    lab = lab_add + np.where(lab_rem > 0, lab_rem + n_add, 0)
+    n = n_add + n_rem
     if n == 0:
         return _finish("grid", [], np.zeros(dz.shape, dtype=np.int64), 0,
                        {"min_area": min_area, "min_volume": min_volume,
@@ -173,10 +196,6 @@ def grid_regions(result: DoDResult, *, min_area: float = 0.0, min_volume: float 
     # Reported: regions whose volume has their sign and exceeds its own 95 % uncertainty
     # (the cells' 95 % test lets 1 in 20 unchanged cells through; a region of them, or one
     # grown into an unchanged edge, fails here), then the user's filters.
-    # A region also needs one significant cell that both epochs measured (points of their
-    # own in the cell): a 'surface' value carried from neighbouring cells reaches into data
-    # gaps, such as the shadow airborne scans leave behind a tall wall.
-    measured = sig & (result.reference.count > 0) & (result.compared.count > 0)
     seeded = np.bincount(flat, weights=measured.ravel(), minlength=n + 1)[1:] > 0
     keep = ((np.abs(vol) > u) & np.where(added, vol > 0, vol < 0) & seeded
             & (a_k >= min_area) & (np.abs(vol) >= min_volume))
