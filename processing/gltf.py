@@ -54,9 +54,27 @@ def _encode_texture(tex: np.ndarray, image_format: str) -> tuple[bytes, str]:
         Image.fromarray(tex).save(buf, format="PNG", compress_level=6)
         return buf.getvalue(), "image/png"
     if image_format == "jpeg":
-        Image.fromarray(tex[:, :, :3]).save(buf, format="JPEG", quality=92)
+        Image.fromarray(tex[:, :, :3]).save(buf, format="JPEG", quality=88)
         return buf.getvalue(), "image/jpeg"
     raise ProcessingError(f"image_format must be 'png' or 'jpeg', got {image_format!r}")
+
+
+def _original_image(mesh: Mesh, image_format: str) -> tuple[bytes, str] | None:
+    """The bytes of the image file the texture was read from, when they decode to exactly the
+    texture (a full-resolution level): embedded as they are, a JPEG is not compressed twice."""
+    if mesh.texture_file is None:
+        return None
+    try:
+        data = Path(mesh.texture_file).read_bytes()
+        with Image.open(io.BytesIO(data)) as im:
+            mime = {"JPEG": "image/jpeg", "PNG": "image/png"}.get(im.format or "")
+            if mime != f"image/{image_format}":
+                return None
+            pixels = np.asarray(im.convert("RGBA" if mesh.texture.shape[2] == 4 else "RGB"))
+    except OSError:
+        return None
+    same = pixels.shape == mesh.texture.shape and np.array_equal(pixels, mesh.texture)
+    return (data, mime) if same else None
 
 
 def write_glb(mesh: Mesh, path: str | Path, extras: dict[str, Any] | None = None,
@@ -149,7 +167,8 @@ def write_glb(mesh: Mesh, path: str | Path, extras: dict[str, Any] | None = None
         fmt = image_format or mesh.texture_format or "png"
         if fmt == "jpeg" and mesh.texture.shape[2] == 4 and mesh.texture[:, :, 3].min() < 255:
             fmt = "png"                             # JPEG has no alpha: keep transparency
-        data, mime = _encode_texture(mesh.texture, fmt)
+        original = _original_image(mesh, fmt)
+        data, mime = original or _encode_texture(mesh.texture, fmt)
         gltf["images"] = [{"bufferView": add_view(data), "mimeType": mime}]
         gltf["samplers"] = [{"magFilter": 9729, "minFilter": 9987,
                              "wrapS": 33071, "wrapT": 33071}]

@@ -75,7 +75,8 @@ def compact(mesh: Mesh, faces: np.ndarray, keep_vertex: np.ndarray | None = None
     return Mesh(vertices=mesh.vertices[used], faces=remap[faces].astype(dt, copy=False),
                 crs=mesh.crs, frame=mesh.frame, vertex_colors=pick(mesh.vertex_colors),
                 normals=pick(mesh.normals), uv=pick(mesh.uv), texture=mesh.texture,
-                texture_format=mesh.texture_format, source=mesh.source)
+                texture_format=mesh.texture_format, texture_file=mesh.texture_file,
+                source=mesh.source)
 
 
 def _row_bits(*arrays: np.ndarray | None) -> np.ndarray:

@@ -58,6 +58,7 @@ class Mesh:
     texture: np.ndarray | None = None                # (H, W, 3|4) uint8
     source: Path | None = None
     texture_format: str | None = None                # "jpeg" or "png": how the texture came
+    texture_file: Path | None = None                 # the image it came from, if one file
 
     @property
     def n_faces(self) -> int:

@@ -83,6 +83,12 @@ def dispatch(args: argparse.Namespace) -> int:
     except StadtzeitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        # the last net: a file-system failure no layer turned into its own message yet
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; check that the disk has room and the "
+              "files and folders are readable and writable, then run again", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -188,7 +188,20 @@ def read_trimesh(path: str | Path, crs: str | None = None) -> Mesh:
                         "to it (check the MTL/glTF image names)", path)
     return Mesh(vertices=np.asarray(loaded.vertices, dtype=np.float64), faces=faces,
                 crs=resolve_crs(None, crs, path), vertex_colors=colors, uv=uv, texture=texture,
-                texture_format=texture_format, source=path)
+                texture_format=texture_format, source=path,
+                texture_file=_texture_file(path) if texture is not None else None)
+
+
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def _texture_file(path: Path) -> Path | None:
+    """The one image file ``path`` refers to (processing.gltf embeds its bytes unchanged when
+    they decode to the texture as read)."""
+    from processing.companions import companions
+
+    images = [p for p in companions(path) if p.suffix.lower() in _IMAGE_SUFFIXES]
+    return images[0] if len(images) == 1 else None
 
 
 def _image_format(image) -> str | None:
@@ -198,17 +211,17 @@ def _image_format(image) -> str | None:
     return "jpeg" if getattr(image, "format", None) == "JPEG" else "png"
 
 
-def _sibling_texture(path: Path) -> tuple[np.ndarray | None, str | None]:
+def _sibling_texture(path: Path) -> tuple[np.ndarray | None, str | None, Path | None]:
     from PIL import Image
 
     from processing.companions import sibling_texture
 
     candidate = sibling_texture(path)
     if candidate is None:
-        return None, None
+        return None, None, None
     log.info("%s: using %s as its texture", path, candidate.name)
     with Image.open(candidate) as img:
-        return _image_array(img), _image_format(img)
+        return _image_array(img), _image_format(img), candidate
 
 
 def read_vtk(path: str | Path, crs: str | None = None) -> Mesh | PointCloud:
@@ -243,14 +256,14 @@ def read_vtk(path: str | Path, crs: str | None = None) -> Mesh | PointCloud:
                 alpha = np.full((len(arr), 1), 255, np.uint8)
                 colors = arr if arr.shape[1] == 4 else np.hstack([arr, alpha])
                 break
-    uv = texture = texture_format = None
+    uv = texture = texture_format = texture_file = None
     tc = data.active_texture_coordinates
     if tc is not None:
         uv = _gltf_uv(np.asarray(tc))
-        texture, texture_format = _sibling_texture(path)
+        texture, texture_format, texture_file = _sibling_texture(path)
     normals = None
     if "Normals" in data.point_data:
         normals = np.asarray(data.point_data["Normals"], dtype=np.float32)
     return Mesh(vertices=np.asarray(data.points, dtype=np.float64), faces=faces, crs=site_crs,
                 vertex_colors=colors, normals=normals, uv=uv, texture=texture,
-                texture_format=texture_format, source=path)
+                texture_format=texture_format, texture_file=texture_file, source=path)
