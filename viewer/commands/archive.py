@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                epilog=epilog + "\n" if epilog else None,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
         add_archive_option(p)
+        p.add_argument("--restricted", action="store_true",
+                       help="archivists: include the restricted objects (<site>--restricted, "
+                            "originals) where the OS lets this user read them")
         p.set_defaults(func=func)
         return p
 
@@ -85,7 +88,8 @@ def _console() -> Console:
 
 def _open(args: argparse.Namespace) -> Archive:
     from archive import Archive
-    return Archive.open(archive_path(args))
+    return Archive.open(archive_path(args),
+                        include_restricted=getattr(args, "restricted", False))
 
 
 def _when(value: datetime | None) -> str:
