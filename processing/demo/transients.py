@@ -22,7 +22,8 @@ CAR_SIZE = (4.4, 1.8, 1.45)
 E19, E21 = EPOCHS[0], EPOCHS[1]
 
 #: (epoch, source, kind, x, y, yaw°): airborne strips 1-3 at x = -150, 0, 150 (overlaps at
-#: |x| in 41..109), terrestrial stations 1-5 (see lidar.TlsConfig.stations).
+#: |x| in 41..109), terrestrial stations 1-5 (see lidar.TlsConfig.stations); the terrestrial
+#: ones stand where a second station has a free view within 65 m.
 PLACES: tuple[tuple[str, int, str, float, float, float], ...] = (
     (E19, 1, "car", -70.0, -60.0, 0.0),
     (E19, 2, "car", -95.0, -62.0, 3.0),
@@ -31,15 +32,12 @@ PLACES: tuple[tuple[str, int, str, float, float, float], ...] = (
     (E19, 1, "person", -80.0, -30.0, 30.0),
     (E19, 2, "person", -50.0, -25.0, 0.0),
     (E19, 3, "person", 90.0, -30.0, 60.0),
-    (E21, 1, "car", -25.0, -60.0, 0.0),
-    (E21, 2, "car", 20.0, -58.0, 180.0),
-    (E21, 1, "person", -30.0, -70.0, 20.0),
-    (E21, 1, "person", -10.0, -75.0, 100.0),
-    (E21, 2, "person", 10.0, -72.0, 45.0),
-    (E21, 2, "person", 30.0, -68.0, 0.0),
-    (E21, 3, "person", 100.0, -20.0, 0.0),
-    (E21, 4, "person", -95.0, -20.0, 10.0),
-    (E21, 5, "person", 20.0, 60.0, 0.0),
+    (E21, 1, "car", -5.0, -84.0, 0.0),
+    (E21, 2, "person", -10.0, -75.0, 20.0),
+    (E21, 1, "person", 0.0, -70.0, 100.0),
+    (E21, 3, "person", 90.0, -40.0, 45.0),
+    (E21, 4, "person", -100.0, -40.0, 10.0),
+    (E21, 2, "person", 75.0, -20.0, 0.0),
 )
 
 

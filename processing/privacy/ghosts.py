@@ -53,7 +53,7 @@ class Scan:
 class GhostParams:
     margin: float = 0.3          # m beyond (station) or below (vertical) the point
     margin_per_m: float = 0.01   # range-proportional part of the margin (station)
-    column: float = 0.15         # m: cell of the ghost columns (see module doc)
+    column: float = 0.25         # m: cell of the ghost columns (see module doc)
     depth: float = 3.0           # m: how far below a ghost point its column reaches
     min_returns: int = 2         # returns of the seeing scan needed around a point
     window: int = 3              # station: bins around a point whose returns count
@@ -61,6 +61,21 @@ class GhostParams:
 
 
 # --- station model ---------------------------------------------------------------------------
+
+
+def _second_lowest(values: np.ndarray, cells: np.ndarray, n: int) -> np.ndarray:
+    """Per cell, the second-lowest value (the lowest if the cell holds one; inf if none): a
+    single stray echo (a bird, dust, multipath) must not decide what a scan saw there."""
+    lowest = np.full(n, np.inf)
+    np.minimum.at(lowest, cells, values)
+    order = np.lexsort((values, cells))                # by cell, then value
+    first = np.ones(len(order), bool)
+    first[1:] = cells[order][1:] != cells[order][:-1]
+    rest = order[~first]                                # all but each cell's lowest
+    second = np.full(n, np.inf)
+    np.minimum.at(second, cells[rest], values[rest])
+    single = np.bincount(cells, minlength=n) == 1
+    return np.where(single, lowest, second)
 
 
 def _angles(xyz: np.ndarray, sensor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,9 +104,7 @@ class _RangeImage:
         self.n_el = int(np.ceil(np.pi / self.step)) + 1
         ia, ie = self._bins(az, el)
         flat = ia * self.n_el + ie
-        closest = np.full(self.n_az * self.n_el, np.inf)
-        np.minimum.at(closest, flat, r)
-        closest = closest.reshape(self.n_az, self.n_el)
+        closest = _second_lowest(r, flat, self.n_az * self.n_el).reshape(self.n_az, self.n_el)
         # A bin without a return where the scanner swept (its azimuth has returns, its elevation
         # lies within the scan's) saw nothing within range: it counts as infinitely far.
         swept = np.zeros(self.n_az, bool)
@@ -126,19 +139,20 @@ class _RangeImage:
 
 
 class _HeightGrid:
-    """Highest first return per cell of one strip (3 × 3 neighbourhood), and returns per cell."""
+    """Highest first return per cell of one strip (the second highest: one stray echo does not
+    count), over a 3 × 3 neighbourhood, and returns per cell."""
 
     def __init__(self, scan: Scan, lo: np.ndarray, hi: np.ndarray, window: int):
         xyz = scan.xyz if scan.first is None else scan.xyz[scan.first]
-        area = max(float(np.prod(hi - lo)), 1.0)
+        area = max(float(np.prod(xyz[:, :2].max(axis=0) - xyz[:, :2].min(axis=0))), 1.0) \
+            if len(xyz) else 1.0
         density = len(xyz) / area
         self.cell = float(np.clip(1.5 / np.sqrt(max(density, 1e-6)), 0.25, 5.0))
         self.lo = lo
         self.shape = tuple(np.maximum(np.ceil((hi - lo) / self.cell).astype(np.int64), 1) + 1)
         ix, iy, ok = self._cells(xyz)
         flat = ix[ok] * self.shape[1] + iy[ok]
-        top = np.full(self.shape[0] * self.shape[1], -np.inf)
-        np.maximum.at(top, flat, xyz[ok, 2])
+        top = -_second_lowest(-xyz[ok, 2], flat, self.shape[0] * self.shape[1])
         count = np.bincount(flat, minlength=len(top)).reshape(self.shape)
         self.top = ndimage.maximum_filter(top.reshape(self.shape), size=window, mode="nearest")
         self.count = ndimage.uniform_filter(count.astype(np.float64), size=window,
