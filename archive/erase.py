@@ -116,7 +116,8 @@ def _rebuild(archive, p: ErasePlan, epochs: set[str], *, reason: str, user: str 
         if is_restricted(p.object_id):
             os.chmod(work.parent, 0o700)
         try:
-            tmp = Archive.init(work / "archive", durable=archive.durable)
+            tmp = Archive.init(work / "archive", durable=archive.durable,
+                               include_restricted=True)
             group = archive.root / GROUP_FILE
             if group.exists():
                 shutil.copyfile(group, tmp.root / GROUP_FILE)
@@ -125,9 +126,12 @@ def _rebuild(archive, p: ErasePlan, epochs: set[str], *, reason: str, user: str 
                 if number not in p.renumbered:
                     continue
                 v = inventory["versions"][vdir]
-                state = {lp: d for lp, d in version_state(inventory, vdir).items()
-                         if not _doomed(lp, epochs)}
-                with tmp.writer(p.object_id, message=v.get("message") or f"v{number}",
+                original = version_state(inventory, vdir)
+                state = {lp: d for lp, d in original.items() if not _doomed(lp, epochs)}
+                message = v.get("message") or f"v{number}"
+                if len(state) < len(original):
+                    message += f" [erased: {', '.join(sorted(epochs))}]"
+                with tmp.writer(p.object_id, message=message,
                                 user=(v.get("user") or {}).get("name"),
                                 created=v.get("created")) as w:
                     for lp in w.paths():

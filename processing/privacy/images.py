@@ -184,24 +184,20 @@ class Anonymised:
 
 def anonymise(image: np.ndarray, *, faces: bool = True, plates: bool = True,
               rotations: tuple[int, ...] = (0, 1, 3), max_rounds: int = 3) -> Anonymised:
-    """Find and blur faces and plates; then search each blurred region again (with room
-    around it) and blur it coarser while anything is still found there, up to ``max_rounds``."""
+    """Find and blur faces and plates; then search the result again and blur what is found
+    (a region still recognised, or one the mosaic itself made look like a face) with the
+    coarser mosaic, until nothing is found or after ``max_rounds`` searches."""
     boxes = detect(image, faces=faces, plates=plates, rotations=rotations)
     out = blur_boxes(image, boxes)
-    todo = list(boxes)
+    found = list(boxes)
+    again = boxes
     for _ in range(max_rounds - 1):
-        again = []
-        for b in todo:
-            w = b.grown(1.0, out.shape)           # the detectors need context around a face
-            crop = np.ascontiguousarray(out[w.y:w.y + w.h, w.x:w.x + w.w])
-            if detect(crop, faces=faces, plates=plates, rotations=rotations):
-                again.append(b)
         if not again:
             break
-        # fewer, larger cells over the same region (the "plate" mosaic is the coarser one)
+        again = detect(out, faces=faces, plates=plates, rotations=rotations)
         out = blur_boxes(out, [Box(b.x, b.y, b.w, b.h, "plate") for b in again])
-        todo = again
-    return Anonymised(out, boxes)
+        found += [b for b in again if not any(_overlaps(b, f) for f in found)]
+    return Anonymised(out, found)
 
 
 def _overlaps(a: Box, b: Box) -> bool:
