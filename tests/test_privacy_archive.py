@@ -150,7 +150,8 @@ def test_public_program_as_other_user_refuses_cleanly():
         raw = next(p for p in archive.object_path("hof--restricted").rglob("scan.laz"))
         probe = run("-c", f"open({str(raw)!r}, 'rb').read()")
         assert probe.returncode != 0 and "PermissionError" in probe.stderr
-        listing = run("-c", f"import os; os.listdir({str(archive.object_path('hof--restricted'))!r})")
+        folder = str(archive.object_path("hof--restricted"))
+        listing = run("-c", f"import os; os.listdir({folder!r})")
         assert "PermissionError" in listing.stderr
     finally:
         shutil.rmtree(base)
