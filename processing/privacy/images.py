@@ -184,19 +184,27 @@ class Anonymised:
 
 def anonymise(image: np.ndarray, *, faces: bool = True, plates: bool = True,
               rotations: tuple[int, ...] = (0, 1, 3), max_rounds: int = 3) -> Anonymised:
-    """Find and blur faces and plates; then search the result again and blur what is found
-    (a region still recognised, or one the mosaic itself made look like a face) with the
-    coarser mosaic, until nothing is found or after ``max_rounds`` searches."""
+    """Find and blur faces and plates; then search around every blurred region again (a region
+    still recognised, or one the mosaic made look like a face) and blur what is found there with
+    the coarser mosaic, until nothing is found or after ``max_rounds`` searches.  Only the
+    surroundings of blurred regions are searched again: elsewhere the image is unchanged, and
+    the detectors are deterministic."""
     boxes = detect(image, faces=faces, plates=plates, rotations=rotations)
     out = blur_boxes(image, boxes)
     found = list(boxes)
-    again = boxes
+    todo = boxes
     for _ in range(max_rounds - 1):
+        again: list[Box] = []
+        for b in todo:
+            w = b.grown(1.0, out.shape)           # the detectors need context around a face
+            crop = np.ascontiguousarray(out[w.y:w.y + w.h, w.x:w.x + w.w])
+            again += [Box(d.x + w.x, d.y + w.y, d.w, d.h, d.kind)
+                      for d in detect(crop, faces=faces, plates=plates, rotations=rotations)]
         if not again:
             break
-        again = detect(out, faces=faces, plates=plates, rotations=rotations)
         out = blur_boxes(out, [Box(b.x, b.y, b.w, b.h, "plate") for b in again])
         found += [b for b in again if not any(_overlaps(b, f) for f in found)]
+        todo = again
     return Anonymised(out, found)
 
 

@@ -152,6 +152,9 @@ def _ls(args: argparse.Namespace) -> int:
         table.add_row(s.id, s.name_de or "-", s.name_en or "-", f"v{s.head}", _when(s.updated),
                       ", ".join(s.epochs) or "-")
     console.print(table)
+    if archive.include_restricted and archive.restricted_ids():
+        console.print("restricted (originals, archivists only): "
+                      + ", ".join(archive.restricted_ids()), highlight=False)
     return 0
 
 
