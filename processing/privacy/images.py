@@ -1,17 +1,18 @@
 """Faces and number plates in images: find them, and blur them so they cannot be recovered.
 
 The detectors are OpenCV's cascade classifiers that ship inside the ``opencv-python-headless``
-wheel (``cv2.data.haarcascades``): two frontal-face cascades (``default`` and ``alt2``, whose
-detections are merged: together they miss fewer faces at the 24 px window size) and the
-number-plate cascade (``haarcascade_russian_plate_number``, which finds the dark-on-light
-characters of EU plates too).  Nothing is downloaded at run time.
+wheel (``cv2.data.haarcascades``): the frontal-face cascade ``alt2`` (on the labelled set it
+found every face from 24 px with far fewer false alarms than ``default``, and one cascade
+costs half of two; see benchmarks/bench_privacy.py) and the number-plate cascade
+(``haarcascade_russian_plate_number``, which finds the dark-on-light characters of EU plates
+too).  Nothing is downloaded at run time.
 
 Texture atlases hold their charts in any orientation, so each image is searched upright and
 turned by 90° both ways (``rotations``).  A found box is blurred *irreversibly*: the region
 (plus a small margin) is reduced to a mosaic of a few cells — the information that would
 identify a face or a plate is gone, not just hidden — then smoothed so that the product does not
-show a hard block pattern.  After blurring, the detectors run again on every blurred region;
-anything still found there is blurred again with coarser cells.
+show a hard block pattern.  After blurring, the detectors run again on the whole image;
+anything still found is blurred again with coarser cells.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-FACE_CASCADES = ("haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml")
+FACE_CASCADES = ("haarcascade_frontalface_alt2.xml",)
 PLATE_CASCADE = "haarcascade_russian_plate_number.xml"
 MIN_FACE = 20            # px: smaller faces carry too little to identify anyone
 MIN_PLATE_WIDTH = 40     # px: narrower plates are unreadable
 FACE_CELLS = 5           # mosaic cells across a blurred face
 PLATE_CELLS = 4          # mosaic cells across a blurred plate (fewer than its characters)
-MARGIN = 0.12            # of the box's size, added on every side before blurring
+MARGIN = {"face": 0.12, "plate": 0.05}   # of the box's size, added on every side before
+#                                         blurring (plate boxes come out larger than plates)
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,12 @@ def _run(gray: np.ndarray, kind: str) -> list[tuple[int, int, int, int]]:
     if kind == "face":
         found = []
         for name in FACE_CASCADES:
-            hits = _cascade(name).detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4,
+            hits = _cascade(name).detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
                                                    minSize=(MIN_FACE, MIN_FACE))
             found.extend(tuple(int(v) for v in b) for b in hits)
         return found
     hits = _cascade(PLATE_CASCADE).detectMultiScale(
-        gray, scaleFactor=1.05, minNeighbors=3, minSize=(MIN_PLATE_WIDTH, MIN_PLATE_WIDTH // 4))
+        gray, scaleFactor=1.05, minNeighbors=5, minSize=(MIN_PLATE_WIDTH, MIN_PLATE_WIDTH // 4))
     return [tuple(int(v) for v in b) for b in hits]
 
 
@@ -151,10 +153,11 @@ def _mosaic(region: np.ndarray, cells: int) -> np.ndarray:
 
 
 def blur_boxes(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
-    """A copy of ``image`` with every box (grown by ``MARGIN``) reduced to a smoothed mosaic."""
+    """A copy of ``image`` with every box (grown by its ``MARGIN``) reduced to a smoothed
+    mosaic."""
     out = np.array(image, copy=True)
     for b in boxes:
-        g = b.grown(MARGIN, out.shape)
+        g = b.grown(MARGIN[b.kind], out.shape)
         if g.w < 2 or g.h < 2:
             continue
         cells = FACE_CELLS if b.kind == "face" else PLATE_CELLS
@@ -177,34 +180,27 @@ class Anonymised:
     def blurred_pixels(self) -> int:
         mask = np.zeros(self.image.shape[:2], bool)
         for b in self.boxes:
-            g = b.grown(MARGIN, self.image.shape)
+            g = b.grown(MARGIN[b.kind], self.image.shape)
             mask[g.y:g.y + g.h, g.x:g.x + g.w] = True
         return int(mask.sum())
 
 
 def anonymise(image: np.ndarray, *, faces: bool = True, plates: bool = True,
               rotations: tuple[int, ...] = (0, 1, 3), max_rounds: int = 3) -> Anonymised:
-    """Find and blur faces and plates; then search around every blurred region again (a region
-    still recognised, or one the mosaic made look like a face) and blur what is found there with
-    the coarser mosaic, until nothing is found or after ``max_rounds`` searches.  Only the
-    surroundings of blurred regions are searched again: elsewhere the image is unchanged, and
-    the detectors are deterministic."""
+    """Find and blur faces and plates; then search the result again and blur what is found
+    there with the coarser mosaic (a blurred head with its hair can still pass for a face at a
+    larger scale), until nothing is found or after ``max_rounds`` searches.  An image where
+    nothing was found is searched once."""
     boxes = detect(image, faces=faces, plates=plates, rotations=rotations)
     out = blur_boxes(image, boxes)
     found = list(boxes)
-    todo = boxes
+    again = boxes
     for _ in range(max_rounds - 1):
-        again: list[Box] = []
-        for b in todo:
-            w = b.grown(1.0, out.shape)           # the detectors need context around a face
-            crop = np.ascontiguousarray(out[w.y:w.y + w.h, w.x:w.x + w.w])
-            again += [Box(d.x + w.x, d.y + w.y, d.w, d.h, d.kind)
-                      for d in detect(crop, faces=faces, plates=plates, rotations=rotations)]
         if not again:
             break
+        again = detect(out, faces=faces, plates=plates, rotations=rotations)
         out = blur_boxes(out, [Box(b.x, b.y, b.w, b.h, "plate") for b in again])
         found += [b for b in again if not any(_overlaps(b, f) for f in found)]
-        todo = again
     return Anonymised(out, found)
 
 
