@@ -83,7 +83,7 @@ def _run(gray: np.ndarray, kind: str) -> list[tuple[int, int, int, int]]:
     if kind == "face":
         found = []
         for name in FACE_CASCADES:
-            hits = _cascade(name).detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+            hits = _cascade(name).detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4,
                                                    minSize=(MIN_FACE, MIN_FACE))
             found.extend(tuple(int(v) for v in b) for b in hits)
         return found
@@ -186,7 +186,7 @@ class Anonymised:
 
 
 def anonymise(image: np.ndarray, *, faces: bool = True, plates: bool = True,
-              rotations: tuple[int, ...] = (0, 1, 3), max_rounds: int = 3) -> Anonymised:
+              rotations: tuple[int, ...] = (0, 1, 3), max_rounds: int = 5) -> Anonymised:
     """Find and blur faces and plates; then search the result again and blur what is found
     there with the coarser mosaic (a blurred head with its hair can still pass for a face at a
     larger scale), until nothing is found or after ``max_rounds`` searches.  An image where
