@@ -32,6 +32,14 @@ from .objects import (
     version_dirs,
 )
 from .paths import check_site_id, parse_ref
+from .restricted import (
+    RestrictedAccessDenied,
+    RestrictedMaterial,
+    is_permission_error,
+    is_restricted,
+    read_group,
+    restricted_id,
+)
 from .verify import Progress, VerifyReport, verify_archive
 from .writer import Writer, write_error
 
@@ -44,8 +52,11 @@ LAYOUT = "0002-flat-direct-storage-layout"
 class Archive:
     """A stadtzeit archive folder. Create with ``Archive.init``, open with ``Archive.open``."""
 
-    def __init__(self, root: Path, *, lock_timeout: float = 10.0, durable: bool = True):
+    def __init__(self, root: Path, *, lock_timeout: float = 10.0, durable: bool = True,
+                 include_restricted: bool = False):
         self.root = root
+        # The archivist option: only then are `<site>--restricted` objects read (docs/PRIVACY.md)
+        self.include_restricted = include_restricted
         self.ocfl_root = root / "ocfl"
         self.catalog_path = root / "catalog.sqlite"
         self.staging_dir = root / "staging"
@@ -105,16 +116,41 @@ class Archive:
         return self.ocfl_root / check_site_id(site)
 
     def site_ids(self) -> list[str]:
-        """Ids of all stored sites, straight from the storage root (no catalog)."""
+        """Ids of the public sites, straight from the storage root (no catalog); restricted
+        objects are never listed here (see ``restricted_ids``)."""
         try:
             entries = list(os.scandir(self.ocfl_root))
         except FileNotFoundError:
             return []
         return sorted(e.name for e in entries
-                      if e.is_dir() and os.path.exists(os.path.join(e.path, DECLARATION)))
+                      if e.is_dir() and not is_restricted(e.name)
+                      and os.path.exists(os.path.join(e.path, DECLARATION)))
+
+    def restricted_ids(self) -> list[str]:
+        """Ids of the restricted objects, by folder name only (nothing inside them is read)."""
+        try:
+            entries = list(os.scandir(self.ocfl_root))
+        except FileNotFoundError:
+            return []
+        return sorted(e.name for e in entries if is_restricted(e.name) and e.is_dir())
 
     def exists(self, site: str) -> bool:
+        if is_restricted(site):
+            return check_site_id(site) in self.restricted_ids()
         return (self.object_path(site) / DECLARATION).exists()
+
+    @property
+    def restricted_group(self) -> str | None:
+        """The group that may read restricted objects (None: the writer's own group)."""
+        return read_group(self.root)
+
+    def restricted_writer(self, site: str, *, message: str, user: str | None = None,
+                          lock_timeout: float | None = None) -> Writer:
+        """A new version of ``<site>--restricted``, closed to others (see archive.restricted).
+        Writing needs no archivist option (only archivist programs write), but the OS must let
+        this user write the restricted object."""
+        return Writer(self, restricted_id(site), message=message, user=user,
+                      lock_timeout=lock_timeout)
 
     def read(self, site: str, version: int | str | None = None) -> SiteVersion:
         """A version of a site (default: the head); ``site`` may be a reference ``site@v2``."""
@@ -125,6 +161,8 @@ class Archive:
         if isinstance(version, bool) or not (version is None or isinstance(version, int)):
             raise BadReference(f"version must be a number such as 2 or 'v2', not {version!r}")
         site = check_site_id(site)
+        if is_restricted(site) and not self.include_restricted:
+            raise RestrictedMaterial(site)  # refused before anything of it is touched
         obj = self.object_path(site)
         try:
             inventory = load_inventory(obj)
@@ -135,14 +173,20 @@ class Archive:
             return SiteVersion.from_inventory(site, obj, inventory, number)
         except FileNotFoundError:
             raise SiteNotFound(site, self.site_ids()) from None
+        except PermissionError as exc:
+            if is_restricted(site):
+                raise RestrictedAccessDenied(site, exc.filename or obj,
+                                             self.restricted_group) from None
+            raise CorruptObject(site, f"cannot read its inventory: {exc!r}") from exc
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise CorruptObject(site, f"cannot read its inventory: {exc!r}") from exc
 
     def writer(self, site: str, *, message: str, user: str | None = None,
-               address: str | None = None, lock_timeout: float | None = None) -> Writer:
+               address: str | None = None, lock_timeout: float | None = None,
+               created: str | None = None) -> Writer:
         """A new version of ``site`` (created if new): ``with archive.writer(...) as w:``."""
         return Writer(self, site, message=message, user=user, address=address,
-                      lock_timeout=lock_timeout)
+                      lock_timeout=lock_timeout, created=created)
 
     # -- catalog-backed listings ---------------------------------------------------------
 
@@ -152,6 +196,12 @@ class Archive:
 
     def log(self, site: str) -> list[VersionInfo]:
         """All versions of a site, oldest first."""
+        if is_restricted(site):
+            # never in the shared catalog: straight from the object, for archivists only
+            v = self.read(site)
+            inventory = self._inventory(site)
+            return [VersionInfo.from_inventory(inventory, d)
+                    for _, d in sorted(version_dirs(inventory).items()) if _ <= v.head]
         self._require(site)
         return self.catalog.versions(site)
 
@@ -189,12 +239,26 @@ class Archive:
         """Check fixity and structure of one site or of all; never changes anything."""
         if site is not None:
             site = check_site_id(site)
+            if is_restricted(site) and not self.include_restricted:
+                raise RestrictedMaterial(site)
             if not self.exists(site):
                 raise SiteNotFound(site, self.site_ids())
         return verify_archive(self, site, progress)
 
+    def _inventory(self, site: str) -> dict:
+        try:
+            return load_inventory(self.object_path(site))
+        except OSError as exc:
+            if is_permission_error(exc) and is_restricted(site):
+                raise RestrictedAccessDenied(site, exc.filename, self.restricted_group) from None
+            raise CorruptObject(site, f"cannot read its inventory: {exc!r}") from exc
+
     def _require(self, site: str) -> None:
         site = check_site_id(site)
+        if is_restricted(site):
+            raise RestrictedMaterial(site) if not self.include_restricted else ArchiveError(
+                f"{site}: the catalog lists public sites only; read the restricted object with "
+                "archive.read / archive.log")
         self._refresh([site])
         if not self.exists(site):
             raise SiteNotFound(site, self.site_ids())

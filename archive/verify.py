@@ -226,7 +226,9 @@ def _planned_bytes(obj: Path) -> int:
 
 def verify_archive(archive: Archive, site: str | None,
                    progress: Progress | None = None) -> VerifyReport:
-    report = VerifyReport(sites=[site] if site else archive.site_ids())
+    everything = archive.site_ids() + (archive.restricted_ids() if archive.include_restricted
+                                       else [])
+    report = VerifyReport(sites=[site] if site else everything)
     if site is None:
         root = ocfl.StorageRoot(root=str(archive.ocfl_root))
         if not root.validate(validate_objects=False, log_warnings=False):

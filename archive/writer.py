@@ -40,6 +40,7 @@ from .errors import (
 from .lock import SiteLock
 from .objects import DECLARATION, INVENTORY, SIDECAR, load_inventory, version_state
 from .paths import check_logical_path, check_site_id
+from .restricted import FILE_MODE, STAGING_MODE, close_tree, group_id, is_restricted
 
 if TYPE_CHECKING:
     from .store import Archive
@@ -99,7 +100,8 @@ class Writer:
     """
 
     def __init__(self, archive: Archive, site: str, *, message: str, user: str | None = None,
-                 address: str | None = None, lock_timeout: float | None = None):
+                 address: str | None = None, lock_timeout: float | None = None,
+                 created: str | None = None):
         self.archive = archive
         self.site = check_site_id(site)
         if not isinstance(message, str) or not message.strip():
@@ -108,7 +110,9 @@ class Writer:
         self.message = message
         self.user = user or _default_user()
         self.address = address
+        self.created = created  # only when rewriting history (archive/erase.py): keep its dates
         self.lock_timeout = archive.lock_timeout if lock_timeout is None else lock_timeout
+        self.restricted = is_restricted(self.site)
         self.base: int | None = None  # head version this writer started from; None: new site
         self.version: int | None = None
         self.unchanged = False
@@ -149,6 +153,8 @@ class Writer:
         name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{secrets.token_hex(4)}"
         self._txn = self.archive.staging_dir / self.site / name
         (self._txn / "src").mkdir(parents=True)
+        if self.restricted:  # staged originals are as closed as the object they go into
+            os.chmod(self._txn.parent, STAGING_MODE)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: object) -> bool:
@@ -327,7 +333,8 @@ class Writer:
             return
         assert self._txn is not None
         metadata = ocfl.VersionMetadata(
-            created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), message=self.message,
+            created=self.created or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            message=self.message,
             name=self.user, address=self.address)
         live = self.archive.object_path(self.site)
         staged = self._txn / "object"
@@ -399,11 +406,14 @@ class Writer:
         for content_paths in inventory["manifest"].values():
             for cp in content_paths:
                 if cp.startswith(head + "/"):
-                    os.chmod(staged / cp, 0o444)  # content is immutable: guard against writes
+                    # content is immutable: guard against writes (restricted: nor read by others)
+                    os.chmod(staged / cp, FILE_MODE if self.restricted else 0o444)
         validator = ocfl.Validator(check_digests=False, log_warnings=False)
         if not validator.validate_object(str(staged)):
             raise ArchiveWriteError(f"{self.site}: the new version is not a valid OCFL object "
                                     f"({validator.status_str()}); nothing was committed")
+        if self.restricted:
+            close_tree(staged, group_id(self.archive.restricted_group))
         if self.archive.durable:
             fsops.fsync_tree(staged / head)
             for root_file in (INVENTORY, SIDECAR, DECLARATION):

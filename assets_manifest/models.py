@@ -38,7 +38,7 @@ from assets_manifest.names import check_name
 
 __all__ = [
     "DEFAULT_CRS", "DEFAULT_PRESET", "Annotation", "Capture", "Epoch", "LocalizedText",
-    "Location", "Preset", "SiteManifest", "Source", "validation_problems",
+    "Location", "Preset", "Privacy", "SiteManifest", "Source", "validation_problems",
 ]
 
 DEFAULT_CRS = "EPSG:25832+7837"  # ETRS89 / UTM 32N + DHHN2016 heights: the NRW standard
@@ -313,6 +313,10 @@ class Source(_Model):
                                   "(64 hex digits); checked before ingest")
     crs: AnyCrs | None = Field(default=None, description="CRS of the coordinates in the file, "
                                "for files that carry none (e.g. 'EPSG:25832+7837')")
+    station: Point3 | None = Field(
+        default=None, description="position of the scanner of a terrestrial station (x, y, z "
+        "in the file's CRS); lets the privacy step find people and vehicles that another "
+        "station saw through")
 
     @field_validator("path")
     @classmethod
@@ -326,6 +330,27 @@ class Source(_Model):
     def name(self) -> str:
         """The file name, as stored in the archive under ``epochs/<epoch>/source/``."""
         return PurePosixPath(self.path).name
+
+
+#: Captures whose epochs run the privacy step unless the manifest says otherwise: they are
+#: taken from street level, close to people and cars.
+PRIVACY_BY_DEFAULT = frozenset({"terrestrial-lidar", "mobile-lidar", "photogrammetry"})
+
+
+class Privacy(_Model):
+    """The privacy step of one epoch: what it blurs and removes (docs/PRIVACY.md)."""
+
+    enabled: StrictBool | None = Field(
+        default=None, description="run the privacy step; default on for terrestrial-lidar, "
+        "mobile-lidar and photogrammetry, off for airborne-lidar")
+    faces: StrictBool = Field(default=True, description="blur faces in textures")
+    plates: StrictBool = Field(default=True, description="blur number plates in textures")
+    transients: StrictBool = Field(
+        default=True, description="remove points of people and vehicles that another station or "
+        "flight strip saw through")
+    remove_classes: tuple[Annotated[StrictInt, Field(ge=0, le=255)], ...] = Field(
+        default=(), description="LAS classification codes to remove (e.g. a delivery's own "
+        "class for people or vehicles, such as 64)")
 
 
 class Epoch(_Model):
@@ -349,6 +374,15 @@ class Epoch(_Model):
     coarse_registration: StrictBool = Field(
         default=False, description="true when the epoch is not georeferenced well enough for "
                                    "fine registration alone and needs a coarse alignment first")
+    privacy: Privacy = Field(default_factory=Privacy, description="the privacy step: blur "
+                             "faces and plates, remove transient people and vehicles")
+
+    @property
+    def privacy_enabled(self) -> bool:
+        """Whether the privacy step runs: the manifest's choice, else the capture's default."""
+        if self.privacy.enabled is not None:
+            return self.privacy.enabled
+        return str(self.capture) in PRIVACY_BY_DEFAULT
 
     @field_validator("preset", mode="before")
     @classmethod
@@ -392,7 +426,9 @@ class SiteManifest(_Model):
 
     model_config = ConfigDict(title="stadtzeit site manifest")
 
-    id: Slug = Field(description="site id: lowercase letters, digits and '-', e.g. 'gasometer'")
+    id: Slug = Field(description="site id: lowercase letters, digits and '-', e.g. 'gasometer'; "
+                               "not ending in '--restricted' (the archive's name for the "
+                               "site's restricted part)")
     name: LocalizedText = Field(description="name of the site")
     description: LocalizedText = Field(description="a few sentences about the site")
     location: Location = Field(description="WGS84 position for maps and catalogues")
@@ -411,6 +447,14 @@ class SiteManifest(_Model):
     annotations: tuple[Annotation, ...] = Field(default=(), description="hotspots")
 
     _path: Path | None = PrivateAttr(default=None)
+
+    @field_validator("id")
+    @classmethod
+    def _not_restricted(cls, value: str) -> str:
+        if value.endswith("--restricted"):
+            raise ValueError("a site id may not end in '--restricted': the archive keeps each "
+                             "site's originals under that name; choose another id")
+        return value
 
     @model_validator(mode="after")
     def _cross_references(self) -> SiteManifest:

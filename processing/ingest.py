@@ -33,6 +33,7 @@ from processing.companions import companions
 from processing.errors import ProcessingError
 from processing.manifest_check import manifest_problems
 from processing.presets import Preset, get_preset
+from processing.privacy import step as privacy
 from processing.provenance import Provenance, input_key, sha512_file
 from processing.readers import read_source
 from processing.sanity import check_at_site, check_read
@@ -42,8 +43,8 @@ from processing.types import Mesh, PointCloud
 log = logging.getLogger(__name__)
 
 #: Stages in the order they run; the CLI shows one progress bar per epoch over these.
-STAGES = ("verify", "read", "georeference", "clean", "register", "surface", "lod", "write",
-          "commit")
+STAGES = ("verify", "read", "georeference", "privacy", "clean", "register", "surface", "lod",
+          "write", "commit")
 
 ProgressCallback = Callable[[str, str], None]  # (epoch id, stage name) at the start of a stage
 
@@ -161,7 +162,8 @@ def _epoch_key(manifest: SiteManifest, epoch: Epoch, preset: Preset, digests: li
                reference_key: str | None) -> str:
     frame = {"crs": manifest.crs, "origin": list(manifest.origin),
              "boundary": [list(p) for p in manifest.boundary] if manifest.boundary else None,
-             "source_crs": [s.crs for s in epoch.sources], "reference": reference_key}
+             "source_crs": [s.crs for s in epoch.sources], "reference": reference_key,
+             "privacy": privacy.settings(epoch)}
     return input_key(digests, preset.to_dict(), frame)
 
 
@@ -210,7 +212,17 @@ def _ingest_epoch(manifest: SiteManifest, manifest_bytes: bytes, epoch: Epoch,
         notify(epoch.id, "commit")
         base = f"epochs/{epoch.id}"
         prov.event("ingestion", "success",
-                   f"{len(stored)} source file(s) stored bit-exact under {base}/source/")
+                   f"{len(stored)} source file(s) stored bit-exact under {base}/source/ of the "
+                   "restricted object")
+        # Originals first: a failure between the two commits leaves them preserved and no
+        # public products, and the next run finds the restricted part unchanged.
+        with archive.restricted_writer(manifest.id, user=user,
+                                       message=f"originals of epoch {epoch.id}") as r:
+            r.remove_tree(base)
+            for name, path in stored:
+                r.add_file(f"{base}/source/{name}", path)
+            for logical, path in privacy.restricted_files(work).items():
+                r.add_file(f"{base}/{logical}", path)
         with archive.writer(manifest.id, message=f"ingest epoch {epoch.id} ({preset.name})",
                             user=user) as w:
             if _stored_key(_head(archive, manifest.id), epoch.id) == key:
@@ -221,8 +233,6 @@ def _ingest_epoch(manifest: SiteManifest, manifest_bytes: bytes, epoch: Epoch,
             if write_manifest:
                 _add_manifest(w, manifest, manifest_bytes)
             w.remove_tree(base)
-            for name, path in stored:
-                w.add_file(f"{base}/source/{name}", path)
             for logical, path in products.items():
                 w.add_file(f"{base}/{logical}", path)
             w.add_json(f"{base}/epoch.json", prov.to_dict())
@@ -281,6 +291,7 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
     clouds: list[PointCloud] = []
     meshes: list[Mesh] = []
     referenced = {c for p in sources for c in companions(p)}
+    of: dict[int, Any] = {}  # id(data) -> its manifest source
     with prov.stage("read"):
         for src, path in zip(epoch.sources, sources, strict=True):
             if path.resolve() in referenced:   # an MTL or texture, listed as the docs advise
@@ -294,6 +305,7 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
             prov.event("format validation", "success",
                        f"{src.name}: read {size}, CRS {data.crs or src.crs}")
             (meshes if isinstance(data, Mesh) else clouds).append(data)
+            of[id(data)] = src
 
     notify(epoch.id, "georeference")
     with prov.stage("georeference"):
@@ -308,6 +320,11 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
             m.frame = "site"
             check_at_site(m.vertices, m.source, m.crs)
     boundary = _boundary_site(manifest)
+
+    notify(epoch.id, "privacy")
+    with prov.stage("privacy"):
+        clouds, meshes = privacy.apply(epoch, manifest, clouds, meshes, prov, work,
+                                       [of[id(c)] for c in clouds], [of[id(m)] for m in meshes])
 
     notify(epoch.id, "clean")
     with prov.stage("clean"):

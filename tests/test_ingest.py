@@ -52,12 +52,15 @@ def test_demo_ingest_products_and_provenance(demo_site):
         assert 0.15 < faces[1] / faces[0] < 0.35 and faces[2] / faces[0] < 0.1
         T = np.asarray(prov["registration"]["transform"])
         assert T.shape == (4, 4)
-    # originals stored bit-exact, the OBJ's MTL and texture with it
+    # originals stored bit-exact in the restricted object, the OBJ's MTL and texture with it
+    originals = Archive.open(archive.root, include_restricted=True).read(
+        "gasometer-demo--restricted")
+    assert not any("/source/" in p for p in head.files)
     for epoch, files in sources.sources.items():
         for f in files:
-            stored = head.path(f"epochs/{epoch}/source/{Path(f).name}")
+            stored = originals.path(f"epochs/{epoch}/source/{Path(f).name}")
             assert stored.read_bytes() == Path(f).read_bytes()
-    photo = head.listdir("epochs/2024-05-20/source")
+    photo = originals.listdir("epochs/2024-05-20/source")
     assert any(p.endswith(".mtl") for p in photo) and any(p.endswith(".jpg") for p in photo)
     assert head.read_json("site.json")["id"] == "gasometer-demo"
     assert head.path("site.toml").read_bytes() == Path(sources.manifest_path).read_bytes()

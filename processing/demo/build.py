@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pyproj
 
-from processing.demo import lidar, photo, scene, truth
+from processing.demo import lidar, photo, scene, transients, truth
 from processing.demo.scene import EPOCHS, HALF_EXTENT, Site
 
 SITE_ID = "gasometer-demo"
@@ -188,7 +188,10 @@ def manifest_document(site: Site, origin: tuple[float, float, float],
              "sensor": f"simulated oscillating-mirror airborne scanner, "
                        f"{als.pulse_hz * als.density / 1000:.0f} kHz, "
                        f"±{als.half_angle_deg:.0f}°, {als.altitude:.0f} m above ground",
-             "operator": ATTRIBUTION, "preset": "als", "sources": sources[e19]},
+             "operator": ATTRIBUTION, "preset": "als",
+             # off by default for airborne captures; on here: cars parked during one strip
+             "privacy": {"enabled": True},
+             "sources": sources[e19]},
             {"id": e21, "capture": "terrestrial-lidar",
              "sensor": f"simulated terrestrial scanner, "
                        f"{tls.step_deg / np.sqrt(tls.density):.3f}° step, "
@@ -249,9 +252,10 @@ def build_demo_sources(out_dir: Path, seed: int = 7, *, density: float = 1.0,
     files: dict[str, list[Path]] = {}
     counts: dict[str, int] = {}
 
+    passers_by = transients.transients(site)
     als_cfg = lidar.AlsConfig(density=density)
     als = lidar.simulate_als(site.scene(e19), als_cfg, np.random.default_rng([seed, 1]),
-                             _capture_time(e19))
+                             _capture_time(e19), transients.per_source(passers_by, e19))
     lap("als_simulate")
     files[e19] = _write_per_source(als, len(als_cfg.line_xs), src_dir[e19], "als_strip",
                                    origin, crs, e19, "stadtzeit simulated ALS")
@@ -260,7 +264,7 @@ def build_demo_sources(out_dir: Path, seed: int = 7, *, density: float = 1.0,
 
     tls_cfg = lidar.TlsConfig(density=density)
     tls = lidar.simulate_tls(site, site.scene(e21), tls_cfg, np.random.default_rng([seed, 2]),
-                             _capture_time(e21))
+                             _capture_time(e21), transients.per_source(passers_by, e21))
     lap("tls_simulate")
     files[e21] = _write_per_source(tls, len(tls_cfg.stations), src_dir[e21], "tls_station",
                                    origin, crs, e21, "stadtzeit simulated TLS")
@@ -275,10 +279,18 @@ def build_demo_sources(out_dir: Path, seed: int = 7, *, density: float = 1.0,
     lap("photo_write")
 
     truth_path = out_dir / "truth.json"
-    truth.write_truth(truth.truth_document(site, SITE_ID, CRS, origin), truth_path)
-    # the LAZ files carry their CRS as WKT; the OBJ carries none, so the manifest names it
+    doc = truth.truth_document(site, SITE_ID, CRS, origin)
+    doc["transients"] = [t.to_dict() for t in passers_by]
+    doc["poster"] = {"epoch": e24, "faces": 3, "plates": 1}
+    truth.write_truth(doc, truth_path)
+    # the LAZ files carry their CRS as WKT; the OBJ carries none, so the manifest names it;
+    # terrestrial stations say where the scanner stood (the privacy step looks from there)
+    stations = lidar.station_origins(site.terrain.z, tls_cfg) + np.asarray(origin)
     sources = {ep: [{"path": p.relative_to(out_dir).as_posix(), "sha256": _sha256(p)}
-                    | ({"crs": CRS} if p.suffix == ".obj" else {}) for p in paths]
+                    | ({"crs": CRS} if p.suffix == ".obj" else {})
+                    | ({"station": [round(float(v), 3) for v in stations[k]]}
+                       if ep == e21 else {})
+                    for k, p in enumerate(paths)]
                for ep, paths in files.items()}
     doc = manifest_document(site, origin, sources, als_cfg, tls_cfg)
     manifest_path = out_dir / MANIFEST_NAME

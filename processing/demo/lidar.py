@@ -22,12 +22,14 @@ import pyproj
 from processing.demo.scene import Label, Site, TriMesh
 
 # ASPRS classes per Label: ground, road surface, building, high vegetation, building, building,
-# ground (fresh earth is bare ground)
-LABEL_CLASS = np.array([2, 11, 6, 5, 6, 6, 2], np.uint8)
-# reflectance at 1064 nm, roughly: grass, asphalt, painted steel, foliage, plaster, glass, soil
-LABEL_REFLECTANCE = np.array([0.45, 0.12, 0.30, 0.50, 0.40, 0.08, 0.25])
+# ground (fresh earth is bare ground); people and vehicles stay unclassified, as in deliveries
+LABEL_CLASS = np.array([2, 11, 6, 5, 6, 6, 2, 1, 1], np.uint8)
+# reflectance at 1064 nm, roughly: grass, asphalt, painted steel, foliage, plaster, glass, soil,
+# clothing, car paint
+LABEL_REFLECTANCE = np.array([0.45, 0.12, 0.30, 0.50, 0.40, 0.08, 0.25, 0.35, 0.30])
 LABEL_RGB = np.array([[96, 128, 64], [72, 72, 76], [118, 126, 134], [58, 98, 44],
-                      [196, 176, 150], [84, 112, 132], [132, 100, 68]], np.float64)
+                      [196, 176, 150], [84, 112, 132], [132, 100, 68], [150, 110, 90],
+                      [160, 30, 40]], np.float64)
 NOISE_LABEL = 255                         # label of simulated noise and outliers
 CLASS_LOW_NOISE = 7
 CLASS_UNCLASSIFIED = 1
@@ -172,8 +174,9 @@ class AlsConfig:
 
 
 def simulate_als(site_mesh: TriMesh, cfg: AlsConfig, rng: np.random.Generator,
-                 start: dt.datetime) -> ScanPoints:
-    """Returns of all flight lines, in GPS time order; ``point_source_id`` = line number."""
+                 start: dt.datetime, extra: dict[int, TriMesh] | None = None) -> ScanPoints:
+    """Returns of all flight lines, in GPS time order; ``point_source_id`` = line number.
+    ``extra``: objects present during one line only (line number -> mesh)."""
     pulse_hz = cfg.pulse_hz * cfg.density
     mirror_hz = cfg.mirror_hz * np.sqrt(cfg.density)
     duration = (cfg.y_range[1] - cfg.y_range[0]) / cfg.speed
@@ -186,11 +189,14 @@ def simulate_als(site_mesh: TriMesh, cfg: AlsConfig, rng: np.random.Generator,
     edge = np.zeros(n, np.uint8)
     edge[:-1] = rising[:-1] != rising[1:]                # last pulse before the mirror turns
     edge[-1] = 1
-    caster = Raycaster(site_mesh)
-    below = Raycaster(site_mesh, exclude=(Label.TREE,))
+    extra = extra or {}
     t0 = adjusted_gps_time(start)
     parts = []
     for i, x in enumerate(cfg.line_xs):
+        line_mesh = TriMesh.concat([site_mesh, extra[i + 1]]) if i + 1 in extra else site_mesh
+        if i == 0 or i + 1 in extra or i in extra:
+            caster = Raycaster(line_mesh)
+            below = Raycaster(line_mesh, exclude=(Label.TREE,))
         north = i % 2 == 0
         side = 1.0 if north else -1.0                    # the scanner's right, east or west
         y = cfg.y_range[0] + cfg.speed * tt if north else cfg.y_range[1] - cfg.speed * tt
@@ -198,7 +204,7 @@ def simulate_als(site_mesh: TriMesh, cfg: AlsConfig, rng: np.random.Generator,
         dirs = np.column_stack([side * np.sin(angle), np.zeros(n), -np.cos(angle)])
         t, face, normal = caster.cast(origins, dirs)
         hit = np.flatnonzero(face >= 0)
-        label = site_mesh.labels[face[hit]]
+        label = line_mesh.labels[face[hit]]
         first = _surface_points(rng, origins[hit], dirs[hit], t[hit], label, normal[hit],
                                 cfg.range_sigma, cfg.altitude, 2.0)
         nret = np.ones(len(hit), np.uint8)
@@ -210,7 +216,7 @@ def simulate_als(site_mesh: TriMesh, cfg: AlsConfig, rng: np.random.Generator,
         ok = face2 >= 0
         cand, t2, face2, normal2 = cand[ok], t2[ok], face2[ok], normal2[ok]
         nret[cand] = 2
-        second = _surface_points(rng, o2[ok], d2[ok], t2, site_mesh.labels[face2], normal2,
+        second = _surface_points(rng, o2[ok], d2[ok], t2, line_mesh.labels[face2], normal2,
                                  cfg.range_sigma, cfg.altitude, 2.0)
         idx = np.concatenate([hit, hit[cand]])
         ret = np.concatenate([np.ones(len(hit), np.uint8), np.full(len(cand), 2, np.uint8)])
@@ -265,8 +271,9 @@ def station_origins(site_terrain_z, cfg: TlsConfig) -> np.ndarray:
 
 
 def simulate_tls(site: Site, site_mesh: TriMesh, cfg: TlsConfig, rng: np.random.Generator,
-                 start: dt.datetime) -> ScanPoints:
-    """Returns of all stations; ``point_source_id`` = station number (1-based)."""
+                 start: dt.datetime, extra: dict[int, TriMesh] | None = None) -> ScanPoints:
+    """Returns of all stations; ``point_source_id`` = station number (1-based).
+    ``extra``: objects present during one station only (station number -> mesh)."""
     step = np.radians(cfg.step_deg) / np.sqrt(cfg.density)
     az = np.arange(0.0, 2 * np.pi, step)
     el = np.arange(np.radians(cfg.elevation_deg[0]), np.radians(cfg.elevation_deg[1]), step)
@@ -274,14 +281,17 @@ def simulate_tls(site: Site, site_mesh: TriMesh, cfg: TlsConfig, rng: np.random.
     aa, ee = aa.ravel(), ee.ravel()
     dirs_all = np.column_stack([np.cos(ee) * np.cos(aa), np.cos(ee) * np.sin(aa), np.sin(ee)])
     pulse_t = np.arange(len(aa)) / cfg.pulse_hz
+    extra = extra or {}
     caster = Raycaster(site_mesh)
     t0 = adjusted_gps_time(start)
     parts = []
     for i, origin in enumerate(station_origins(site.terrain.z, cfg)):
+        mesh = TriMesh.concat([site_mesh, extra[i + 1]]) if i + 1 in extra else site_mesh
         origins = np.broadcast_to(origin, dirs_all.shape)
-        t, face, normal = caster.cast(np.ascontiguousarray(origins), dirs_all)
+        cast = Raycaster(mesh).cast if i + 1 in extra else caster.cast
+        t, face, normal = cast(np.ascontiguousarray(origins), dirs_all)
         hit = np.flatnonzero((face >= 0) & (t <= cfg.max_range) & (t >= cfg.min_range))
-        label = site_mesh.labels[face[hit]]
+        label = mesh.labels[face[hit]]
         surf = _surface_points(rng, origins[hit], dirs_all[hit], t[hit], label, normal[hit],
                                cfg.range_sigma, 10.0, 0.5)
         m = len(hit)

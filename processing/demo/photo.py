@@ -28,9 +28,12 @@ from processing.demo.scene import (
     TriMesh,
     points_in_polygon,
 )
+from processing.privacy import samples as privacy_samples
 
 TOP, SIDE, BOTTOM = 0, 1, 2
 PAD = 4                                    # texels of bleed around each chart
+POSTER_BAND = 4                            # the poster takes 1/4 of the atlas' rows (4:1)
+POSTER_WIDTH_M = 8.0
 
 
 @dataclass(frozen=True)
@@ -280,14 +283,17 @@ def _shelf_pack(sizes: np.ndarray, width: int) -> tuple[np.ndarray, int]:
     return pos, top
 
 
-def _pack(extent: np.ndarray, weight: np.ndarray, size: int) -> tuple[np.ndarray, float]:
-    """Largest texels-per-metre scale at which every chart (metres × weight) fits."""
+def _pack(extent: np.ndarray, weight: np.ndarray, size: int,
+          height_limit: int | None = None) -> tuple[np.ndarray, float]:
+    """Largest texels-per-metre scale at which every chart (metres × weight) fits in the
+    atlas' top ``height_limit`` rows (default all)."""
+    limit = size if height_limit is None else height_limit
     lo, hi = 1e-3, 1e3
     for _ in range(40):
         mid = np.sqrt(lo * hi)
         sizes = np.ceil(extent * (mid * weight)[:, None]).astype(np.int64) + 2 * PAD
         _, height = _shelf_pack(sizes, size)
-        if sizes[:, 0].max() <= size and height <= size:
+        if sizes[:, 0].max() <= size and height <= limit:
             lo = mid
         else:
             hi = mid
@@ -326,7 +332,8 @@ def photogrammetry_mesh(site: Site, epoch: str, rng: np.random.Generator,
     extent = hi - lo
     # texel budget: the terrain coarser than the buildings on it
     weight = np.where(charts // 24 == 0, 1.0, 2.5)
-    rects, scale = _pack(extent, weight, texture_size)
+    band = texture_size // POSTER_BAND           # the poster's rows at the atlas' bottom
+    rects, scale = _pack(extent, weight, texture_size, texture_size - band)
     s = scale * weight                                                   # texels per metre
 
     seed = int(rng.integers(0, 2 ** 31))
@@ -346,8 +353,39 @@ def photogrammetry_mesh(site: Site, epoch: str, rng: np.random.Generator,
     px = rects[c, 0] + PAD + (uvm[:, :, 0] - lo[c, 0]) * s[c]
     py = rects[c, 1] + PAD + (hi[c, 1] - uvm[:, :, 1]) * s[c]
     uv = np.stack([px / texture_size, 1.0 - py / texture_size], axis=2)
+    # the poster on the pavilion: its own quad just in front of the wall, its own texels
+    poster_img, _ = privacy_samples.poster(texture_size, band, seed=site.seed)
+    image[texture_size - band:] = poster_img
+    pv, pf, puv = _poster_quad(site, band / texture_size, 0.5 / texture_size)
+    pv = pv + rng.normal(0.0, noise_sigma / 4, pv.shape)
+    noisy = np.concatenate([noisy, pv])
+    faces = np.concatenate([mesh.faces, pf + len(mesh.vertices)])
+    uv = np.concatenate([uv, puv])
+    labels = np.concatenate([mesh.labels, np.full(len(pf), Label.PAVILION, np.uint8)])
     texture = np.clip(image, 0, 255).astype(np.uint8)
-    return TexturedMesh(noisy, mesh.faces, uv, texture, mesh.labels)
+    return TexturedMesh(noisy, faces, uv, texture, labels)
+
+
+def _poster_quad(site: Site, v_top: float, inset: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two triangles 5 cm in front of the pavilion's south wall (8 m × 2 m, 1.2 m above the
+    ground) and their UVs over the atlas' bottom band (u 0..1, v 0..``v_top``)."""
+    f = site.feature("pavilion")
+    poly = np.asarray(f.footprint, np.float64)
+    edges = np.roll(poly, -1, axis=0) - poly
+    normals = np.column_stack([edges[:, 1], -edges[:, 0]]) / np.linalg.norm(edges, axis=1)[:, None]
+    k = int(np.argmin(normals[:, 1]))                     # the wall facing south
+    t = edges[k] / np.linalg.norm(edges[k])
+    mid = poly[k] + edges[k] / 2 + normals[k] * 0.05
+    width = min(POSTER_WIDTH_M, 0.8 * float(np.linalg.norm(edges[k])))
+    z0 = float(site.terrain.z(*f.axis)) + 1.2
+    z1 = z0 + width / POSTER_BAND
+    a, b = mid - t * width / 2, mid + t * width / 2
+    v = np.array([[*a, z0], [*b, z0], [*b, z1], [*a, z1]])
+    faces = np.array([[0, 1, 2], [0, 2, 3]])
+    lo, hi = inset, v_top - inset
+    corner_uv = np.array([[inset, lo], [1 - inset, lo], [1 - inset, hi], [inset, hi]])
+    return v, faces, corner_uv[faces]
 
 
 def write_obj(mesh: TexturedMesh, obj_path: Path, origin: tuple[float, float, float],

@@ -45,6 +45,8 @@ class Label(IntEnum):
     BUILDING = 4
     PAVILION = 5
     EARTHWORK = 6
+    PERSON = 7               # transient: in one scan only (demo/transients.py)
+    VEHICLE = 8
 
 
 LABEL_NAMES: tuple[str, ...] = tuple(label.name.lower() for label in Label)

@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                epilog=epilog + "\n" if epilog else None,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
         add_archive_option(p)
+        p.add_argument("--restricted", action="store_true",
+                       help="archivists: include the restricted objects (<site>--restricted, "
+                            "originals) where the OS lets this user read them")
         p.set_defaults(func=func)
         return p
 
@@ -85,7 +88,8 @@ def _console() -> Console:
 
 def _open(args: argparse.Namespace) -> Archive:
     from archive import Archive
-    return Archive.open(archive_path(args))
+    return Archive.open(archive_path(args),
+                        include_restricted=getattr(args, "restricted", False))
 
 
 def _when(value: datetime | None) -> str:
@@ -157,6 +161,9 @@ def _ls(args: argparse.Namespace) -> int:
     console.print(table)
     for note in notes:
         console.print(note, style="dim")
+    if archive.include_restricted and archive.restricted_ids():
+        console.print("restricted (originals, archivists only): "
+                      + ", ".join(archive.restricted_ids()), highlight=False)
     return 0
 
 
