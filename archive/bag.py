@@ -17,13 +17,16 @@ archive's; otherwise nothing is written and both heads are named.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +105,34 @@ class ImportReport:
         return not self.added
 
 
+BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
+
+
+def _encode_name(name: str) -> str:
+    return name.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _decode_name(name: str) -> str:
+    return re.sub(r"%(25|0[dD]|0[aA])", lambda m: chr(int(m[1], 16)), name)
+
+
+@contextlib.contextmanager
+def rfc8493_names() -> Iterator[None]:
+    """Manifest file names as BagIt 1.0 (RFC 8493, 2.1.3) writes them.
+
+    bagit-python 1.9 encodes only CR and LF, but 1.0 also encodes '%' as %25 — and OCFL
+    content paths are URI-quoted, so a source file named ``März.laz`` is stored as
+    ``M%C3%A4rz.laz``. bagit-python's two module-level helpers are swapped for RFC 8493's
+    rules while a bag is made or read here.
+    """
+    saved = bagit._encode_filename, bagit._decode_filename
+    bagit._encode_filename, bagit._decode_filename = _encode_name, _decode_name
+    try:
+        yield
+    finally:
+        bagit._encode_filename, bagit._decode_filename = saved
+
+
 # -- export ------------------------------------------------------------------------------------
 
 def export_bag(archive, site: str, out: str | os.PathLike[str], *, version: int | None = None,
@@ -149,8 +180,12 @@ def export_bag(archive, site: str, out: str | os.PathLike[str], *, version: int 
             bag_info["Contact-Name"] = contact_name
         if contact_email:
             bag_info["Contact-Email"] = contact_email
-        bag = bagit.make_bag(str(tmp), bag_info, processes=1, checksums=[_DIGEST])
-        bag.validate(processes=1)
+        with rfc8493_names():
+            bag = bagit.make_bag(str(tmp), bag_info, processes=1, checksums=[_DIGEST])
+            (tmp / "bagit.txt").write_text(BAGIT_TXT, encoding="utf-8")
+            bagit.Bag(str(tmp)).save(processes=1)  # the tag manifest covers the new bagit.txt
+            bag = bagit.Bag(str(tmp))
+            bag.validate(processes=1)
         files, size = _payload_size(tmp / "data")
         os.rename(tmp, out)
     except OSError as exc:
@@ -281,7 +316,8 @@ def _load_bag(bag_dir: Path, max_files: int) -> bagit.Bag:
         raise BagRefused(bag_dir, "fetch.txt", "the bag is incomplete: it lists files to be "
                          "downloaded", "fetch them first, or ask for a complete export")
     try:
-        bag = bagit.Bag(str(bag_dir))
+        with rfc8493_names():
+            bag = bagit.Bag(str(bag_dir))
     except bagit.BagError as exc:
         raise BagRefused(bag_dir, None, f"not a readable BagIt bag: {exc}") from exc
     except (UnicodeError, ValueError) as exc:
@@ -300,8 +336,19 @@ def _load_bag(bag_dir: Path, max_files: int) -> bagit.Bag:
 
 
 def _validate_bag(bag_dir: Path, bag: bagit.Bag) -> None:
+    if bag.version_info != (1, 0):
+        raise BagRefused(bag_dir, "bagit.txt", f"BagIt-Version is {bag.version}; stadtzeit "
+                         "bags are BagIt 1.0")
+    # bagit checks the Payload-Oxum first, whose message names no file: name them here.
+    missing, unlisted = bag.compare_manifests_with_fs()
+    for paths, what in ((missing, "listed in the manifest but missing (an incomplete copy?)"),
+                        (unlisted, "not in the manifest (added after the bag was made?)")):
+        if paths:
+            shown = ", ".join(sorted(paths)[:10]) + (" …" if len(paths) > 10 else "")
+            raise BagRefused(bag_dir, shown, what)
     try:
-        bag.validate(processes=1)
+        with rfc8493_names():
+            bag.validate(processes=1)
     except bagit.BagValidationError as exc:
         files = [f"{d.path}: {d}" if not str(d).startswith(str(d.path)) else str(d)
                  for d in exc.details if getattr(d, "path", None)]
