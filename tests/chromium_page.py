@@ -25,7 +25,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--no-first-run",
          # WebGL without a GPU: SwiftShader, which Chromium only enables when asked.
          "--enable-unsafe-swiftshader", "--use-angle=swiftshader",
-         "--window-size=1024,700", "--remote-debugging-port=0"]
+         "--window-size=960,600", "--remote-debugging-port=0"]
 
 
 def chromium() -> str | None:
