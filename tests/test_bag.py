@@ -24,6 +24,7 @@ from archive.bag import (
     HistoryConflict,
     export_bag,
     import_bag,
+    rfc8493_names,
 )
 from archive.public import RestrictedSite
 from processing.gltf import write_glb
@@ -327,7 +328,8 @@ def test_the_cli_exports_and_imports(small, tmp_path):
     out = tmp_path / "bag"
     assert main(["archive", "export", "kleine-seite", "--bag", str(out), "--version", "v1",
                  "--archive", str(source.root)]) == 0
-    assert bagit.Bag(str(out)).is_valid()
+    with rfc8493_names():  # the small site has a file name OCFL stores %-quoted
+        assert bagit.Bag(str(out)).is_valid()
     assert main(["archive", "init", "--archive", str(tmp_path / "t")]) == 0
     assert main(["archive", "import", str(out), "--archive", str(tmp_path / "t")]) == 0
     assert Archive.open(tmp_path / "t").read("kleine-seite").number == 1
