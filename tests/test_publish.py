@@ -112,7 +112,8 @@ def test_tilesets_follow_the_3d_tiles_rules(published):
             root_node = gltf["nodes"][gltf["scenes"][0]["nodes"][0]]
             assert root_node["matrix"] == Z_UP_TO_Y_UP
         assert tiles[-1][0]["geometricError"] == 0.0  # the full LOD is exact
-        assert 0 < tiles[1][0]["geometricError"] < tiles[0][0]["geometricError"] < 10
+        assert 0 < tiles[1][0]["geometricError"] <= tiles[0][0]["geometricError"]
+        assert tiles[0][0]["geometricError"] < doc["geometricError"]  # below the whole box
 
 
 def test_geometric_errors_are_measured_distances(published):
@@ -153,14 +154,19 @@ def test_the_gasometer_stands_where_it_is(published):
     (48.1374, 11.5755, (120.0, 90.0, -20.0)),     # Munich, near the zone's edge
 ])
 def test_the_site_frame_maps_to_ecef_as_proj_does(lat, lon, offset):
-    """Known truth: PROJ's own transformation of origin + offset, against the tile transform."""
+    """Known truth: PROJ's own transformation of origin + offset, against the tile transform.
+
+    One affine transform cannot follow the earth's curvature: the error grows as d²/2R (8 mm at
+    320 m, 2 cm at 520 m from the origin), which the bound allows and nothing more.
+    """
     to_utm = Transformer.from_crs("EPSG:4326", "EPSG:25832", always_xy=True)
     e, n = to_utm.transform(lon, lat)
     origin = (round(e), round(n), 40.0)
     g = georeference("EPSG:25832+7837", origin)
     truth = Transformer.from_crs("EPSG:25832+7837", "EPSG:4978", always_xy=True).transform(
         *(np.array(origin) + offset))
-    assert np.linalg.norm(g.to_ecef(np.array(offset)) - np.array(truth)) < 0.01
+    d = np.linalg.norm(offset)
+    assert np.linalg.norm(g.to_ecef(np.array(offset)) - np.array(truth)) < d**2 / 6.371e6 + 1e-3
 
 
 def test_change_tiles_carry_the_stored_values(published):
@@ -213,6 +219,7 @@ def test_the_offline_validator_finds_errors_and_never_fetches(published, tmp_pat
     bad = pystac.Item.from_dict(item)
     with pytest.raises(pystac.STACValidationError):
         bad.validate(validator=OfflineValidator())
+    item["properties"]["proj:centroid"] = {"lat": 51.49, "lon": 6.87}
     item["stac_extensions"].append("https://stac-extensions.github.io/eo/v2.0.0/schema.json")
     with pytest.raises(ProcessingError, match="not shipped"):
         pystac.Item.from_dict(item).validate(validator=OfflineValidator())
