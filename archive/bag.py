@@ -496,6 +496,7 @@ def import_bag(archive, bag_dir: str | os.PathLike[str], *, max_files: int = MAX
         elif not fsops.exchange(staged, live):
             aside = txn / "old"  # fallback: Archive._recover_site puts it back if killed here
             os.rename(live, aside)
+            fsops.stage("moved-aside")
             try:
                 os.rename(staged, live)
             except OSError:

@@ -46,7 +46,7 @@ def validate_catalog(catalog_path: Path) -> int:
     """Validate every object of a written catalog offline; returns how many were checked."""
     validator = OfflineValidator()
     catalog = pystac.Catalog.from_file(str(catalog_path))
-    objects = [catalog, *catalog.get_all_collections(), *catalog.get_all_items()]
+    objects = [catalog, *catalog.get_all_collections(), *catalog.get_items(recursive=True)]
     for obj in objects:
         try:
             obj.validate(validator=validator)
