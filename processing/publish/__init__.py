@@ -46,7 +46,7 @@ from .stac import (
     epoch_datetime,
     validate_catalog,
 )
-from .tiles import Georef, georeference, hausdorff, tile_glb, tileset
+from .tiles import Georef, geometric_errors, georeference, tile_glb, tileset
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def _build(head, manifest: dict[str, Any], out: Path, timings: dict[str, float]
             continue
         chain = [read_glb(head.path(lp)) for lp in lods]
         t = _lap(timings, "read", t)
-        errs = [0.0] + [hausdorff(m, chain[0]) for m in chain[1:]]
+        errs = geometric_errors(chain)
         t = _lap(timings, "geometric_error", t)
         folder = out / "tiles" / epoch
         folder.mkdir(parents=True)

@@ -179,20 +179,27 @@ def heat_colours(values: np.ndarray, vrange: float) -> np.ndarray:
 
 # -- geometric error and the tileset -----------------------------------------------------------
 
-def _surface_distance(mesh: Mesh, points: np.ndarray) -> np.ndarray:
+def _scene(mesh: Mesh):
     import open3d as o3d
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(o3d.core.Tensor(np.asarray(mesh.vertices, dtype=np.float32)),
                         o3d.core.Tensor(np.asarray(mesh.faces, dtype=np.uint32)))
+    return scene
+
+
+def _distance(scene, points: np.ndarray) -> float:
+    """Largest distance from ``points`` to the surface in ``scene``."""
+    import open3d as o3d
     query = o3d.core.Tensor(np.asarray(points, dtype=np.float32))
-    return scene.compute_distance(query).numpy()
+    return float(scene.compute_distance(query).numpy().max(initial=0.0))
 
 
-def hausdorff(coarse: Mesh, full: Mesh) -> float:
-    """Symmetric Hausdorff distance at vertices between two meshes (metres)."""
-    a = _surface_distance(full, coarse.vertices).max(initial=0.0)
-    b = _surface_distance(coarse, full.vertices).max(initial=0.0)
-    return float(max(a, b))
+def geometric_errors(chain: list[Mesh]) -> list[float]:
+    """Per LOD, the symmetric Hausdorff distance at vertices to LOD 0 (``chain[0]``); 0 for
+    LOD 0. The full mesh's distance structure is built once for the whole chain."""
+    full = _scene(chain[0])
+    return [0.0] + [max(_distance(full, m.vertices), _distance(_scene(m), chain[0].vertices))
+                    for m in chain[1:]]
 
 
 def box_of(vertices: np.ndarray) -> list[float]:
