@@ -265,7 +265,7 @@ def _change_tilesets(head, out: Path, meshes: dict[str, list[Any]],
         summary = head.read_json(lp)
         method = summary.get("method") or key.split("-")[0]
         finite = np.abs(values[0][np.isfinite(values[0])])
-        vrange = float(max(np.percentile(finite, 99) if finite.size else 0.0, 0.05))
+        vrange = float(max(np.percentile(finite, 95) if finite.size else 0.0, 0.05))
         folder = out / "tiles" / "changes" / pair / key
         folder.mkdir(parents=True)
         more = {**extras, "pair": [a, b], "method": method, "change_range": vrange,
