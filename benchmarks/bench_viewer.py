@@ -40,15 +40,15 @@ from archive import Archive  # noqa: E402
 from assets_manifest.models import SiteManifest  # noqa: E402
 from processing.gltf import write_glb  # noqa: E402
 from processing.types import Mesh  # noqa: E402
-from viewer.app.main_window import MainWindow  # noqa: E402
-from viewer.app.model import Camera, ViewerModel  # noqa: E402
-from viewer.app.render_vtk import SceneView  # noqa: E402
-from viewer.app.scene import INTERACTIVE_FACE_BUDGET, SceneDescription, read_glb  # noqa: E402
-from viewer.app.scene import Layer as SceneLayer  # noqa: E402
+from viewer.desktop.main_window import MainWindow  # noqa: E402
+from viewer.model.scene import INTERACTIVE_FACE_BUDGET, SceneDescription, read_glb  # noqa: E402
+from viewer.model.scene import Layer as SceneLayer  # noqa: E402
+from viewer.model.state import Camera, ViewerModel  # noqa: E402
+from viewer.render.vtk_view import SceneView  # noqa: E402
 
 
 def c_idle() -> int:
-    from viewer.app.controller import INTERACTION_IDLE_MS
+    from viewer.qt.controller import INTERACTION_IDLE_MS
     return INTERACTION_IDLE_MS
 
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from processing.types import Mesh  # noqa: E402
-from viewer.app.model import Text  # noqa: E402
+from viewer.model.state import Text  # noqa: E402
 from viewer.vr.context import EGLContext, gl_info  # noqa: E402
 from viewer.vr.gl import GL  # noqa: E402
 from viewer.vr.interaction import (  # noqa: E402

@@ -54,3 +54,55 @@ def test_cli_starts_without_gui_libraries() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=ROOT)
     assert out.stdout.strip() == "", f"imported at CLI start-up: {out.stdout.strip()}"
+
+
+#: Inside `viewer/`, bottom to top; a package may import only those at or below its level.
+#: `vr` and `export` sit on the model; the kiosk and the desktop beside each other on `qt`.
+VIEWER_LEVELS = {
+    "model": 0, "render": 1, "vr": 1, "qt": 2, "export": 2, "desktop": 3, "kiosk": 3,
+    "commands": 4, "cli": 4,
+}
+
+
+def viewer_package(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "viewer" else None
+
+
+@pytest.mark.parametrize("package", sorted(set(VIEWER_LEVELS) - {"cli"}))
+def test_viewer_packages_import_downward(package: str) -> None:
+    folder = ROOT / "viewer" / package
+    if not folder.is_dir():
+        pytest.skip(f"viewer/{package} does not exist yet")
+    level = VIEWER_LEVELS[package]
+    offences = []
+    for path in sorted(folder.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                target = viewer_package(node.module)
+            elif isinstance(node, ast.Import):
+                target = next((viewer_package(a.name) for a in node.names
+                               if viewer_package(a.name)), None)
+            else:
+                continue
+            same_top = {target, package} == {"cli", "commands"}  # commands register with cli
+            if (target in VIEWER_LEVELS and target != package and not same_top
+                    and VIEWER_LEVELS[target] >= level):
+                offences.append(f"{path.relative_to(ROOT)} imports viewer.{target}")
+    assert not offences, "\n".join(offences)
+
+
+def test_viewer_model_imports_no_gui_or_renderer() -> None:
+    """The model is shared by the desktop, the kiosk, VR and the exports: no Qt, VTK or GL."""
+    code = (
+        "import sys, pkgutil, importlib, viewer.model\n"
+        "for m in pkgutil.iter_modules(viewer.model.__path__):\n"
+        "    importlib.import_module('viewer.model.' + m.name)\n"
+        "heavy = [m for m in ('PySide6', 'vtk', 'vtkmodules', 'pyvista', 'pyvistaqt', 'xr',"
+        " 'OpenGL') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "", f"viewer.model imported: {out.stdout.strip()}"

@@ -31,9 +31,9 @@ from PySide6.QtCore import QPoint, QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from viewer.app.main_window import MainWindow  # noqa: E402
-from viewer.app.model import Camera, CompareMode, MeasureMode  # noqa: E402
-from viewer.app.scene import INSIGNIFICANT_GREY  # noqa: E402
+from viewer.desktop.main_window import MainWindow  # noqa: E402
+from viewer.model.scene import INSIGNIFICANT_GREY  # noqa: E402
+from viewer.model.state import Camera, CompareMode, MeasureMode  # noqa: E402
 
 TOP_DOWN = Camera((0.0, 0.0, 260.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0), 30.0)
 
@@ -390,13 +390,17 @@ def test_language_switch_translates_every_part(qtbot, two_epochs) -> None:
     assert "Old town test block" in w.site_list.list.item(0).text()
 
 
+#: Packages whose Qt strings the German catalog covers.
+QT_PACKAGES = ("qt", "desktop", "kiosk")
+
+
 def test_german_catalog_covers_every_string(tmp_path) -> None:
-    """Every string lupdate finds in viewer/app has a finished German translation, and the
+    """Every string lupdate finds in the Qt front-ends has a finished German translation, and the
     shipped .qm is what lrelease makes of the .ts."""
     import shutil
     import xml.etree.ElementTree as ET
 
-    ts = Path(__file__).parents[1] / "viewer/app/i18n/stadtzeit_de.ts"
+    ts = Path(__file__).parents[1] / "viewer/qt/i18n/stadtzeit_de.ts"
     root = ET.parse(ts).getroot()
     unfinished = [m.findtext("source") for m in root.iter("message")
                   if m.find("translation").get("type") in ("unfinished", "vanished",
@@ -407,9 +411,10 @@ def test_german_catalog_covers_every_string(tmp_path) -> None:
     lrelease = shutil.which("pyside6-lrelease", path=bindir)
     if lupdate is None or lrelease is None:
         pytest.skip("pyside6-lupdate/lrelease not installed: cannot check the catalog")
-    app_dir = Path(__file__).parents[1] / "viewer/app"
+    sources = sorted(p for front in QT_PACKAGES
+                     for p in (Path(__file__).parents[1] / "viewer" / front).glob("*.py"))
     fresh = tmp_path / "fresh.ts"
-    subprocess.run([lupdate, *map(str, sorted(app_dir.glob("*.py"))), "-ts", str(fresh)],
+    subprocess.run([lupdate, *map(str, sources), "-ts", str(fresh)],
                    capture_output=True, check=True, timeout=60)
     found = {m.findtext("source") for m in ET.parse(fresh).getroot().iter("message")}
     have = {m.findtext("source") for m in root.iter("message")}

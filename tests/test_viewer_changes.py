@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from processing.gltf import read_glb
-from viewer.app.changes import compute_pair_change
-from viewer.app.scene import MeshData
+from viewer.model.changes import compute_pair_change
+from viewer.model.scene import MeshData
 
 SITE = "gasometer-demo"
 FIRST, LAST = "2019-06-15", "2024-05-20"

@@ -19,8 +19,20 @@ from viewer_fixtures import (
     build_archive,
 )
 
-from viewer.app.changes import compute_change
-from viewer.app.model import (
+from viewer.model.changes import compute_change
+from viewer.model.scene import (
+    INSIGNIFICANT_GREY,
+    NO_VALUE_GREY,
+    ProductError,
+    change_colors,
+    choose_lod,
+    compose,
+    glb_face_count,
+    mesh_key,
+    read_change_values,
+    read_glb,
+)
+from viewer.model.state import (
     Camera,
     CompareMode,
     Measurement,
@@ -33,19 +45,7 @@ from viewer.app.model import (
     polygon_area_horizontal,
     touch_camera,
 )
-from viewer.app.scene import (
-    INSIGNIFICANT_GREY,
-    NO_VALUE_GREY,
-    ProductError,
-    change_colors,
-    choose_lod,
-    compose,
-    glb_face_count,
-    mesh_key,
-    read_change_values,
-    read_glb,
-)
-from viewer.app.store import ArchiveStore, read_viewpoints
+from viewer.model.store import ArchiveStore, read_viewpoints
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_model_measure_points_and_crs_coordinates_in_float64() -> None:
     model.add_measure_point((5.0, 5.0, 5.0))  # a third click starts again
     assert len(model.measurement.points) == 1
     model.sites = []
-    from viewer.app.model import SiteInfo, Text
+    from viewer.model.state import SiteInfo, Text
     model.site = SiteInfo("s", Text(), Text(), "EPSG:25832", ORIGIN)
     e, n, h = model.site_to_crs((0.001, -0.002, 0.0005))
     assert (e, n, h) == (ORIGIN[0] + 0.001, ORIGIN[1] - 0.002, ORIGIN[2] + 0.0005)
@@ -174,7 +174,7 @@ def test_change_colours_sign_and_significance() -> None:
     plain = change_colors(values, limit=2.0, level_of_detection=LOD95, significant_only=False)
     assert tuple(plain[3]) != tuple(INSIGNIFICANT_GREY)
     # M3C2-style products: one LoD per vertex, so 0.3 m can be noise where 0.2 m is not
-    from viewer.app.scene import change_from_products, heat_colors_for
+    from viewer.model.scene import change_from_products, heat_colors_for
     d = np.array([0.3, 0.2, -0.5], np.float32)
     ch = change_from_products(E1, E2, 0, {"distance": d, "lod": np.array([0.4, 0.1, 0.2])},
                               {"level_of_detection": 0.05})
@@ -269,7 +269,7 @@ def test_computed_change_has_no_value_where_a_did_not_capture() -> None:
     """B reaching beyond A's scan (a smaller area) is 'no value', not a false change."""
     from viewer_fixtures import grid_mesh
 
-    from viewer.app.scene import MeshData
+    from viewer.model.scene import MeshData
     full = grid_mesh(E1, 51)
     v = np.asarray(full.vertices)
     keep = v[:, 0] <= 0  # A covers the western half only

@@ -13,7 +13,7 @@ from vr_site import A, B
 
 from processing.gltf import read_glb, write_glb
 from processing.types import Mesh
-from viewer.app.model import Text
+from viewer.model.state import Text
 from viewer.vr import renderer as renderer_module
 from viewer.vr.interaction import InputFrame, Interaction, Mode, Pose, WalkSurface
 from viewer.vr.renderer import SKY, EyeView, FrameView, OffscreenTarget, Renderer

@@ -48,7 +48,7 @@ def open_viewer(archive: Path, site: str | None = None, epoch: str | None = None
     from archive import Archive
 
     Archive.open(archive)  # a bad path fails here, with the archive's own message
-    from viewer.app import run as run_app
+    from viewer.desktop import run as run_app
 
     return run_app(archive, site=site, epoch=epoch, **kw)
 

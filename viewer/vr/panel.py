@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from viewer.app.scene import diverging_colormap
+from viewer.model.scene import diverging_colormap
 
 WIDTH, HEIGHT = 640, 400
 #: metres: the panel's width in the hand (its height follows the image's aspect)

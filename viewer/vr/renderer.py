@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from viewer.app.scene import NO_VALUE_GREY, diverging_colormap
+from viewer.model.scene import NO_VALUE_GREY, diverging_colormap
 from viewer.vr.gl import GL, glVertexAttribPointer
 from viewer.vr.interaction import Aim
 from viewer.vr.scene_data import VRScene

@@ -3,7 +3,7 @@
 For one site: each epoch's mesh at the finest LOD within a triangle budget (one epoch is drawn
 at a time, so the budget is per epoch), its change values from the epoch before when the
 archive holds them (`changes/<a>__<b>/<key>/lod<k>.npz`), and the annotations of site.json.
-Archive layout parsing is the desktop viewer's (`viewer.app.store.site_info`), so both views
+Archive layout parsing is the desktop viewer's (`viewer.model.store.site_info`), so both views
 agree on what a site holds.
 """
 
@@ -20,7 +20,7 @@ import numpy as np
 from assets_manifest.errors import StadtzeitError
 from processing.gltf import read_glb
 from processing.types import Mesh
-from viewer.app.model import ChangeRef, EpochInfo, SiteInfo, Text
+from viewer.model.state import ChangeRef, EpochInfo, SiteInfo, Text
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +162,8 @@ def load_scene(archive_path: str | Path, site: str | None = None, lod: int | Non
     Raises `SceneError` (or the archive's own errors) with what to do.
     """
     from archive import Archive
-    from viewer.app.scene import ProductError, read_change_values
-    from viewer.app.store import site_info
+    from viewer.model.scene import ProductError, read_change_values
+    from viewer.model.store import site_info
 
     archive = Archive.open(Path(archive_path))
     if site is None:

@@ -7,7 +7,7 @@ from html import escape
 from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
-from viewer.app.model import ViewerModel
+from viewer.model.state import ViewerModel
 
 
 class InfoPanel(QWidget):

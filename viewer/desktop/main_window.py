@@ -25,22 +25,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from viewer.app.annotations import AnnotationOverlay
-from viewer.app.compare import MODES as COMPARE_MODES
-from viewer.app.compare import CompareBar, SwipeDivider
-from viewer.app.controller import ViewerController
-from viewer.app.heatmap import HeatmapPanel
-from viewer.app.help_overlay import HelpOverlay
-from viewer.app.i18n import Translations, system_language
-from viewer.app.info_panel import InfoPanel
-from viewer.app.measure import MeasurePanel, marker_geometry
-from viewer.app.model import CompareMode, MeasureMode, ViewerModel
-from viewer.app.regions import RegionsList
-from viewer.app.render_vtk import SceneView, ThumbnailRenderer
-from viewer.app.scene import MeshData
-from viewer.app.site_list import SiteList
-from viewer.app.timeline import Player, TimelineBar
-from viewer.app.viewpoints import ViewpointPanel
+from viewer.desktop.annotations import AnnotationOverlay
+from viewer.desktop.compare import MODES as COMPARE_MODES
+from viewer.desktop.compare import CompareBar, SwipeDivider
+from viewer.desktop.heatmap import HeatmapPanel
+from viewer.desktop.help_overlay import HelpOverlay
+from viewer.desktop.info_panel import InfoPanel
+from viewer.desktop.measure import MeasurePanel, marker_geometry
+from viewer.desktop.regions import RegionsList
+from viewer.desktop.site_list import SiteList
+from viewer.desktop.timeline import Player, TimelineBar
+from viewer.desktop.viewpoints import ViewpointPanel
+from viewer.model.scene import MeshData
+from viewer.model.state import CompareMode, MeasureMode, ViewerModel
+from viewer.qt.controller import ViewerController
+from viewer.qt.i18n import Translations, system_language
+from viewer.render.vtk_view import SceneView, ThumbnailRenderer
 
 MEASURE_COLOUR = "#ff2d55"
 FLY_KEYS = {Qt.Key.Key_W: (1, 0, 0), Qt.Key.Key_S: (-1, 0, 0), Qt.Key.Key_D: (0, 1, 0),

@@ -6,7 +6,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from viewer.app.model import Region, ViewerModel
+from viewer.model.state import Region, ViewerModel
 
 
 class _Row(QTreeWidgetItem):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from viewer.app.model import ViewerModel
+from viewer.model.state import ViewerModel
 
 
 class ViewpointPanel(QWidget):

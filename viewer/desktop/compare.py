@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from viewer.app.model import CompareMode, ViewerModel
+from viewer.model.state import CompareMode, ViewerModel
 
 MODES = [CompareMode.SINGLE, CompareMode.SIDE_BY_SIDE, CompareMode.OVERLAY, CompareMode.SWIPE,
          CompareMode.HEATMAP]

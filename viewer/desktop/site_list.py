@@ -9,7 +9,7 @@ from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from viewer.app.model import SiteInfo, ViewerModel
+from viewer.model.state import SiteInfo, ViewerModel
 
 THUMB = QSize(112, 84)
 

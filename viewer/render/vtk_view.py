@@ -20,8 +20,8 @@ from pyvistaqt import QtInteractor
 from vtkmodules.vtkCommonDataModel import vtkPlane
 from vtkmodules.vtkRenderingCore import vtkCellPicker, vtkRenderer
 
-from viewer.app.model import Camera, ViewerModel, apply_pan, apply_pinch, touch_camera
-from viewer.app.scene import Layer, MeshData, SceneDescription
+from viewer.model.scene import Layer, MeshData, SceneDescription
+from viewer.model.state import Camera, ViewerModel, apply_pan, apply_pinch, touch_camera
 
 BACKGROUND = ("#1f2327", "#6b7f93")   # bottom, top: a dusk sky keeps grey roofs readable
 PARKED_ACTORS = 4                       # hidden actors kept for a quick swap back

@@ -3,9 +3,9 @@
 Source strings are English (`self.tr(...)`, `QCoreApplication.translate(...)`); German comes from
 `i18n/stadtzeit_de.qm`, compiled from `stadtzeit_de.ts` with pyside6-lrelease. To add strings:
 
-    .venv/bin/pyside6-lupdate viewer/app/*.py -ts viewer/app/i18n/stadtzeit_de.ts
+    .venv/bin/pyside6-lupdate viewer/{qt,desktop,kiosk}/*.py -ts viewer/qt/i18n/stadtzeit_de.ts
     (translate in Qt Linguist or the .ts XML)
-    .venv/bin/pyside6-lrelease viewer/app/i18n/stadtzeit_de.ts -qm viewer/app/i18n/stadtzeit_de.qm
+    .venv/bin/pyside6-lrelease viewer/qt/i18n/stadtzeit_de.ts -qm viewer/qt/i18n/stadtzeit_de.qm
 
 Switching at run time installs or removes the translator; Qt then sends every widget a
 LanguageChange event and each widget re-reads its strings in `retranslate()`.
@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEvent, QLibraryInfo, QLocale, QTranslator
 from PySide6.QtWidgets import QApplication
 
-from viewer.app.model import LANGUAGES
+from viewer.model.state import LANGUAGES
 
 TRANSLATIONS = Path(__file__).with_name("i18n")
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from assets_manifest.errors import StadtzeitError
-from viewer.app.model import ChangeData, Region
-from viewer.app.scene import Cancelled, MeshData
+from viewer.model.scene import Cancelled, MeshData
+from viewer.model.state import ChangeData, Region
 
 MAX_DISTANCE = 25.0   # metres; farther vertices get no value instead of a slow search
 MIN_REGION_CHANGE = 0.10  # metres; with no level of detection, regions need at least this
@@ -127,7 +127,7 @@ def compute_pair_change(archive: Any, site: str, a_id: str, b_id: str, lod: int,
     """
     if archive is not None:
         from processing.compare import compare
-        from viewer.app.scene import change_from_products
+        from viewer.model.scene import change_from_products
 
         try:
             result = compare(archive, site, a_id, b_id, method="dod", store=False,

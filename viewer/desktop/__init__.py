@@ -1,8 +1,6 @@
-"""The desktop viewer: a Qt window over a scene/state model, rendered with VTK.
-
-`model.py` (state, no Qt) <- `scene.py` (renderer-neutral arrays) <- `render_vtk.py` (VTK views)
-and the Qt widgets; `controller.py` decides what to load (in `loader.py`'s worker threads) and
-what each view draws. See docs/VIEWER.md.
+"""The desktop viewer: Qt widgets over the model (`viewer/model/`), drawn by the VTK
+renderer (`viewer/render/vtk_view.py`); `viewer/qt/controller.py` decides what to load (in
+`viewer/qt/loader.py`'s worker threads) and what each view draws. See docs/VIEWER.md.
 """
 
 from __future__ import annotations
@@ -36,7 +34,7 @@ def run(archive: Path, site: str | None = None, epoch: str | None = None,
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from viewer.app.main_window import MainWindow
+    from viewer.desktop.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("stadtzeit")

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from viewer.app.model import MeasureMode, ViewerModel
+from viewer.model.state import MeasureMode, ViewerModel
 
 MODES = [MeasureMode.OFF, MeasureMode.DISTANCE, MeasureMode.HEIGHT, MeasureMode.AREA]
 

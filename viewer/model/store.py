@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 from archive import Archive
 from assets_manifest.models import SiteManifest
-from viewer.app.model import AnnotationInfo, Camera, ChangeRef, EpochInfo, SiteInfo, Text
-from viewer.app.scene import ProductError, glb_face_count
+from viewer.model.scene import ProductError, glb_face_count
+from viewer.model.state import AnnotationInfo, Camera, ChangeRef, EpochInfo, SiteInfo, Text
 
 VIEWPOINTS = "viewer/viewpoints.json"
 _LOD_RE = re.compile(r"^epochs/([^/]+)/mesh/lod(\d+)\.glb$")

@@ -7,8 +7,8 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QCheckBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from viewer.app.model import ChangeData, ViewerModel
-from viewer.app.scene import INSIGNIFICANT_GREY, diverging_colormap, histogram
+from viewer.model.scene import INSIGNIFICANT_GREY, diverging_colormap, histogram
+from viewer.model.state import ChangeData, ViewerModel
 
 
 def _fmt_m(v: float) -> str:

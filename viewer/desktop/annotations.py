@@ -10,8 +10,8 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
-from viewer.app.model import AnnotationInfo, ViewerModel
-from viewer.app.render_vtk import SceneView
+from viewer.model.state import AnnotationInfo, ViewerModel
+from viewer.render.vtk_view import SceneView
 
 HOTSPOT_COLOUR = "#ffd43b"
 

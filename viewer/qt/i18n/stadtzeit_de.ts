@@ -4,7 +4,7 @@
 <context>
     <name>AnnotationOverlay</name>
     <message>
-        <location filename="../annotations.py" line="59"/>
+        <location filename="../../desktop/annotations.py" line="60"/>
         <source>Close</source>
         <translation>Schließen</translation>
     </message>
@@ -12,77 +12,77 @@
 <context>
     <name>CompareBar</name>
     <message>
-        <location filename="../compare.py" line="66"/>
+        <location filename="../../desktop/compare.py" line="66"/>
         <source>Single</source>
         <translation>Einzeln</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="66"/>
+        <location filename="../../desktop/compare.py" line="66"/>
         <source>One epoch (1)</source>
         <translation>Eine Epoche (1)</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="67"/>
+        <location filename="../../desktop/compare.py" line="67"/>
         <source>Side by side</source>
         <translation>Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="68"/>
+        <location filename="../../desktop/compare.py" line="68"/>
         <source>Epochs A and B side by side with linked cameras (2)</source>
         <translation>Epochen A und B nebeneinander mit gekoppelten Kameras (2)</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="70"/>
+        <location filename="../../desktop/compare.py" line="70"/>
         <source>Overlay</source>
         <translation>Überlagerung</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="71"/>
+        <location filename="../../desktop/compare.py" line="71"/>
         <source>B over A with adjustable opacity (3)</source>
         <translation>B über A mit einstellbarer Deckkraft (3)</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="72"/>
+        <location filename="../../desktop/compare.py" line="72"/>
         <source>Swipe</source>
         <translation>Wischen</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="73"/>
+        <location filename="../../desktop/compare.py" line="73"/>
         <source>A left, B right of a draggable divider (4)</source>
         <translation>A links, B rechts einer verschiebbaren Trennlinie (4)</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="74"/>
+        <location filename="../../desktop/compare.py" line="74"/>
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="75"/>
+        <location filename="../../desktop/compare.py" line="75"/>
         <source>Change from A to B as a colour map (5)</source>
         <translation>Änderung von A zu B als Farbkarte (5)</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="79"/>
+        <location filename="../../desktop/compare.py" line="79"/>
         <source>A:</source>
         <translation>A:</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="80"/>
+        <location filename="../../desktop/compare.py" line="80"/>
         <source> B:</source>
         <translation> B:</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="81"/>
+        <location filename="../../desktop/compare.py" line="81"/>
         <source>Reference epoch A</source>
         <translation>Bezugsepoche A</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="82"/>
+        <location filename="../../desktop/compare.py" line="82"/>
         <source>Compared epoch B</source>
         <translation>Verglichene Epoche B</translation>
     </message>
     <message>
-        <location filename="../compare.py" line="83"/>
+        <location filename="../../desktop/compare.py" line="83"/>
         <source>Opacity of B</source>
         <translation>Deckkraft von B</translation>
     </message>
@@ -90,53 +90,53 @@
 <context>
     <name>HeatmapPanel</name>
     <message>
-        <location filename="../heatmap.py" line="129"/>
+        <location filename="../../desktop/heatmap.py" line="129"/>
         <source>Significant change only</source>
         <translation>Nur signifikante Änderungen</translation>
     </message>
     <message>
-        <location filename="../heatmap.py" line="131"/>
+        <location filename="../../desktop/heatmap.py" line="131"/>
         <source>Grey out change smaller than the level of detection (95 %)</source>
         <translation>Änderungen unterhalb der Nachweisgrenze (95 %) grau darstellen</translation>
     </message>
     <message>
-        <location filename="../heatmap.py" line="145"/>
-        <location filename="../heatmap.py" line="156"/>
+        <location filename="../../desktop/heatmap.py" line="145"/>
+        <location filename="../../desktop/heatmap.py" line="156"/>
         <source>Change from A (%1) to B (%2)</source>
         <translation>Änderung von A (%1) zu B (%2)</translation>
     </message>
     <message>
-        <location filename="../heatmap.py" line="149"/>
+        <location filename="../../desktop/heatmap.py" line="149"/>
         <source>Choose the Change mode to compute or load the change.</source>
         <translation>Wählen Sie den Modus „Änderung“, um die Änderung zu laden oder zu berechnen.</translation>
     </message>
     <message>
-        <location filename="../heatmap.py" line="164"/>
+        <location filename="../../desktop/heatmap.py" line="165"/>
         <source>Red: added or raised; blue: removed or lowered (metres).</source>
         <translation>Rot: hinzugekommen oder erhöht; blau: entfernt oder abgesenkt (Meter).</translation>
     </message>
     <message>
-        <location filename="../heatmap.py" line="166"/>
+        <location filename="../../desktop/heatmap.py" line="167"/>
         <source>Level of detection: %1</source>
         <translation>Nachweisgrenze: %1</translation>
     </message>
     <message>
-        <location filename="../heatmap.py" line="169"/>
+        <location filename="../../desktop/heatmap.py" line="170"/>
         <source>No level of detection is known for this product.</source>
         <translation>Für dieses Produkt ist keine Nachweisgrenze bekannt.</translation>
     </message>
     <message>
-        <location filename="../heatmap.py" line="171"/>
+        <location filename="../../desktop/heatmap.py" line="172"/>
         <source>Method: %1</source>
         <translation>Verfahren: %1</translation>
     </message>
     <message>
-        <location filename="../heatmap.py" line="173"/>
+        <location filename="../../desktop/heatmap.py" line="174"/>
         <source>Computed by the viewer (not stored in the archive).</source>
         <translation>Vom Viewer berechnet (nicht im Archiv gespeichert).</translation>
     </message>
     <message>
-        <location filename="../heatmap.py" line="175"/>
+        <location filename="../../desktop/heatmap.py" line="176"/>
         <source>%1 % of the vertices have no value (dark grey).</source>
         <translation>%1 % der Punkte haben keinen Wert (dunkelgrau).</translation>
     </message>
@@ -144,127 +144,127 @@
 <context>
     <name>InfoPanel</name>
     <message>
-        <location filename="../info_panel.py" line="39"/>
+        <location filename="../../desktop/info_panel.py" line="33"/>
         <source>airborne LiDAR</source>
         <translation>Flugzeuggetragenes LiDAR</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="40"/>
+        <location filename="../../desktop/info_panel.py" line="34"/>
         <source>terrestrial LiDAR</source>
         <translation>Terrestrisches LiDAR</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="41"/>
+        <location filename="../../desktop/info_panel.py" line="35"/>
         <source>mobile LiDAR</source>
         <translation>Mobiles LiDAR</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="42"/>
+        <location filename="../../desktop/info_panel.py" line="36"/>
         <source>photogrammetry</source>
         <translation>Photogrammetrie</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="46"/>
+        <location filename="../../desktop/info_panel.py" line="40"/>
         <source>Sources</source>
         <translation>Quellen</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="46"/>
+        <location filename="../../desktop/info_panel.py" line="40"/>
         <source>Preset</source>
         <translation>Voreinstellung</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="47"/>
+        <location filename="../../desktop/info_panel.py" line="41"/>
         <source>Registration</source>
         <translation>Registrierung</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="47"/>
+        <location filename="../../desktop/info_panel.py" line="41"/>
         <source>Points</source>
         <translation>Punkte</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="48"/>
+        <location filename="../../desktop/info_panel.py" line="42"/>
         <source>Software</source>
         <translation>Software</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="48"/>
+        <location filename="../../desktop/info_panel.py" line="42"/>
         <source>Events</source>
         <translation>Ereignisse</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="49"/>
+        <location filename="../../desktop/info_panel.py" line="43"/>
         <source>Processed</source>
         <translation>Verarbeitet</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="49"/>
+        <location filename="../../desktop/info_panel.py" line="43"/>
         <source>Provenance</source>
         <translation>Herkunft</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="55"/>
+        <location filename="../../desktop/info_panel.py" line="49"/>
         <source>Choose a site from the list.</source>
         <translation>Wählen Sie einen Ort aus der Liste.</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="58"/>
+        <location filename="../../desktop/info_panel.py" line="52"/>
         <source>Coordinate system</source>
         <translation>Koordinatensystem</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="58"/>
+        <location filename="../../desktop/info_panel.py" line="52"/>
         <source>Origin</source>
         <translation>Ursprung</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="59"/>
+        <location filename="../../desktop/info_panel.py" line="53"/>
         <source>Archive version</source>
         <translation>Archivversion</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="59"/>
+        <location filename="../../desktop/info_panel.py" line="53"/>
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="66"/>
+        <location filename="../../desktop/info_panel.py" line="60"/>
         <source>shown</source>
         <translation>angezeigt</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="71"/>
+        <location filename="../../desktop/info_panel.py" line="65"/>
         <source>Capture</source>
         <translation>Erfassung</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="72"/>
+        <location filename="../../desktop/info_panel.py" line="66"/>
         <source>Sensor</source>
         <translation>Sensor</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="72"/>
+        <location filename="../../desktop/info_panel.py" line="66"/>
         <source>Operator</source>
         <translation>Betreiber</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="74"/>
+        <location filename="../../desktop/info_panel.py" line="68"/>
         <source>Meshes</source>
         <translation>Modelle</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="76"/>
+        <location filename="../../desktop/info_panel.py" line="70"/>
         <source>damaged</source>
         <translation>beschädigt</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="77"/>
+        <location filename="../../desktop/info_panel.py" line="71"/>
         <source>triangles</source>
         <translation>Dreiecke</translation>
     </message>
     <message>
-        <location filename="../info_panel.py" line="85"/>
+        <location filename="../../desktop/info_panel.py" line="79"/>
         <source>Points of interest</source>
         <translation>Sehenswertes</translation>
     </message>
@@ -272,384 +272,384 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../main_window.py" line="325"/>
+        <location filename="../../desktop/main_window.py" line="333"/>
         <source>stadtzeit – places over time</source>
         <translation>stadtzeit – Orte im Wandel der Zeit</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="327"/>
+        <location filename="../../desktop/main_window.py" line="335"/>
         <source>&amp;Open archive…</source>
         <translation>Archiv ö&amp;ffnen…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="327"/>
+        <location filename="../../desktop/main_window.py" line="335"/>
         <source>Save &amp;screenshot…</source>
         <translation>&amp;Bildschirmfoto speichern…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="328"/>
+        <location filename="../../desktop/main_window.py" line="336"/>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="328"/>
+        <location filename="../../desktop/main_window.py" line="336"/>
         <source>&amp;Reset view</source>
         <translation>Ansicht &amp;zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="329"/>
+        <location filename="../../desktop/main_window.py" line="337"/>
         <source>&amp;Fly mode (WASD)</source>
         <translation>&amp;Flugmodus (WASD)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="329"/>
+        <location filename="../../desktop/main_window.py" line="337"/>
         <source>Keyboard &amp;shortcuts</source>
         <translation>&amp;Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="330"/>
+        <location filename="../../desktop/main_window.py" line="338"/>
         <source>F&amp;ull screen</source>
         <translation>&amp;Vollbild</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="330"/>
+        <location filename="../../desktop/main_window.py" line="338"/>
         <source>&amp;Previous epoch</source>
         <translation>&amp;Vorherige Epoche</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="331"/>
+        <location filename="../../desktop/main_window.py" line="339"/>
         <source>&amp;Next epoch</source>
         <translation>&amp;Nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="331"/>
+        <location filename="../../desktop/main_window.py" line="339"/>
         <source>Play / &amp;pause</source>
         <translation>Abspielen / &amp;Pause</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="332"/>
+        <location filename="../../desktop/main_window.py" line="340"/>
         <source>&amp;Single epoch</source>
         <translation>&amp;Einzelne Epoche</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="332"/>
+        <location filename="../../desktop/main_window.py" line="340"/>
         <source>Side &amp;by side</source>
         <translation>&amp;Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="333"/>
+        <location filename="../../desktop/main_window.py" line="341"/>
         <source>&amp;Overlay</source>
         <translation>Über&amp;lagerung</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="333"/>
+        <location filename="../../desktop/main_window.py" line="341"/>
         <source>S&amp;wipe</source>
         <translation>&amp;Wischen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="334"/>
+        <location filename="../../desktop/main_window.py" line="342"/>
         <source>&amp;Change heatmap</source>
         <translation>Änderungs-&amp;Heatmap</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="334"/>
+        <location filename="../../desktop/main_window.py" line="342"/>
         <source>&amp;Distance</source>
         <translation>&amp;Abstand</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="335"/>
+        <location filename="../../desktop/main_window.py" line="343"/>
         <source>&amp;Height difference</source>
         <translation>&amp;Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="335"/>
+        <location filename="../../desktop/main_window.py" line="343"/>
         <source>&amp;Area</source>
         <translation>&amp;Fläche</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="336"/>
-        <location filename="../main_window.py" line="352"/>
+        <location filename="../../desktop/main_window.py" line="344"/>
+        <location filename="../../desktop/main_window.py" line="360"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="336"/>
+        <location filename="../../desktop/main_window.py" line="344"/>
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="337"/>
-        <location filename="../main_window.py" line="375"/>
+        <location filename="../../desktop/main_window.py" line="345"/>
+        <location filename="../../desktop/main_window.py" line="383"/>
         <source>Search sites</source>
         <translation>Orte suchen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="337"/>
+        <location filename="../../desktop/main_window.py" line="345"/>
         <source>Switch language</source>
         <translation>Sprache wechseln</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="341"/>
+        <location filename="../../desktop/main_window.py" line="349"/>
         <source>&amp;File</source>
         <translation>&amp;Datei</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="341"/>
+        <location filename="../../desktop/main_window.py" line="349"/>
         <source>&amp;View</source>
         <translation>&amp;Ansicht</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="342"/>
+        <location filename="../../desktop/main_window.py" line="350"/>
         <source>&amp;Compare</source>
         <translation>&amp;Vergleichen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="342"/>
+        <location filename="../../desktop/main_window.py" line="350"/>
         <source>&amp;Measure</source>
         <translation>&amp;Messen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="343"/>
+        <location filename="../../desktop/main_window.py" line="351"/>
         <source>&amp;Language</source>
         <translation>&amp;Sprache</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="343"/>
+        <location filename="../../desktop/main_window.py" line="351"/>
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="346"/>
+        <location filename="../../desktop/main_window.py" line="354"/>
         <source>Sites</source>
         <translation>Orte</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="347"/>
+        <location filename="../../desktop/main_window.py" line="355"/>
         <source>Details</source>
         <translation>Details</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="348"/>
+        <location filename="../../desktop/main_window.py" line="356"/>
         <source>Information</source>
         <translation>Informationen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="348"/>
+        <location filename="../../desktop/main_window.py" line="356"/>
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="349"/>
+        <location filename="../../desktop/main_window.py" line="357"/>
         <source>Measure</source>
         <translation>Messen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="349"/>
+        <location filename="../../desktop/main_window.py" line="357"/>
         <source>Views</source>
         <translation>Ansichten</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="359"/>
         <source>Changed regions</source>
         <translation>Geänderte Bereiche</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="353"/>
+        <location filename="../../desktop/main_window.py" line="361"/>
         <source>Keyboard shortcuts</source>
         <translation>Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="354"/>
+        <location filename="../../desktop/main_window.py" line="362"/>
         <source>Click anywhere or press F1 to close</source>
         <translation>Zum Schließen irgendwo klicken oder F1 drücken</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="360"/>
+        <location filename="../../desktop/main_window.py" line="368"/>
         <source>Left drag</source>
         <translation>Linke Maustaste ziehen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="360"/>
+        <location filename="../../desktop/main_window.py" line="368"/>
         <source>Orbit</source>
         <translation>Drehen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="361"/>
+        <location filename="../../desktop/main_window.py" line="369"/>
         <source>Right drag / wheel</source>
         <translation>Rechte Maustaste ziehen / Mausrad</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="361"/>
+        <location filename="../../desktop/main_window.py" line="369"/>
         <source>Zoom</source>
         <translation>Zoomen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="362"/>
+        <location filename="../../desktop/main_window.py" line="370"/>
         <source>Middle drag / Shift+left drag</source>
         <translation>Mittlere Maustaste / Umschalt+links ziehen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="362"/>
+        <location filename="../../desktop/main_window.py" line="370"/>
         <source>Pan</source>
         <translation>Verschieben</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="363"/>
+        <location filename="../../desktop/main_window.py" line="371"/>
         <source>Click</source>
         <translation>Klick</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="363"/>
+        <location filename="../../desktop/main_window.py" line="371"/>
         <source>Pick a point when measuring; open a hotspot</source>
         <translation>Beim Messen einen Punkt wählen; einen Hinweis öffnen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="364"/>
+        <location filename="../../desktop/main_window.py" line="372"/>
         <source>Pinch / two-finger turn / drag</source>
         <translation>Zwei Finger spreizen / drehen / ziehen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="364"/>
+        <location filename="../../desktop/main_window.py" line="372"/>
         <source>Zoom / turn / move (touch)</source>
         <translation>Zoomen / drehen / verschieben (Touch)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="365"/>
+        <location filename="../../desktop/main_window.py" line="373"/>
         <source>Reset view</source>
         <translation>Ansicht zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="366"/>
+        <location filename="../../desktop/main_window.py" line="374"/>
         <source>Fly mode on/off</source>
         <translation>Flugmodus ein/aus</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="367"/>
+        <location filename="../../desktop/main_window.py" line="375"/>
         <source>Fly forward, left, back, right</source>
         <translation>Vorwärts, links, rückwärts, rechts fliegen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="368"/>
+        <location filename="../../desktop/main_window.py" line="376"/>
         <source>Fly down / up (Shift: faster)</source>
         <translation>Nach unten / oben fliegen (Umschalt: schneller)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="369"/>
+        <location filename="../../desktop/main_window.py" line="377"/>
         <source>Previous / next epoch</source>
         <translation>Vorherige / nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="370"/>
+        <location filename="../../desktop/main_window.py" line="378"/>
         <source>Space</source>
         <translation>Leertaste</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="370"/>
+        <location filename="../../desktop/main_window.py" line="378"/>
         <source>Play through the epochs</source>
         <translation>Die Epochen nacheinander abspielen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="371"/>
+        <location filename="../../desktop/main_window.py" line="379"/>
         <source>Single, side by side, overlay, swipe, change heatmap</source>
         <translation>Einzeln, nebeneinander, Überlagerung, Wischen, Änderungs-Heatmap</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="372"/>
+        <location filename="../../desktop/main_window.py" line="380"/>
         <source>Measure distance / height / area</source>
         <translation>Abstand / Höhe / Fläche messen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="373"/>
+        <location filename="../../desktop/main_window.py" line="381"/>
         <source>Stop measuring, leave fly mode, close help</source>
         <translation>Messen beenden, Flugmodus verlassen, Hilfe schließen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="374"/>
+        <location filename="../../desktop/main_window.py" line="382"/>
         <source>Save the current view in the archive</source>
         <translation>Die aktuelle Ansicht im Archiv speichern</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="376"/>
+        <location filename="../../desktop/main_window.py" line="384"/>
         <source>Switch language Deutsch / English</source>
         <translation>Sprache wechseln: Deutsch / Englisch</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="377"/>
+        <location filename="../../desktop/main_window.py" line="385"/>
         <source>Save a screenshot</source>
         <translation>Ein Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="378"/>
+        <location filename="../../desktop/main_window.py" line="386"/>
         <source>Full screen</source>
         <translation>Vollbild</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="379"/>
+        <location filename="../../desktop/main_window.py" line="387"/>
         <source>This help</source>
         <translation>Diese Hilfe</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="395"/>
+        <location filename="../../desktop/main_window.py" line="403"/>
         <source>There is no site “%1” in this archive.</source>
         <translation>In diesem Archiv gibt es keinen Ort „%1“.</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="402"/>
+        <location filename="../../desktop/main_window.py" line="410"/>
         <source>Site %1 has no epoch %2.</source>
         <translation>Ort %1 hat keine Epoche %2.</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="413"/>
+        <location filename="../../desktop/main_window.py" line="421"/>
         <source>No site open</source>
         <translation>Kein Ort geöffnet</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="416"/>
+        <location filename="../../desktop/main_window.py" line="424"/>
         <source>licence not stated</source>
         <translation>Lizenz nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="417"/>
+        <location filename="../../desktop/main_window.py" line="425"/>
         <source>attribution not stated</source>
         <translation>Namensnennung nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="418"/>
+        <location filename="../../desktop/main_window.py" line="426"/>
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="418"/>
+        <location filename="../../desktop/main_window.py" line="426"/>
         <source>Attribution</source>
         <translation>Namensnennung</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="430"/>
+        <location filename="../../desktop/main_window.py" line="452"/>
         <source>Loading %1</source>
         <translation>Lade %1</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="431"/>
+        <location filename="../../desktop/main_window.py" line="453"/>
         <source>Loading…</source>
         <translation>Lade…</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="506"/>
+        <location filename="../../desktop/main_window.py" line="532"/>
         <source>Open archive</source>
         <translation>Archiv öffnen</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="511"/>
+        <location filename="../../desktop/main_window.py" line="537"/>
         <source>Save screenshot</source>
         <translation>Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="512"/>
+        <location filename="../../desktop/main_window.py" line="538"/>
         <source>PNG images (*.png)</source>
         <translation>PNG-Bilder (*.png)</translation>
     </message>
     <message>
-        <location filename="../main_window.py" line="530"/>
+        <location filename="../../desktop/main_window.py" line="556"/>
         <source>Fly mode: W A S D to move, Q / E down / up, Shift faster, Esc to leave.</source>
         <translation>Flugmodus: W A S D bewegen, Q / E nach unten / oben, Umschalt schneller, Esc beendet.</translation>
     </message>
@@ -657,103 +657,103 @@
 <context>
     <name>MeasurePanel</name>
     <message>
-        <location filename="../measure.py" line="67"/>
+        <location filename="../../desktop/measure.py" line="67"/>
         <source>Off</source>
         <translation>Aus</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="67"/>
-        <location filename="../measure.py" line="110"/>
+        <location filename="../../desktop/measure.py" line="67"/>
+        <location filename="../../desktop/measure.py" line="110"/>
         <source>Distance</source>
         <translation>Abstand</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="68"/>
+        <location filename="../../desktop/measure.py" line="68"/>
         <source>Height</source>
         <translation>Höhe</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="68"/>
+        <location filename="../../desktop/measure.py" line="68"/>
         <source>Area</source>
         <translation>Fläche</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="69"/>
+        <location filename="../../desktop/measure.py" line="69"/>
         <source>Stop measuring (Esc)</source>
         <translation>Messen beenden (Esc)</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="70"/>
+        <location filename="../../desktop/measure.py" line="70"/>
         <source>Distance between two points (Ctrl+M)</source>
         <translation>Abstand zwischen zwei Punkten (Strg+M)</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="71"/>
+        <location filename="../../desktop/measure.py" line="71"/>
         <source>Height difference between two points (Ctrl+H)</source>
         <translation>Höhenunterschied zwischen zwei Punkten (Strg+H)</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="72"/>
+        <location filename="../../desktop/measure.py" line="72"/>
         <source>Area of a polygon (Ctrl+P)</source>
         <translation>Fläche eines Polygons (Strg+P)</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="76"/>
+        <location filename="../../desktop/measure.py" line="76"/>
         <source>Clear</source>
         <translation>Löschen</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="88"/>
+        <location filename="../../desktop/measure.py" line="88"/>
         <source>Choose a tool, then click on the model.</source>
         <translation>Wählen Sie ein Werkzeug und klicken Sie dann auf das Modell.</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="89"/>
+        <location filename="../../desktop/measure.py" line="89"/>
         <source>Click two points on the model.</source>
         <translation>Klicken Sie zwei Punkte auf dem Modell an.</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="90"/>
+        <location filename="../../desktop/measure.py" line="90"/>
         <source>Click a lower and an upper point.</source>
         <translation>Klicken Sie einen unteren und einen oberen Punkt an.</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="91"/>
+        <location filename="../../desktop/measure.py" line="91"/>
         <source>Click the corners of the polygon (at least three).</source>
         <translation>Klicken Sie die Ecken des Polygons an (mindestens drei).</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="101"/>
+        <location filename="../../desktop/measure.py" line="101"/>
         <source>Coordinates in %1</source>
         <translation>Koordinaten in %1</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="108"/>
+        <location filename="../../desktop/measure.py" line="108"/>
         <source>horizontal</source>
         <translation>horizontal</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="110"/>
+        <location filename="../../desktop/measure.py" line="110"/>
         <source>height difference</source>
         <translation>Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="115"/>
+        <location filename="../../desktop/measure.py" line="115"/>
         <source>Height difference</source>
         <translation>Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="119"/>
+        <location filename="../../desktop/measure.py" line="119"/>
         <source>Area (horizontal)</source>
         <translation>Fläche (horizontal)</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="119"/>
+        <location filename="../../desktop/measure.py" line="119"/>
         <source>Area (in the polygon plane)</source>
         <translation>Fläche (in der Polygonebene)</translation>
     </message>
     <message>
-        <location filename="../measure.py" line="120"/>
+        <location filename="../../desktop/measure.py" line="120"/>
         <source>Perimeter</source>
         <translation>Umfang</translation>
     </message>
@@ -761,32 +761,32 @@
 <context>
     <name>RegionsList</name>
     <message>
-        <location filename="../regions.py" line="32"/>
+        <location filename="../../desktop/regions.py" line="49"/>
         <source>#</source>
         <translation>#</translation>
     </message>
     <message>
-        <location filename="../regions.py" line="32"/>
+        <location filename="../../desktop/regions.py" line="49"/>
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../regions.py" line="32"/>
+        <location filename="../../desktop/regions.py" line="49"/>
         <source>Area (m²)</source>
         <translation>Fläche (m²)</translation>
     </message>
     <message>
-        <location filename="../regions.py" line="33"/>
+        <location filename="../../desktop/regions.py" line="50"/>
         <source>Volume (m³)</source>
         <translation>Volumen (m³)</translation>
     </message>
     <message>
-        <location filename="../regions.py" line="45"/>
+        <location filename="../../desktop/regions.py" line="62"/>
         <source>added</source>
         <translation>hinzugekommen</translation>
     </message>
     <message>
-        <location filename="../regions.py" line="45"/>
+        <location filename="../../desktop/regions.py" line="62"/>
         <source>removed</source>
         <translation>entfernt</translation>
     </message>
@@ -794,17 +794,17 @@
 <context>
     <name>SiteList</name>
     <message>
-        <location filename="../site_list.py" line="68"/>
+        <location filename="../../desktop/site_list.py" line="68"/>
         <source>Search sites…</source>
         <translation>Orte suchen…</translation>
     </message>
     <message>
-        <location filename="../site_list.py" line="79"/>
+        <location filename="../../desktop/site_list.py" line="79"/>
         <source>1 epoch</source>
         <translation>1 Epoche</translation>
     </message>
     <message numerus="yes">
-        <location filename="../site_list.py" line="79"/>
+        <location filename="../../desktop/site_list.py" line="79"/>
         <source>%n epochs</source>
         <translation>
             <numerusform>%n Epoche</numerusform>
@@ -815,27 +815,27 @@
 <context>
     <name>TimelineBar</name>
     <message>
-        <location filename="../timeline.py" line="212"/>
+        <location filename="../../desktop/timeline.py" line="212"/>
         <source>Pause</source>
         <translation>Pause</translation>
     </message>
     <message>
-        <location filename="../timeline.py" line="213"/>
+        <location filename="../../desktop/timeline.py" line="213"/>
         <source>Play</source>
         <translation>Abspielen</translation>
     </message>
     <message>
-        <location filename="../timeline.py" line="214"/>
+        <location filename="../../desktop/timeline.py" line="214"/>
         <source>Play through the epochs (Space)</source>
         <translation>Die Epochen nacheinander abspielen (Leertaste)</translation>
     </message>
     <message>
-        <location filename="../timeline.py" line="216"/>
+        <location filename="../../desktop/timeline.py" line="216"/>
         <source>Click or drag to show an epoch; Shift+click or right-click picks the reference epoch A for comparisons</source>
         <translation>Klicken oder ziehen zeigt eine Epoche; Umschalt+Klick oder Rechtsklick wählt die Bezugsepoche A für Vergleiche</translation>
     </message>
     <message>
-        <location filename="../timeline.py" line="230"/>
+        <location filename="../../desktop/timeline.py" line="230"/>
         <source>Epoch %1</source>
         <translation>Epoche %1</translation>
     </message>
@@ -843,42 +843,42 @@
 <context>
     <name>ViewerController</name>
     <message>
-        <location filename="../controller.py" line="105"/>
+        <location filename="../controller.py" line="118"/>
         <source>The archive holds no sites yet.</source>
         <translation>Das Archiv enthält noch keine Orte.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="138"/>
+        <location filename="../controller.py" line="164"/>
         <source>Epoch %1 has no mesh in the archive.</source>
         <translation>Epoche %1 hat kein Modell im Archiv.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="168"/>
+        <location filename="../controller.py" line="195"/>
         <source>Could not load epoch %1: %2</source>
         <translation>Epoche %1 konnte nicht geladen werden: %2</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="240"/>
+        <location filename="../controller.py" line="283"/>
         <source>Choose two different epochs A and B to see change.</source>
         <translation>Wählen Sie zwei verschiedene Epochen A und B, um Änderungen zu sehen.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="271"/>
+        <location filename="../controller.py" line="316"/>
         <source>No meshes to compare for %1 and %2.</source>
         <translation>Keine Modelle zum Vergleich von %1 und %2.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="278"/>
+        <location filename="../controller.py" line="323"/>
         <source>No stored change product for %1 → %2: computing it now.</source>
         <translation>Kein gespeichertes Änderungsprodukt für %1 → %2: wird jetzt berechnet.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="322"/>
+        <location filename="../controller.py" line="379"/>
         <source>The change product does not match the mesh of %1 (%2 values for %3 vertices).</source>
         <translation>Das Änderungsprodukt passt nicht zum Modell von %1 (%2 Werte für %3 Punkte).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="384"/>
+        <location filename="../controller.py" line="462"/>
         <source>Saved view “%1” as archive version %2.</source>
         <translation>Ansicht „%1“ als Archivversion %2 gespeichert.</translation>
     </message>
@@ -886,27 +886,27 @@
 <context>
     <name>ViewpointPanel</name>
     <message>
-        <location filename="../viewpoints.py" line="48"/>
+        <location filename="../../desktop/viewpoints.py" line="48"/>
         <source>Name of the view</source>
         <translation>Name der Ansicht</translation>
     </message>
     <message>
-        <location filename="../viewpoints.py" line="49"/>
+        <location filename="../../desktop/viewpoints.py" line="49"/>
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../viewpoints.py" line="50"/>
+        <location filename="../../desktop/viewpoints.py" line="50"/>
         <source>Save the current view in the archive (Ctrl+S)</source>
         <translation>Die aktuelle Ansicht im Archiv speichern (Strg+S)</translation>
     </message>
     <message>
-        <location filename="../viewpoints.py" line="51"/>
+        <location filename="../../desktop/viewpoints.py" line="51"/>
         <source>Saving writes a new version of the site to the archive.</source>
         <translation>Speichern schreibt eine neue Version des Ortes ins Archiv.</translation>
     </message>
     <message>
-        <location filename="../viewpoints.py" line="72"/>
+        <location filename="../../desktop/viewpoints.py" line="72"/>
         <source>View %1</source>
         <translation>Ansicht %1</translation>
     </message>

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from assets_manifest.errors import StadtzeitError
-from viewer.app.model import ChangeData, CompareMode, Region, ViewerModel
+from viewer.model.state import ChangeData, CompareMode, Region, ViewerModel
 
 INTERACTIVE_FACE_BUDGET = 300_000   # triangles per mesh that llvmpipe orbits at a usable rate
 

@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from assets_manifest.errors import StadtzeitError
-from viewer.app.scene import Cancelled
+from viewer.model.scene import Cancelled
 
 log = logging.getLogger(__name__)
 

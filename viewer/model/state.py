@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from viewer.model.change_display import ColourScale, colour_scale
+
 LANGUAGES = ("de", "en")
 
 
@@ -395,13 +397,12 @@ class ChangeData:
     method: str = ""
     computed: bool = False                               # computed by the viewer, not stored
 
+    def scale(self) -> ColourScale:
+        """The colour scale every front-end uses for this change (see change_display)."""
+        return colour_scale(self.values, self.significant, self.level_of_detection)
+
     def symmetric_limit(self) -> float:
-        """Colour scale half-width: a round number at or above the 98th percentile of |d|
-        (and the LoD), so that the legend reads 0.5 m, 1 m, 2.5 m... rather than 1.37 m."""
-        from processing.change.summary import nice_limit
-        v = np.abs(self.values[np.isfinite(self.values)])
-        lim = float(np.percentile(v, 98)) if v.size else 1.0
-        return nice_limit(max(lim, self.level_of_detection or 0.0, 1e-3))
+        return self.scale().limit
 
 
 # --------------------------------------------------------------------------- the model

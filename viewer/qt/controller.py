@@ -15,10 +15,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, QVariantAnimation, Signal
 
 from assets_manifest.errors import StadtzeitError
-from viewer.app.changes import compute_pair_change
-from viewer.app.loader import Loader, MeshCache
-from viewer.app.model import Camera, ChangeData, CompareMode, Region, ViewerModel
-from viewer.app.scene import (
+from viewer.model.changes import compute_pair_change
+from viewer.model.scene import (
     INTERACTIVE_FACE_BUDGET,
     Cancelled,
     MeshData,
@@ -30,7 +28,9 @@ from viewer.app.scene import (
     read_change_values,
     read_glb,
 )
-from viewer.app.store import ArchiveStore, SiteVersionLike, read_viewpoints
+from viewer.model.state import Camera, ChangeData, CompareMode, Region, ViewerModel
+from viewer.model.store import ArchiveStore, SiteVersionLike, read_viewpoints
+from viewer.qt.loader import Loader, MeshCache
 
 log = logging.getLogger(__name__)
 
@@ -307,7 +307,7 @@ class ViewerController(QObject):
                         summary = version.read_json(ref.summary)
                     except (OSError, ValueError) as exc:
                         raise ProductError(ref.summary, f"unreadable: {exc}") from exc
-                from viewer.app.scene import change_from_products
+                from viewer.model.scene import change_from_products
                 return change_from_products(a, b, lod, values, summary)
         else:
             lod_a, lod_b = self.lods.get(a), self.lods.get(b)
