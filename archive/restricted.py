@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from .errors import ArchiveError
+from .paths import check_site_id
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,26 @@ class RestrictedMaterial(ArchiveError):
             "preservation, which public programs (kiosk, VR, exports, publish) never read. Use "
             f"the public site {public_id(site)!r}. An archivist who may read it opens the archive "
             "with --restricted (Archive.open(path, include_restricted=True)).")
+
+
+class RestrictedSite(RestrictedMaterial):
+    """A restricted object was asked to leave the archive (a bag, a publication)."""
+
+    def __init__(self, site: str, action: str):
+        self.site = site
+        public = public_id(site)
+        ArchiveError.__init__(
+            self, f"{site!r} is the privacy-restricted part of site {public!r} and is never "
+            f"{action}; use the public site {public!r} instead (it holds no restricted material)")
+
+
+def require_public(site: str, action: str) -> str:
+    """``site`` if it is a valid, public site id; ``action`` completes "is never ..." (sharing
+    and publishing refuse a restricted id outright, so no option or typo sends it out)."""
+    site = check_site_id(site)
+    if is_restricted(site):
+        raise RestrictedSite(site, action)
+    return site
 
 
 class RestrictedAccessDenied(ArchiveError):

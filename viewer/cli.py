@@ -15,7 +15,8 @@ from pathlib import Path
 
 from assets_manifest.errors import StadtzeitError
 
-COMMANDS = ["manifest", "archive", "ingest", "compare", "demo", "view", "vr", "privacy"]
+COMMANDS = ["manifest", "archive", "ingest", "compare", "demo", "view", "vr", "privacy",
+            "publish"]
 
 
 def default_archive() -> Path:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from viewer.cli import add_archive_option, archive_path
@@ -70,6 +71,33 @@ def register(sub: argparse._SubParsersAction) -> None:
                "anything is wrong.", _verify,
                "examples:\n  stadtzeit archive verify\n  stadtzeit archive verify gasometer")
     p.add_argument("site", metavar="SITE", nargs="?", help="only this site (default: all)")
+    p = action("export", "write a site as a BagIt bag for another archive",
+               "Write a site's OCFL object, unchanged and with all its versions, as a BagIt 1.0 "
+               "bag (sha512 manifests, bag-info.txt with organisation, contact, licence and "
+               "attribution). With --version, that version's state alone as a fresh object. "
+               "Never writes to the archive; a privacy-restricted object (SITE--restricted) "
+               "is refused.", _export,
+               "examples:\n  stadtzeit archive export gasometer --bag /media/usb/gasometer\n"
+               "  stadtzeit archive export gasometer --bag gasometer-v2 --version v2")
+    p.add_argument("site", metavar="SITE", help="site id, e.g. gasometer")
+    p.add_argument("--bag", required=True, type=Path, metavar="OUT",
+                   help="folder to create for the bag (must not exist)")
+    p.add_argument("--version", metavar="vN", help="only this version, as a fresh object")
+    p.add_argument("--organization", metavar="NAME",
+                   help="Source-Organization (default: the site's attribution)")
+    p.add_argument("--contact", metavar="NAME", help="Contact-Name")
+    p.add_argument("--email", metavar="ADDRESS", help="Contact-Email")
+    p.add_argument("--description", metavar="TEXT", help="External-Description")
+    p = action("import", "add a site from a BagIt bag",
+               "Check a bag made by `stadtzeit archive export` — the bag (every sha512), the "
+               "OCFL object (ocfl-py's validator), site.json and the products — then add the "
+               "site. A site that exists gets only the newer versions, and only when both "
+               "histories agree. A damaged, incomplete or hostile bag is refused, naming the "
+               "file; nothing is written then.", _import,
+               "example:\n  stadtzeit archive import /media/usb/gasometer")
+    p.add_argument("bag", metavar="BAG", type=Path, help="the bag's folder (holding bagit.txt)")
+    p.add_argument("--max-files", type=int, default=None, metavar="N",
+                   help="refuse bags with more files than this (default: 100000)")
     action("reindex", "rebuild the catalog from the OCFL objects",
            "Rebuild catalog.sqlite from the OCFL objects alone. The catalog is derived data: "
            "run this after restoring objects from a backup or if listings look wrong.", _reindex)
@@ -227,4 +255,35 @@ def _reindex(args: argparse.Namespace) -> int:
     with _progress("indexing", as_bytes=False) as progress:
         count = archive.reindex(progress=progress)
     _console().print(f"Catalog rebuilt: {count} site(s) indexed in {archive.catalog_path}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from archive.bag import export_bag
+    archive = _open(args)
+    version = None
+    if args.version:
+        _, version = archive.parse_ref(f"{args.site}@{args.version}")
+    report = export_bag(archive, args.site, args.bag, version=version,
+                        organization=args.organization, contact_name=args.contact,
+                        contact_email=args.email, description=args.description)
+    versions = ", ".join(f"v{n}" for n in report.versions)
+    _console().print(f"Wrote {report.bag}: {report.site} ({versions}), {report.files} file(s), "
+                     f"{_size(report.bytes)}; bag validated", highlight=False)
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from archive.bag import MAX_FILES, import_bag
+    archive = _open(args)
+    report = import_bag(archive, args.bag, max_files=args.max_files or MAX_FILES)
+    console = _console()
+    if report.unchanged:
+        console.print(f"{report.site}: the archive already has every version of the bag "
+                      f"(head v{report.head}); nothing written", highlight=False)
+    else:
+        added = ", ".join(f"v{n}" for n in report.added)
+        what = "new site" if report.created else "appended"
+        console.print(f"{report.site}: {what} {added} (head v{report.head}) from {args.bag}",
+                      highlight=False)
     return 0
