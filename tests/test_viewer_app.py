@@ -421,7 +421,15 @@ def test_measure_height_and_distance_with_known_answers(qtbot, two_epochs) -> No
     assert "Height difference: +10.000 m" in text
     e, n, h = m.site_to_crs(m.measurement.points[1])
     assert h == pytest.approx(ORIGIN[2] + 10.0, abs=0.01)
-    assert f"E {e:.3f}" in text and "EPSG:25832+7837" in text
+    assert f"E {e:,.3f}" in text and "EPSG:25832+7837" in text
+    # the value is in the 3D view too, and German has decimal commas
+    caption = w.view_area.measure_caption
+    assert caption.isVisible() and caption.text() == "Height difference: +10.000 m"
+    w.set_language("de")
+    assert caption.text() == "Höhenunterschied: +10,000 m"
+    assert f"E {e:,.3f}".replace(",", "X").replace(".", ",").replace("X", ".") in \
+        w.measure.result_text()
+    w.set_language("en")
 
     qtbot.keyClick(w, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
     for point in ((-40.0, -40.0, 0.0), (40.0, -40.0, 0.0)):

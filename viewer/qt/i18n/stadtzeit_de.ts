@@ -11,82 +11,82 @@
 <context>
     <name>CompareBar</name>
     <message>
-        <location filename="../../desktop/compare.py" line="72" />
+        <location filename="../../desktop/compare.py" line="70" />
         <source>Single</source>
         <translation>Einzeln</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="72" />
+        <location filename="../../desktop/compare.py" line="70" />
         <source>One epoch (1)</source>
         <translation>Eine Epoche (1)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="73" />
+        <location filename="../../desktop/compare.py" line="71" />
         <source>Side by side</source>
         <translation>Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="74" />
+        <location filename="../../desktop/compare.py" line="72" />
         <source>Epochs A and B side by side with linked cameras (2)</source>
         <translation>Epochen A und B nebeneinander mit gekoppelten Kameras (2)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="76" />
+        <location filename="../../desktop/compare.py" line="74" />
         <source>Overlay</source>
         <translation>Überlagerung</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="77" />
+        <location filename="../../desktop/compare.py" line="75" />
         <source>B over A with adjustable opacity (3)</source>
         <translation>B über A mit einstellbarer Deckkraft (3)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="78" />
+        <location filename="../../desktop/compare.py" line="76" />
         <source>Swipe</source>
         <translation>Wischen</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="79" />
+        <location filename="../../desktop/compare.py" line="77" />
         <source>A left, B right of a draggable divider (4)</source>
         <translation>A links, B rechts einer verschiebbaren Trennlinie (4)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="80" />
+        <location filename="../../desktop/compare.py" line="78" />
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="81" />
+        <location filename="../../desktop/compare.py" line="79" />
         <source>Change from A to B as a colour map (5)</source>
         <translation>Änderung von A zu B als Farbkarte (5)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="85" />
+        <location filename="../../desktop/compare.py" line="83" />
         <source>A:</source>
         <translation>A:</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="86" />
+        <location filename="../../desktop/compare.py" line="84" />
         <source> B:</source>
         <translation> B:</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="87" />
+        <location filename="../../desktop/compare.py" line="85" />
         <source>Reference epoch A</source>
         <translation>Bezugsepoche A</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="88" />
+        <location filename="../../desktop/compare.py" line="86" />
         <source>Compared epoch B</source>
         <translation>Verglichene Epoche B</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="89" />
+        <location filename="../../desktop/compare.py" line="87" />
         <source>Opacity of B</source>
         <translation>Deckkraft von B</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="104" />
+        <location filename="../../desktop/compare.py" line="103" />
         <source>This site has one epoch: there is nothing to compare yet.</source>
         <translation>Dieser Ort hat eine Epoche: Noch gibt es nichts zu vergleichen.</translation>
     </message>
@@ -347,409 +347,414 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/main_window.py" line="337" />
+        <location filename="../../desktop/main_window.py" line="343" />
         <source>stadtzeit – places over time</source>
         <translation>stadtzeit – Orte im Wandel der Zeit</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="339" />
+        <location filename="../../desktop/main_window.py" line="345" />
         <source>&amp;Open archive…</source>
         <translation>Archiv ö&amp;ffnen…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="339" />
+        <location filename="../../desktop/main_window.py" line="345" />
         <source>Save &amp;screenshot…</source>
         <translation>&amp;Bildschirmfoto speichern…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="340" />
+        <location filename="../../desktop/main_window.py" line="346" />
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="340" />
+        <location filename="../../desktop/main_window.py" line="346" />
         <source>&amp;Reset view</source>
         <translation>Ansicht &amp;zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="341" />
+        <location filename="../../desktop/main_window.py" line="347" />
         <source>&amp;Fly mode (WASD)</source>
         <translation>&amp;Flugmodus (WASD)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="341" />
+        <location filename="../../desktop/main_window.py" line="347" />
         <source>Keyboard &amp;shortcuts</source>
         <translation>&amp;Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="342" />
+        <location filename="../../desktop/main_window.py" line="348" />
         <source>F&amp;ull screen</source>
         <translation>&amp;Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="342" />
+        <location filename="../../desktop/main_window.py" line="348" />
+        <source>&amp;Larger text</source>
+        <translation>&amp;Größere Schrift</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/main_window.py" line="349" />
         <source>&amp;Previous epoch</source>
         <translation>&amp;Vorherige Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="343" />
+        <location filename="../../desktop/main_window.py" line="350" />
         <source>&amp;Next epoch</source>
         <translation>&amp;Nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="343" />
+        <location filename="../../desktop/main_window.py" line="350" />
         <source>Play / &amp;pause</source>
         <translation>Abspielen / &amp;Pause</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="344" />
+        <location filename="../../desktop/main_window.py" line="351" />
         <source>&amp;Single epoch</source>
         <translation>&amp;Einzelne Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="344" />
+        <location filename="../../desktop/main_window.py" line="351" />
         <source>Side &amp;by side</source>
         <translation>&amp;Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345" />
+        <location filename="../../desktop/main_window.py" line="352" />
         <source>&amp;Overlay</source>
         <translation>Über&amp;lagerung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345" />
+        <location filename="../../desktop/main_window.py" line="352" />
         <source>S&amp;wipe</source>
         <translation>&amp;Wischen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="346" />
+        <location filename="../../desktop/main_window.py" line="353" />
         <source>&amp;Change heatmap</source>
         <translation>Änderungs-&amp;Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="346" />
+        <location filename="../../desktop/main_window.py" line="353" />
         <source>&amp;Distance</source>
         <translation>&amp;Abstand</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="347" />
+        <location filename="../../desktop/main_window.py" line="354" />
         <source>&amp;Height difference</source>
         <translation>&amp;Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="347" />
+        <location filename="../../desktop/main_window.py" line="354" />
         <source>&amp;Area</source>
         <translation>&amp;Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="348" />
-        <location filename="../../desktop/main_window.py" line="364" />
+        <location filename="../../desktop/main_window.py" line="355" />
+        <location filename="../../desktop/main_window.py" line="371" />
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="348" />
+        <location filename="../../desktop/main_window.py" line="355" />
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="349" />
-        <location filename="../../desktop/main_window.py" line="391" />
+        <location filename="../../desktop/main_window.py" line="356" />
+        <location filename="../../desktop/main_window.py" line="398" />
         <source>Search sites</source>
         <translation>Orte suchen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="349" />
+        <location filename="../../desktop/main_window.py" line="356" />
         <source>Switch language</source>
         <translation>Sprache wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353" />
+        <location filename="../../desktop/main_window.py" line="360" />
         <source>&amp;File</source>
         <translation>&amp;Datei</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353" />
+        <location filename="../../desktop/main_window.py" line="360" />
         <source>&amp;View</source>
         <translation>&amp;Ansicht</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354" />
+        <location filename="../../desktop/main_window.py" line="361" />
         <source>&amp;Compare</source>
         <translation>&amp;Vergleichen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354" />
+        <location filename="../../desktop/main_window.py" line="361" />
         <source>&amp;Measure</source>
         <translation>&amp;Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355" />
+        <location filename="../../desktop/main_window.py" line="362" />
         <source>&amp;Language</source>
         <translation>&amp;Sprache</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355" />
+        <location filename="../../desktop/main_window.py" line="362" />
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="358" />
+        <location filename="../../desktop/main_window.py" line="365" />
         <source>Sites</source>
         <translation>Orte</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="359" />
+        <location filename="../../desktop/main_window.py" line="366" />
         <source>Details</source>
         <translation>Details</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360" />
+        <location filename="../../desktop/main_window.py" line="367" />
         <source>Information</source>
         <translation>Informationen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360" />
+        <location filename="../../desktop/main_window.py" line="367" />
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361" />
+        <location filename="../../desktop/main_window.py" line="368" />
         <source>Measure</source>
         <translation>Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361" />
+        <location filename="../../desktop/main_window.py" line="368" />
         <source>Views</source>
         <translation>Ansichten</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="363" />
+        <location filename="../../desktop/main_window.py" line="370" />
         <source>Changed regions</source>
         <translation>Geänderte Bereiche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="365" />
+        <location filename="../../desktop/main_window.py" line="372" />
         <source>Keyboard shortcuts</source>
         <translation>Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="366" />
+        <location filename="../../desktop/main_window.py" line="373" />
         <source>Click anywhere or press F1 to close</source>
         <translation>Zum Schließen irgendwo klicken oder F1 drücken</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373" />
+        <location filename="../../desktop/main_window.py" line="380" />
         <source>Left drag</source>
         <translation>Linke Maustaste ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373" />
+        <location filename="../../desktop/main_window.py" line="380" />
         <source>Orbit</source>
         <translation>Drehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="374" />
+        <location filename="../../desktop/main_window.py" line="381" />
         <source>Right drag / wheel</source>
         <translation>Rechte Maustaste ziehen / Mausrad</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="374" />
+        <location filename="../../desktop/main_window.py" line="381" />
         <source>Zoom</source>
         <translation>Zoomen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="375" />
+        <location filename="../../desktop/main_window.py" line="382" />
         <source>Middle drag / Shift+left drag</source>
         <translation>Mittlere Maustaste / Umschalt+links ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="375" />
+        <location filename="../../desktop/main_window.py" line="382" />
         <source>Pan</source>
         <translation>Verschieben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="376" />
+        <location filename="../../desktop/main_window.py" line="383" />
         <source>Click</source>
         <translation>Klick</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="376" />
+        <location filename="../../desktop/main_window.py" line="383" />
         <source>Pick a point when measuring; open a hotspot</source>
         <translation>Beim Messen einen Punkt wählen; einen Hinweis öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="377" />
+        <location filename="../../desktop/main_window.py" line="384" />
         <source>Pinch / two-finger turn / drag</source>
         <translation>Zwei Finger spreizen / drehen / ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="377" />
+        <location filename="../../desktop/main_window.py" line="384" />
         <source>Zoom / turn / move (touch)</source>
         <translation>Zoomen / drehen / verschieben (Touch)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="378" />
+        <location filename="../../desktop/main_window.py" line="385" />
         <source>Reset view</source>
         <translation>Ansicht zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="379" />
+        <location filename="../../desktop/main_window.py" line="386" />
         <source>Fly mode on/off</source>
         <translation>Flugmodus ein/aus</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="380" />
+        <location filename="../../desktop/main_window.py" line="387" />
         <source>Fly forward, left, back, right</source>
         <translation>Vorwärts, links, rückwärts, rechts fliegen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="381" />
+        <location filename="../../desktop/main_window.py" line="388" />
         <source>Fly down / up (Shift: faster)</source>
         <translation>Nach unten / oben fliegen (Umschalt: schneller)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="382" />
+        <location filename="../../desktop/main_window.py" line="389" />
         <source>Fly mode: turn left / right, look up / down</source>
         <translation>Flugmodus: nach links / rechts drehen, nach oben / unten sehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="383" />
+        <location filename="../../desktop/main_window.py" line="390" />
         <source>Enter</source>
         <translation>Eingabe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="383" />
+        <location filename="../../desktop/main_window.py" line="390" />
         <source>Measuring: pick the point at the centre of the view</source>
         <translation>Messen: den Punkt in der Bildmitte wählen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="384" />
+        <location filename="../../desktop/main_window.py" line="391" />
         <source>Move between the controls and the 3D view</source>
         <translation>Zwischen den Bedienelementen und der 3D-Ansicht wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="385" />
+        <location filename="../../desktop/main_window.py" line="392" />
         <source>Previous / next epoch</source>
         <translation>Vorherige / nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="386" />
+        <location filename="../../desktop/main_window.py" line="393" />
         <source>Space</source>
         <translation>Leertaste</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="386" />
+        <location filename="../../desktop/main_window.py" line="393" />
         <source>Play through the epochs</source>
         <translation>Die Epochen nacheinander abspielen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="387" />
+        <location filename="../../desktop/main_window.py" line="394" />
         <source>Single, side by side, overlay, swipe, change heatmap</source>
         <translation>Einzeln, nebeneinander, Überlagerung, Wischen, Änderungs-Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="388" />
+        <location filename="../../desktop/main_window.py" line="395" />
         <source>Measure distance / height / area</source>
         <translation>Abstand / Höhe / Fläche messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="389" />
+        <location filename="../../desktop/main_window.py" line="396" />
         <source>Stop measuring, leave fly mode, close help, leave the 3D view</source>
         <translation>Messen beenden, Flugmodus verlassen, Hilfe schließen, 3D-Ansicht verlassen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="390" />
+        <location filename="../../desktop/main_window.py" line="397" />
         <source>Save the current view in the archive</source>
         <translation>Die aktuelle Ansicht im Archiv speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="392" />
+        <location filename="../../desktop/main_window.py" line="399" />
         <source>Switch language Deutsch / English</source>
         <translation>Sprache wechseln: Deutsch / Englisch</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="393" />
+        <location filename="../../desktop/main_window.py" line="400" />
         <source>Save a screenshot</source>
         <translation>Ein Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="394" />
+        <location filename="../../desktop/main_window.py" line="401" />
         <source>Full screen</source>
         <translation>Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="395" />
+        <location filename="../../desktop/main_window.py" line="402" />
         <source>This help</source>
         <translation>Diese Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="411" />
+        <location filename="../../desktop/main_window.py" line="418" />
         <source>There is no site “%1” in this archive.</source>
         <translation>In diesem Archiv gibt es keinen Ort „%1“.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="418" />
+        <location filename="../../desktop/main_window.py" line="425" />
         <source>Site %1 has no epoch %2.</source>
         <translation>Ort %1 hat keine Epoche %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="429" />
+        <location filename="../../desktop/main_window.py" line="436" />
         <source>No site open</source>
         <translation>Kein Ort geöffnet</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="432" />
+        <location filename="../../desktop/main_window.py" line="439" />
         <source>licence not stated</source>
         <translation>Lizenz nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="433" />
+        <location filename="../../desktop/main_window.py" line="440" />
         <source>attribution not stated</source>
         <translation>Namensnennung nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="434" />
+        <location filename="../../desktop/main_window.py" line="441" />
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="434" />
+        <location filename="../../desktop/main_window.py" line="441" />
         <source>Attribution</source>
         <translation>Namensnennung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="460" />
+        <location filename="../../desktop/main_window.py" line="467" />
         <source>Loading %1</source>
         <translation>Lade %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="461" />
+        <location filename="../../desktop/main_window.py" line="468" />
         <source>Loading…</source>
         <translation>Lade…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="523" />
+        <location filename="../../desktop/main_window.py" line="520" />
         <source>No surface under the centre of the view: turn or move the view first.</source>
         <translation>Keine Oberfläche in der Bildmitte: Ansicht zuerst drehen oder verschieben.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="555" />
+        <location filename="../../desktop/main_window.py" line="561" />
         <source>Open archive</source>
         <translation>Archiv öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="560" />
+        <location filename="../../desktop/main_window.py" line="566" />
         <source>Save screenshot</source>
         <translation>Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="561" />
+        <location filename="../../desktop/main_window.py" line="567" />
         <source>PNG images (*.png)</source>
         <translation>PNG-Bilder (*.png)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="579" />
+        <location filename="../../desktop/main_window.py" line="585" />
         <source>Fly mode: W A S D to move, Q / E down / up, Shift faster, Esc to leave.</source>
         <translation>Flugmodus: W A S D bewegen, Q / E nach unten / oben, Umschalt schneller, Esc beendet.</translation>
     </message>
@@ -757,103 +762,103 @@
 <context>
     <name>MeasurePanel</name>
     <message>
-        <location filename="../../desktop/measure.py" line="67" />
+        <location filename="../../desktop/measure.py" line="68" />
         <source>Off</source>
         <translation>Aus</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="67" />
-        <location filename="../../desktop/measure.py" line="110" />
+        <location filename="../../desktop/measure.py" line="68" />
+        <location filename="../../desktop/measure.py" line="126" />
         <source>Distance</source>
         <translation>Abstand</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="68" />
+        <location filename="../../desktop/measure.py" line="69" />
         <source>Height</source>
         <translation>Höhe</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="68" />
+        <location filename="../../desktop/measure.py" line="69" />
         <source>Area</source>
         <translation>Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="69" />
+        <location filename="../../desktop/measure.py" line="70" />
         <source>Stop measuring (Esc)</source>
         <translation>Messen beenden (Esc)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="70" />
+        <location filename="../../desktop/measure.py" line="71" />
         <source>Distance between two points (Ctrl+M)</source>
         <translation>Abstand zwischen zwei Punkten (Strg+M)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="71" />
+        <location filename="../../desktop/measure.py" line="72" />
         <source>Height difference between two points (Ctrl+H)</source>
         <translation>Höhenunterschied zwischen zwei Punkten (Strg+H)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="72" />
+        <location filename="../../desktop/measure.py" line="73" />
         <source>Area of a polygon (Ctrl+P)</source>
         <translation>Fläche eines Polygons (Strg+P)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="76" />
+        <location filename="../../desktop/measure.py" line="77" />
         <source>Clear</source>
         <translation>Löschen</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="88" />
+        <location filename="../../desktop/measure.py" line="89" />
         <source>Choose a tool, then click on the model.</source>
         <translation>Wählen Sie ein Werkzeug und klicken Sie dann auf das Modell.</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="89" />
+        <location filename="../../desktop/measure.py" line="90" />
         <source>Click two points on the model.</source>
         <translation>Klicken Sie zwei Punkte auf dem Modell an.</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="90" />
+        <location filename="../../desktop/measure.py" line="91" />
         <source>Click a lower and an upper point.</source>
         <translation>Klicken Sie einen unteren und einen oberen Punkt an.</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="91" />
+        <location filename="../../desktop/measure.py" line="92" />
         <source>Click the corners of the polygon (at least three).</source>
         <translation>Klicken Sie die Ecken des Polygons an (mindestens drei).</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="101" />
+        <location filename="../../desktop/measure.py" line="117" />
         <source>Coordinates in %1</source>
         <translation>Koordinaten in %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="108" />
+        <location filename="../../desktop/measure.py" line="124" />
         <source>horizontal</source>
         <translation>horizontal</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="110" />
+        <location filename="../../desktop/measure.py" line="126" />
         <source>height difference</source>
         <translation>Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="115" />
+        <location filename="../../desktop/measure.py" line="131" />
         <source>Height difference</source>
         <translation>Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="119" />
+        <location filename="../../desktop/measure.py" line="135" />
         <source>Area (horizontal)</source>
         <translation>Fläche (horizontal)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="119" />
+        <location filename="../../desktop/measure.py" line="135" />
         <source>Area (in the polygon plane)</source>
         <translation>Fläche (in der Polygonebene)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="120" />
+        <location filename="../../desktop/measure.py" line="136" />
         <source>Perimeter</source>
         <translation>Umfang</translation>
     </message>
@@ -953,42 +958,52 @@
 <context>
     <name>ViewerController</name>
     <message>
-        <location filename="../controller.py" line="118" />
+        <location filename="../controller.py" line="119" />
         <source>The archive holds no sites yet.</source>
         <translation>Das Archiv enthält noch keine Orte.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="164" />
+        <location filename="../controller.py" line="165" />
         <source>Epoch %1 has no mesh in the archive.</source>
         <translation>Epoche %1 hat kein Modell im Archiv.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="195" />
-        <source>Could not load epoch %1: %2</source>
-        <translation>Epoche %1 konnte nicht geladen werden: %2</translation>
+        <location filename="../controller.py" line="193" />
+        <source>LOD %1 of epoch %2 is damaged; showing LOD %3. Check the archive with: stadtzeit archive verify</source>
+        <translation>LOD %1 der Epoche %2 ist beschädigt; gezeigt wird LOD %3. Prüfen Sie das Archiv mit: stadtzeit archive verify</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="283" />
+        <location filename="../controller.py" line="208" />
+        <source>LOD %1 of epoch %2 is damaged (%3). Showing LOD %4 instead. Check the archive with: stadtzeit archive verify</source>
+        <translation>LOD %1 der Epoche %2 ist beschädigt (%3). Stattdessen wird LOD %4 gezeigt. Prüfen Sie das Archiv mit: stadtzeit archive verify</translation>
+    </message>
+    <message>
+        <location filename="../controller.py" line="213" />
+        <source>Could not load epoch %1: %2. Check the archive with: stadtzeit archive verify</source>
+        <translation>Epoche %1 konnte nicht geladen werden: %2. Prüfen Sie das Archiv mit: stadtzeit archive verify</translation>
+    </message>
+    <message>
+        <location filename="../controller.py" line="309" />
         <source>Choose two different epochs A and B to see change.</source>
         <translation>Wählen Sie zwei verschiedene Epochen A und B, um Änderungen zu sehen.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="322" />
+        <location filename="../controller.py" line="348" />
         <source>No meshes to compare for %1 and %2.</source>
         <translation>Keine Modelle zum Vergleich von %1 und %2.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="329" />
+        <location filename="../controller.py" line="355" />
         <source>No stored %3 change product for %1 → %2: computing it now (not stored).</source>
         <translation>Kein gespeichertes %3-Änderungsprodukt für %1 → %2: wird jetzt berechnet (nicht gespeichert).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="395" />
+        <location filename="../controller.py" line="421" />
         <source>The change product does not match the mesh of %1 (%2 values for %3 vertices).</source>
         <translation>Das Änderungsprodukt passt nicht zum Modell von %1 (%2 Werte für %3 Punkte).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="478" />
+        <location filename="../controller.py" line="504" />
         <source>Saved view “%1” as archive version %2.</source>
         <translation>Ansicht „%1“ als Archivversion %2 gespeichert.</translation>
     </message>
