@@ -367,16 +367,18 @@ def test_heatmap_colours_by_sign_legend_histogram_and_regions(qtbot, two_epochs)
     tree = w.regions.tree
     assert tree.topLevelItemCount() == 2
     rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
-    assert rows["added"].text(3) == "400.0 m²" and rows["removed"].text(4) == "−6,000.0 m³"
-    assert rows["removed"].text(1) == "Old hall"  # the annotation inside the region names it
+    assert rows["added"].text(1) == "400.0 m²" and rows["removed"].text(0) == "−6,000.0 m³"
+    assert rows["removed"].text(3) == "Old hall"  # the annotation inside the region names it
     w.set_language("de")
     rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
-    assert rows["entfernt"].text(4) == "−6.000,0 m³"
-    assert rows["entfernt"].text(1) == "Alte Halle"
-    # never clipped: the column is as wide as its text
+    assert rows["entfernt"].text(0) == "−6.000,0 m³"
+    assert rows["entfernt"].text(3) == "Alte Halle"
+    # never clipped: the number columns are as wide as their text, and fully in view
     item = rows["entfernt"]
-    need = tree.fontMetrics().horizontalAdvance(item.text(4))
-    assert tree.columnWidth(4) >= need
+    for col in (0, 1):
+        need = tree.fontMetrics().horizontalAdvance(item.text(col))
+        assert tree.columnWidth(col) >= need
+    assert tree.columnViewportPosition(1) + tree.columnWidth(1) <= tree.viewport().width()
     w.set_language("en")
     rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
     rect = tree.visualItemRect(rows["added"])

@@ -94,88 +94,88 @@
 <context>
     <name>HeatmapPanel</name>
     <message>
-        <location filename="../../desktop/heatmap.py" line="197" />
+        <location filename="../../desktop/heatmap.py" line="201" />
         <source>DEM difference (DoD, ground and roofs from above)</source>
         <translation>DGM-Differenz (DoD, Boden und Dächer von oben)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="198" />
+        <location filename="../../desktop/heatmap.py" line="202" />
         <source>M3C2 (3D distance along the surface normal)</source>
         <translation>M3C2 (3D-Abstand entlang der Flächennormale)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="199" />
+        <location filename="../../desktop/heatmap.py" line="203" />
         <source>Cloud-to-mesh distance (C2M)</source>
         <translation>Abstand Punktwolke–Netz (C2M)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="200" />
+        <location filename="../../desktop/heatmap.py" line="204" />
         <source>Cloud-to-cloud distance (C2C)</source>
         <translation>Abstand Punktwolke–Punktwolke (C2C)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="205" />
+        <location filename="../../desktop/heatmap.py" line="209" />
         <source>Significant change only</source>
         <translation>Nur signifikante Änderungen</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="207" />
+        <location filename="../../desktop/heatmap.py" line="211" />
         <source>Grey out change smaller than the level of detection (95 %)</source>
         <translation>Änderungen unterhalb der Nachweisgrenze (95 %) grau darstellen</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="208" />
+        <location filename="../../desktop/heatmap.py" line="212" />
         <source>Change (m)</source>
         <translation>Änderung (m)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="209" />
-        <source>Vertices (log scale)</source>
-        <translation>Eckpunkte (log. Skala)</translation>
-    </message>
-    <message>
-        <location filename="../../desktop/heatmap.py" line="224" />
-        <location filename="../../desktop/heatmap.py" line="250" />
+        <location filename="../../desktop/heatmap.py" line="228" />
+        <location filename="../../desktop/heatmap.py" line="254" />
         <source>Change from A (%1) to B (%2)</source>
         <translation>Änderung von A (%1) zu B (%2)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="229" />
+        <location filename="../../desktop/heatmap.py" line="233" />
         <source>Choose the Change mode to compute or load the change.</source>
         <translation>Wählen Sie den Modus „Änderung“, um die Änderung zu laden oder zu berechnen.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="237" />
+        <location filename="../../desktop/heatmap.py" line="241" />
         <source>Showing significant change only: change smaller than the level of detection is grey.</source>
         <translation>Nur signifikante Änderungen: Änderungen unter der Nachweisgrenze sind grau.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="243" />
+        <location filename="../../desktop/heatmap.py" line="247" />
         <source>Showing all change, small change included.</source>
         <translation>Alle Änderungen, auch kleine, werden gezeigt.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="271" />
+        <location filename="../../desktop/heatmap.py" line="275" />
         <source>%1 % of the surface has no value (dark grey): not seen in both scans.</source>
         <translation>%1 % der Oberfläche haben keinen Wert (dunkelgrau): nicht in beiden Scans erfasst.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="262" />
+        <location filename="../../desktop/heatmap.py" line="266" />
         <source>Level of detection: %1</source>
         <translation>Nachweisgrenze: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="265" />
+        <location filename="../../desktop/heatmap.py" line="213" />
+        <source>Vertices (log)</source>
+        <translation>Eckpunkte (log.)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="269" />
         <source>No level of detection is known for this product.</source>
         <translation>Für dieses Produkt ist keine Nachweisgrenze bekannt.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="267" />
+        <location filename="../../desktop/heatmap.py" line="271" />
         <source>Method: %1</source>
         <translation>Verfahren: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="269" />
+        <location filename="../../desktop/heatmap.py" line="273" />
         <source>Computed by the viewer (not stored in the archive).</source>
         <translation>Vom Viewer berechnet (nicht im Archiv gespeichert).</translation>
     </message>
@@ -867,26 +867,21 @@
     <name>RegionsList</name>
     <message>
         <location filename="../../desktop/regions.py" line="70" />
-        <source>#</source>
-        <translation>#</translation>
-    </message>
-    <message>
-        <location filename="../../desktop/regions.py" line="70" />
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="70" />
+        <location filename="../../desktop/regions.py" line="71" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="71" />
+        <location filename="../../desktop/regions.py" line="70" />
         <source>Area</source>
         <translation>Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="71" />
+        <location filename="../../desktop/regions.py" line="70" />
         <source>Volume</source>
         <translation>Volumen</translation>
     </message>
@@ -899,6 +894,11 @@
         <location filename="../../desktop/regions.py" line="85" />
         <source>removed</source>
         <translation>entfernt</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/regions.py" line="89" />
+        <source>Region %1</source>
+        <translation>Region %1</translation>
     </message>
 </context>
 <context>
