@@ -117,8 +117,12 @@ class AnnotationOverlay:
         items = [LabelItem(a.id, a.position, (self.labels[a.id].width(),
                                               self.labels[a.id].height()),
                            priority=1.0 if a.id == selected else 0.0) for a in shown]
+        reserved = []
+        if self.model.compare_mode == CompareMode.SWIPE and self.view.role == "primary":
+            x = self.model.swipe_position * w  # no label across the divider
+            reserved.append((x - 2, 0.0, 4.0, float(h)))
         placed = place_labels(self.view.renderer, items, (w, h), occlusion=self.probe,
-                              pixel_ratio=plotter.devicePixelRatioF())
+                              pixel_ratio=plotter.devicePixelRatioF(), reserved=reserved)
         by_id = {a.id: a for a in shown}
         self.placed = {}
         for p in placed:
