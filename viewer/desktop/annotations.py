@@ -9,6 +9,8 @@ the nearer). The marker is a VTK point on the view's overlay layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
@@ -53,6 +55,9 @@ class AnnotationOverlay:
         self._markers: tuple[str, ...] | None = None  # markers on screen (not hidden)
         self.placed: dict[str, PlacedLabel] = {}
         self.probe = DepthProbe(view.renderer)
+        # while the camera moves, labels are hidden: each moved widget over the GL view is a
+        # repaint of the window's raster layer (and its upload) in every frame
+        self.moving: Callable[[], bool] = lambda: False
         self.card = AnnotationCard(view.plotter)
         self.card.close_button.clicked.connect(lambda: model.select_annotation(None))
         for signal in (model.events.site, model.events.epoch, model.events.language,
@@ -109,6 +114,11 @@ class AnnotationOverlay:
         """After every frame: each label next to its marker where nothing hides it and no other
         label is; markers of hidden anchors go too."""
         if self.view.closed:
+            return
+        if self.moving():
+            for label in self.labels.values():
+                if label.isVisible():
+                    label.hide()
             return
         plotter = self.view.plotter
         w, h = plotter.width(), plotter.height()

@@ -179,6 +179,8 @@ class MainWindow(QMainWindow):
             view.interaction.connect(c.begin_interaction)
         self.annotations = AnnotationOverlay(m, self.view_area.primary)
         self.annotations_b = AnnotationOverlay(m, self.view_area.secondary)  # side by side: B
+        for overlay in (self.annotations, self.annotations_b):
+            overlay.moving = lambda: c.interacting
         self.player = Player(m, ready=c.is_ready)
         self.compare_bar = CompareBar(m, self)
         self.timeline = TimelineBar(m, self.player, self)
