@@ -113,7 +113,7 @@ def test_open_site_list_info_footer_and_thumbnail(qtbot, three_epochs) -> None:
     assert LICENCE in footer and ATTRIBUTION in footer
     html = w.info.browser.toPlainText()
     for text in ("A city block for tests.", "airborne LiDAR", "terrestrial LiDAR",
-                 "icp; residual 2.1 cm (RMS)", "Scanner 2", "EPSG:25832+7837", "5,707,968.000",
+                 "ICP; residual 2.1 cm (RMS)", "Scanner 2", "EPSG:25832+7837", "5,707,968.000",
                  "10 March 2024", "2 May 2019"):  # human dates, not ISO
         assert text in html
     assert "True" not in html

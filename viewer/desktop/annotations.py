@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QPoint, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from viewer.model.state import AnnotationInfo, CompareMode, ViewerModel
@@ -68,7 +68,6 @@ class AnnotationOverlay:
         self.retranslate()
 
     def retranslate(self) -> None:
-        from PySide6.QtCore import QCoreApplication
         self.card.close_button.setText(QCoreApplication.translate("AnnotationOverlay", "Close"))
         self.refresh()
 
@@ -164,7 +163,10 @@ class AnnotationOverlay:
             return
         lang = self.model.language
         self.card.title.setText(a.title.get(lang))
-        self.card.text.setText(a.text.get(lang))
+        other = QCoreApplication.translate("AnnotationOverlay", "(only in English)") \
+            if lang == "de" else QCoreApplication.translate("AnnotationOverlay", "(only in German)")
+        self.card.text.setText(a.text.get(lang) + (f" {other}" if a.text.only_in_other(lang)
+                                                   else ""))
         self.card.adjustSize()
         self.card.show()
         self.card.raise_()

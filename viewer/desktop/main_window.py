@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         self.measure = MeasurePanel(m, self)
         self.viewpoints = ViewpointPanel(m, self)
         self.tabs = QTabWidget(self)
+        self.tabs.setUsesScrollButtons(False)  # every tab title whole, in both languages
         for w in (self.info, change_tab, self.measure, self.viewpoints):
             self.tabs.addTab(w, "")
         self.panel_dock = QDockWidget(self)

@@ -3,9 +3,19 @@
 <context>
     <name>AnnotationOverlay</name>
     <message>
-        <location filename="../../desktop/annotations.py" line="67" />
+        <location filename="../../desktop/annotations.py" line="71" />
         <source>Close</source>
         <translation>Schließen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/annotations.py" line="166" />
+        <source>(only in English)</source>
+        <translation>(nur auf Englisch)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/annotations.py" line="167" />
+        <source>(only in German)</source>
+        <translation>(only in German)</translation>
     </message>
 </context>
 <context>
@@ -199,147 +209,188 @@
     </message>
     <message>
         <location filename="../../desktop/info_panel.py" line="47" />
+        <location filename="../../desktop/info_panel.py" line="52" />
         <source>photogrammetry</source>
         <translation>Photogrammetrie</translation>
     </message>
     <message>
         <location filename="../../desktop/info_panel.py" line="51" />
+        <source>airborne LiDAR (als)</source>
+        <translation>Airborne-LiDAR (als)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="51" />
+        <source>terrestrial LiDAR (tls)</source>
+        <translation>terrestrisches LiDAR (tls)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="52" />
+        <source>mobile LiDAR (mls)</source>
+        <translation>mobiles LiDAR (mls)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="56" />
+        <source>ICP, point to plane</source>
+        <translation>ICP, Punkt zu Ebene</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="57" />
+        <source>ICP, point to point</source>
+        <translation>ICP, Punkt zu Punkt</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="57" />
+        <source>ICP</source>
+        <translation>ICP</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="61" />
         <source>Sources</source>
         <translation>Quellen</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="51" />
+        <location filename="../../desktop/info_panel.py" line="61" />
         <source>Preset</source>
         <translation>Voreinstellung</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="52" />
-        <location filename="../../desktop/info_panel.py" line="145" />
+        <location filename="../../desktop/info_panel.py" line="62" />
+        <location filename="../../desktop/info_panel.py" line="161" />
         <source>Registration</source>
         <translation>Registrierung</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="52" />
+        <location filename="../../desktop/info_panel.py" line="62" />
         <source>Points</source>
         <translation>Punkte</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="53" />
+        <location filename="../../desktop/info_panel.py" line="63" />
         <source>Software</source>
         <translation>Software</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="53" />
+        <location filename="../../desktop/info_panel.py" line="63" />
         <source>Events</source>
         <translation>Ereignisse</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="54" />
+        <location filename="../../desktop/info_panel.py" line="64" />
         <source>Processed</source>
         <translation>Verarbeitet</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="54" />
+        <location filename="../../desktop/info_panel.py" line="64" />
         <source>Provenance</source>
         <translation>Herkunft</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="84" />
+        <location filename="../../desktop/info_panel.py" line="94" />
         <source>reference epoch (the others are aligned to it)</source>
         <translation>Referenzepoche (die anderen sind an ihr ausgerichtet)</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="88" />
+        <location filename="../../desktop/info_panel.py" line="98" />
         <source>aligned to %1</source>
         <translation>ausgerichtet an %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="90" />
+        <location filename="../../desktop/info_panel.py" line="100" />
         <source>mode: %1</source>
         <translation>Modus: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="95" />
+        <location filename="../../desktop/info_panel.py" line="105" />
         <source>residual %1 (RMS)</source>
         <translation>Restfehler %1 (RMS)</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="101" />
+        <location filename="../../desktop/info_panel.py" line="111" />
         <source>stable share %1 %</source>
         <translation>stabiler Anteil %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="102" />
+        <location filename="../../desktop/info_panel.py" line="112" />
         <source>overlap %1 %</source>
         <translation>Überlappung %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="111" />
+        <location filename="../../desktop/info_panel.py" line="121" />
         <source>accepted by force (check it)</source>
         <translation>erzwungen übernommen (bitte prüfen)</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="118" />
+        <location filename="../../desktop/info_panel.py" line="128" />
         <source>Choose a site from the list.</source>
         <translation>Wählen Sie einen Ort aus der Liste.</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="121" />
+        <location filename="../../desktop/info_panel.py" line="131" />
         <source>Coordinate system</source>
         <translation>Koordinatensystem</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="121" />
+        <location filename="../../desktop/info_panel.py" line="131" />
         <source>Origin</source>
         <translation>Ursprung</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="122" />
+        <location filename="../../desktop/info_panel.py" line="132" />
         <source>Archive version</source>
         <translation>Archivversion</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="122" />
+        <location filename="../../desktop/info_panel.py" line="132" />
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="130" />
+        <location filename="../../desktop/info_panel.py" line="133" />
+        <source>(only in English)</source>
+        <translation>(nur auf Englisch)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="133" />
+        <source>(only in German)</source>
+        <translation>(only in German)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="146" />
         <source>shown</source>
         <translation>angezeigt</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="135" />
+        <location filename="../../desktop/info_panel.py" line="151" />
         <source>Capture</source>
         <translation>Erfassung</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="136" />
+        <location filename="../../desktop/info_panel.py" line="152" />
         <source>Sensor</source>
         <translation>Sensor</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="136" />
+        <location filename="../../desktop/info_panel.py" line="152" />
         <source>Operator</source>
         <translation>Betreiber</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="138" />
+        <location filename="../../desktop/info_panel.py" line="154" />
         <source>Meshes</source>
         <translation>Modelle</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="140" />
+        <location filename="../../desktop/info_panel.py" line="156" />
         <source>damaged</source>
         <translation>beschädigt</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="141" />
+        <location filename="../../desktop/info_panel.py" line="157" />
         <source>triangles</source>
         <translation>Dreiecke</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="152" />
+        <location filename="../../desktop/info_panel.py" line="168" />
         <source>Points of interest</source>
         <translation>Sehenswertes</translation>
     </message>
@@ -347,414 +398,414 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/main_window.py" line="343" />
+        <location filename="../../desktop/main_window.py" line="346" />
         <source>stadtzeit – places over time</source>
         <translation>stadtzeit – Orte im Wandel der Zeit</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345" />
+        <location filename="../../desktop/main_window.py" line="348" />
         <source>&amp;Open archive…</source>
         <translation>Archiv ö&amp;ffnen…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345" />
+        <location filename="../../desktop/main_window.py" line="348" />
         <source>Save &amp;screenshot…</source>
         <translation>&amp;Bildschirmfoto speichern…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="346" />
+        <location filename="../../desktop/main_window.py" line="349" />
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="346" />
+        <location filename="../../desktop/main_window.py" line="349" />
         <source>&amp;Reset view</source>
         <translation>Ansicht &amp;zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="347" />
+        <location filename="../../desktop/main_window.py" line="350" />
         <source>&amp;Fly mode (WASD)</source>
         <translation>&amp;Flugmodus (WASD)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="347" />
+        <location filename="../../desktop/main_window.py" line="350" />
         <source>Keyboard &amp;shortcuts</source>
         <translation>&amp;Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="348" />
+        <location filename="../../desktop/main_window.py" line="351" />
         <source>F&amp;ull screen</source>
         <translation>&amp;Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="348" />
+        <location filename="../../desktop/main_window.py" line="351" />
         <source>&amp;Larger text</source>
         <translation>&amp;Größere Schrift</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="349" />
+        <location filename="../../desktop/main_window.py" line="352" />
         <source>&amp;Previous epoch</source>
         <translation>&amp;Vorherige Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="350" />
+        <location filename="../../desktop/main_window.py" line="353" />
         <source>&amp;Next epoch</source>
         <translation>&amp;Nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="350" />
+        <location filename="../../desktop/main_window.py" line="353" />
         <source>Play / &amp;pause</source>
         <translation>Abspielen / &amp;Pause</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351" />
+        <location filename="../../desktop/main_window.py" line="354" />
         <source>&amp;Single epoch</source>
         <translation>&amp;Einzelne Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351" />
+        <location filename="../../desktop/main_window.py" line="354" />
         <source>Side &amp;by side</source>
         <translation>&amp;Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="352" />
+        <location filename="../../desktop/main_window.py" line="355" />
         <source>&amp;Overlay</source>
         <translation>Über&amp;lagerung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="352" />
+        <location filename="../../desktop/main_window.py" line="355" />
         <source>S&amp;wipe</source>
         <translation>&amp;Wischen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353" />
+        <location filename="../../desktop/main_window.py" line="356" />
         <source>&amp;Change heatmap</source>
         <translation>Änderungs-&amp;Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353" />
+        <location filename="../../desktop/main_window.py" line="356" />
         <source>&amp;Distance</source>
         <translation>&amp;Abstand</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354" />
+        <location filename="../../desktop/main_window.py" line="357" />
         <source>&amp;Height difference</source>
         <translation>&amp;Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354" />
+        <location filename="../../desktop/main_window.py" line="357" />
         <source>&amp;Area</source>
         <translation>&amp;Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355" />
-        <location filename="../../desktop/main_window.py" line="371" />
+        <location filename="../../desktop/main_window.py" line="358" />
+        <location filename="../../desktop/main_window.py" line="374" />
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355" />
+        <location filename="../../desktop/main_window.py" line="358" />
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="356" />
-        <location filename="../../desktop/main_window.py" line="398" />
+        <location filename="../../desktop/main_window.py" line="359" />
+        <location filename="../../desktop/main_window.py" line="401" />
         <source>Search sites</source>
         <translation>Orte suchen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="356" />
+        <location filename="../../desktop/main_window.py" line="359" />
         <source>Switch language</source>
         <translation>Sprache wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360" />
+        <location filename="../../desktop/main_window.py" line="363" />
         <source>&amp;File</source>
         <translation>&amp;Datei</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360" />
+        <location filename="../../desktop/main_window.py" line="363" />
         <source>&amp;View</source>
         <translation>&amp;Ansicht</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361" />
+        <location filename="../../desktop/main_window.py" line="364" />
         <source>&amp;Compare</source>
         <translation>&amp;Vergleichen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361" />
+        <location filename="../../desktop/main_window.py" line="364" />
         <source>&amp;Measure</source>
         <translation>&amp;Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="362" />
+        <location filename="../../desktop/main_window.py" line="365" />
         <source>&amp;Language</source>
         <translation>&amp;Sprache</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="362" />
+        <location filename="../../desktop/main_window.py" line="365" />
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="365" />
+        <location filename="../../desktop/main_window.py" line="368" />
         <source>Sites</source>
         <translation>Orte</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="366" />
+        <location filename="../../desktop/main_window.py" line="369" />
         <source>Details</source>
         <translation>Details</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="367" />
+        <location filename="../../desktop/main_window.py" line="370" />
         <source>Information</source>
         <translation>Informationen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="367" />
+        <location filename="../../desktop/main_window.py" line="370" />
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="368" />
+        <location filename="../../desktop/main_window.py" line="371" />
         <source>Measure</source>
         <translation>Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="368" />
+        <location filename="../../desktop/main_window.py" line="371" />
         <source>Views</source>
         <translation>Ansichten</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="370" />
+        <location filename="../../desktop/main_window.py" line="373" />
         <source>Changed regions</source>
         <translation>Geänderte Bereiche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="372" />
+        <location filename="../../desktop/main_window.py" line="375" />
         <source>Keyboard shortcuts</source>
         <translation>Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373" />
+        <location filename="../../desktop/main_window.py" line="376" />
         <source>Click anywhere or press F1 to close</source>
         <translation>Zum Schließen irgendwo klicken oder F1 drücken</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="380" />
+        <location filename="../../desktop/main_window.py" line="383" />
         <source>Left drag</source>
         <translation>Linke Maustaste ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="380" />
+        <location filename="../../desktop/main_window.py" line="383" />
         <source>Orbit</source>
         <translation>Drehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="381" />
+        <location filename="../../desktop/main_window.py" line="384" />
         <source>Right drag / wheel</source>
         <translation>Rechte Maustaste ziehen / Mausrad</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="381" />
+        <location filename="../../desktop/main_window.py" line="384" />
         <source>Zoom</source>
         <translation>Zoomen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="382" />
+        <location filename="../../desktop/main_window.py" line="385" />
         <source>Middle drag / Shift+left drag</source>
         <translation>Mittlere Maustaste / Umschalt+links ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="382" />
+        <location filename="../../desktop/main_window.py" line="385" />
         <source>Pan</source>
         <translation>Verschieben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="383" />
+        <location filename="../../desktop/main_window.py" line="386" />
         <source>Click</source>
         <translation>Klick</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="383" />
+        <location filename="../../desktop/main_window.py" line="386" />
         <source>Pick a point when measuring; open a hotspot</source>
         <translation>Beim Messen einen Punkt wählen; einen Hinweis öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="384" />
+        <location filename="../../desktop/main_window.py" line="387" />
         <source>Pinch / two-finger turn / drag</source>
         <translation>Zwei Finger spreizen / drehen / ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="384" />
+        <location filename="../../desktop/main_window.py" line="387" />
         <source>Zoom / turn / move (touch)</source>
         <translation>Zoomen / drehen / verschieben (Touch)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="385" />
+        <location filename="../../desktop/main_window.py" line="388" />
         <source>Reset view</source>
         <translation>Ansicht zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="386" />
+        <location filename="../../desktop/main_window.py" line="389" />
         <source>Fly mode on/off</source>
         <translation>Flugmodus ein/aus</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="387" />
+        <location filename="../../desktop/main_window.py" line="390" />
         <source>Fly forward, left, back, right</source>
         <translation>Vorwärts, links, rückwärts, rechts fliegen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="388" />
+        <location filename="../../desktop/main_window.py" line="391" />
         <source>Fly down / up (Shift: faster)</source>
         <translation>Nach unten / oben fliegen (Umschalt: schneller)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="389" />
+        <location filename="../../desktop/main_window.py" line="392" />
         <source>Fly mode: turn left / right, look up / down</source>
         <translation>Flugmodus: nach links / rechts drehen, nach oben / unten sehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="390" />
+        <location filename="../../desktop/main_window.py" line="393" />
         <source>Enter</source>
         <translation>Eingabe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="390" />
+        <location filename="../../desktop/main_window.py" line="393" />
         <source>Measuring: pick the point at the centre of the view</source>
         <translation>Messen: den Punkt in der Bildmitte wählen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="391" />
+        <location filename="../../desktop/main_window.py" line="394" />
         <source>Move between the controls and the 3D view</source>
         <translation>Zwischen den Bedienelementen und der 3D-Ansicht wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="392" />
+        <location filename="../../desktop/main_window.py" line="395" />
         <source>Previous / next epoch</source>
         <translation>Vorherige / nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="393" />
+        <location filename="../../desktop/main_window.py" line="396" />
         <source>Space</source>
         <translation>Leertaste</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="393" />
+        <location filename="../../desktop/main_window.py" line="396" />
         <source>Play through the epochs</source>
         <translation>Die Epochen nacheinander abspielen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="394" />
+        <location filename="../../desktop/main_window.py" line="397" />
         <source>Single, side by side, overlay, swipe, change heatmap</source>
         <translation>Einzeln, nebeneinander, Überlagerung, Wischen, Änderungs-Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="395" />
+        <location filename="../../desktop/main_window.py" line="398" />
         <source>Measure distance / height / area</source>
         <translation>Abstand / Höhe / Fläche messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="396" />
+        <location filename="../../desktop/main_window.py" line="399" />
         <source>Stop measuring, leave fly mode, close help, leave the 3D view</source>
         <translation>Messen beenden, Flugmodus verlassen, Hilfe schließen, 3D-Ansicht verlassen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="397" />
+        <location filename="../../desktop/main_window.py" line="400" />
         <source>Save the current view in the archive</source>
         <translation>Die aktuelle Ansicht im Archiv speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="399" />
+        <location filename="../../desktop/main_window.py" line="402" />
         <source>Switch language Deutsch / English</source>
         <translation>Sprache wechseln: Deutsch / Englisch</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="400" />
+        <location filename="../../desktop/main_window.py" line="403" />
         <source>Save a screenshot</source>
         <translation>Ein Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="401" />
+        <location filename="../../desktop/main_window.py" line="404" />
         <source>Full screen</source>
         <translation>Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="402" />
+        <location filename="../../desktop/main_window.py" line="405" />
         <source>This help</source>
         <translation>Diese Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="418" />
+        <location filename="../../desktop/main_window.py" line="421" />
         <source>There is no site “%1” in this archive.</source>
         <translation>In diesem Archiv gibt es keinen Ort „%1“.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="425" />
+        <location filename="../../desktop/main_window.py" line="428" />
         <source>Site %1 has no epoch %2.</source>
         <translation>Ort %1 hat keine Epoche %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="436" />
+        <location filename="../../desktop/main_window.py" line="439" />
         <source>No site open</source>
         <translation>Kein Ort geöffnet</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="439" />
+        <location filename="../../desktop/main_window.py" line="442" />
         <source>licence not stated</source>
         <translation>Lizenz nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="440" />
+        <location filename="../../desktop/main_window.py" line="443" />
         <source>attribution not stated</source>
         <translation>Namensnennung nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="441" />
+        <location filename="../../desktop/main_window.py" line="444" />
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="441" />
+        <location filename="../../desktop/main_window.py" line="444" />
         <source>Attribution</source>
         <translation>Namensnennung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="467" />
+        <location filename="../../desktop/main_window.py" line="470" />
         <source>Loading %1</source>
         <translation>Lade %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="468" />
+        <location filename="../../desktop/main_window.py" line="471" />
         <source>Loading…</source>
         <translation>Lade…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="520" />
+        <location filename="../../desktop/main_window.py" line="523" />
         <source>No surface under the centre of the view: turn or move the view first.</source>
         <translation>Keine Oberfläche in der Bildmitte: Ansicht zuerst drehen oder verschieben.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="561" />
+        <location filename="../../desktop/main_window.py" line="564" />
         <source>Open archive</source>
         <translation>Archiv öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="566" />
+        <location filename="../../desktop/main_window.py" line="569" />
         <source>Save screenshot</source>
         <translation>Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="567" />
+        <location filename="../../desktop/main_window.py" line="570" />
         <source>PNG images (*.png)</source>
         <translation>PNG-Bilder (*.png)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="585" />
+        <location filename="../../desktop/main_window.py" line="588" />
         <source>Fly mode: W A S D to move, Q / E down / up, Shift faster, Esc to leave.</source>
         <translation>Flugmodus: W A S D bewegen, Q / E nach unten / oben, Umschalt schneller, Esc beendet.</translation>
     </message>
