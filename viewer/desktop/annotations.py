@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QPoint, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
@@ -75,6 +76,8 @@ class AnnotationOverlay:
         return self.model.visible_annotations(self.model.view_epochs(self.view.role))
 
     def refresh(self) -> None:
+        if not shiboken6.isValid(self.view):
+            return  # the window is gone; its model may still emit
         shown = self.annotations()
         ids = {a.id for a in shown}
         for aid in [k for k in self.labels if k not in ids]:
@@ -112,7 +115,7 @@ class AnnotationOverlay:
     def place(self) -> None:
         """After every frame: each label next to its marker where nothing hides it and no other
         label is; markers of hidden anchors go too."""
-        if self.view.closed:
+        if not shiboken6.isValid(self.view) or self.view.closed:
             return
         if self.moving():
             for label in self.labels.values():
