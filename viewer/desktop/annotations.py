@@ -59,6 +59,7 @@ class AnnotationOverlay:
         # while the camera moves, labels are hidden: each moved widget over the GL view is a
         # repaint of the window's raster layer (and its upload) in every frame
         self.moving: Callable[[], bool] = lambda: False
+        self.probe.active = lambda: not self.moving()  # depth reads stall a frame: not then
         self.card = AnnotationCard(view.plotter)
         self.card.close_button.clicked.connect(lambda: model.select_annotation(None))
         for signal in (model.events.site, model.events.epoch, model.events.language,
