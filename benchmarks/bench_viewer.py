@@ -17,6 +17,10 @@ with vertex colours in three LODs (--faces, 25 %, 5 %, as ingest makes them).
   (coarsest LOD while moving) and off (the chosen LOD all the time), and the frame the view
   draws when it returns to full detail after the idle timeout.
 - epoch switch: from choosing another epoch (a timeline click) to the frame that shows it.
+- start: `stadtzeit view SITE --screenshot` in a fresh process, from the command to the saved
+  PNG of the first full frame (cold imports, window, listing, loading, drawing, +0.3 s the
+  command waits before saving), for this tree and, with --baseline TREE, for another checkout
+  (e.g. /work/main) in the same run, alternating, medians of --starts runs.
 - drag (what a user gets): the main window shown with a 1280x720 view, a left-button drag
   sent through Qt (QTest press, moves, release on the view's widget, i.e. real QMouseEvents
   through Qt's event delivery), each move waited on until Qt has composed the window and
@@ -199,6 +203,19 @@ def interaction(app: QApplication, root: Path, site: str, frames: int) -> dict:
     return out
 
 
+def startup(tree: Path, root: Path, site: str) -> float:
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "viewer.cli", "view", site, "--archive", str(root),
+                        "--size", "1600x900", "--screenshot", str(Path(tmp) / "s.png")],
+                       cwd=tree, env=env, check=True, capture_output=True, timeout=600)
+        return time.perf_counter() - t
+
+
 def drag(app: QApplication, root: Path, site: str, frames: int, lod_on: bool = True) -> dict:
     """Real drags through Qt on the shown window (see the module docstring)."""
     w = MainWindow(language="en")
@@ -215,23 +232,25 @@ def drag(app: QApplication, root: Path, site: str, frames: int, lod_on: bool = T
     swaps = [0]
     view.plotter.frameSwapped.connect(lambda: swaps.__setitem__(0, swaps[0] + 1))
     widget = view.plotter
-    centre = QPoint(widget.width() // 2, widget.height() // 2)
+    # events on the top-level QWindow, as the window system delivers them (Qt finds the widget
+    # under the pointer and tracks the pressed button), not sent to the widget directly
+    window = w.windowHandle()
+    centre = widget.mapTo(w, QPoint(widget.width() // 2, widget.height() // 2))
+    left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     times, faces = [], set()
     for sweep in range(2):  # the first sweep warms up shaders and the proxy's upload
-        QTest.mousePress(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         centre)
+        QTest.mousePress(window, left, none, centre)
         t_start = time.perf_counter()
         for i in range(frames):
             n = swaps[0]
             t = time.perf_counter()
-            QTest.mouseMove(widget, centre + QPoint(6 * (i + 1), 2 * (i % 5)))
+            QTest.mouseMove(window, centre + QPoint(6 * (i + 1), 2 * (i % 5)))
             wait(lambda n=n: swaps[0] > n, 10)
             if sweep:
                 times.append(time.perf_counter() - t)
                 faces.update(la.mesh.n_faces for la in view.layers.values())
         total = time.perf_counter() - t_start
-        QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                           centre + QPoint(6 * frames, 0))
+        QTest.mouseRelease(window, left, none, centre + QPoint(6 * frames, 0))
         wait(lambda: not c.interacting, 10)
     out = {"window": [w.width(), w.height()], "view": [widget.width(), widget.height()],
            "median_ms": 1000 * statistics.median(times),
@@ -249,6 +268,9 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--json", type=Path)
     ap.add_argument("--drag-only", action="store_true", help="only the real drags")
+    ap.add_argument("--start-only", action="store_true", help="only the start-up times")
+    ap.add_argument("--baseline", type=Path, help="another checkout to time the start of")
+    ap.add_argument("--starts", type=int, default=3)
     args = ap.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -256,6 +278,18 @@ def main() -> int:
             root, site = args.archive, args.site
         else:
             root, site = synthetic_archive(Path(tmp), args.faces)
+        if args.start_only:
+            trees = {"this tree": Path(__file__).resolve().parents[1]}
+            if args.baseline:
+                trees["baseline " + str(args.baseline)] = args.baseline
+            times: dict[str, list[float]] = {k: [] for k in trees}
+            for _ in range(args.starts):
+                for name, tree in trees.items():
+                    times[name].append(startup(tree, root, site))
+            for name, ts in times.items():
+                print(f"start to first frame saved, {name}: median "
+                      f"{statistics.median(ts):.2f} s ({', '.join(f'{t:.2f}' for t in ts)})")
+            return 0
         if args.drag_only:
             for name, on in (("on", True), ("off", False)):
                 print(name, json.dumps(drag(app, root, site, args.frames, on)))

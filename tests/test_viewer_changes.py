@@ -43,3 +43,21 @@ def test_without_archive_products_the_meshes_are_compared(demo_site):
     change = compute_pair_change(None, SITE, FIRST, LAST, 2, load(FIRST), load(LAST),
                                  lambda f, s: None, lambda: False)
     assert change.computed and "C2M" in change.method
+
+
+def test_default_method_follows_what_the_epochs_captured() -> None:
+    from viewer.model.changes import default_method
+    from viewer.model.state import EpochInfo
+
+    def epoch(capture: str) -> EpochInfo:
+        return EpochInfo(id=capture, date=None, capture=capture)
+
+    walls = ("terrestrial-lidar", "mobile-lidar", "photogrammetry")
+    for a in walls:
+        for b in walls:
+            assert default_method(epoch(a), epoch(b)) == "m3c2"
+        # a flight sees roofs and ground: what both saw is the DEM difference
+        assert default_method(epoch("airborne-lidar"), epoch(a)) == "dod"
+        assert default_method(epoch(a), epoch("airborne-lidar")) == "dod"
+    assert default_method(epoch(""), epoch("photogrammetry")) == "dod"
+    assert default_method(None, epoch("photogrammetry")) == "dod"

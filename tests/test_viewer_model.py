@@ -281,3 +281,13 @@ def test_computed_change_has_no_value_where_a_did_not_capture() -> None:
     east, west = b.vertices[:, 0] > 2, b.vertices[:, 0] < -1
     assert np.isnan(change.values[east]).all()
     assert np.isfinite(change.values[west]).all()
+
+
+def test_text_says_when_it_exists_only_in_the_other_language() -> None:
+    from viewer.model.state import Text
+
+    t = Text(de="", en="Gas holder")
+    assert t.get("de") == "Gas holder" and t.only_in_other("de")
+    assert not t.only_in_other("en")
+    assert not Text(de="Turm", en="Tower").only_in_other("de")
+    assert not Text().only_in_other("de")

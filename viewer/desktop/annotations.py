@@ -9,8 +9,11 @@ the nearer). The marker is a VTK point on the view's overlay layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QPoint, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from viewer.model.state import AnnotationInfo, CompareMode, ViewerModel
@@ -53,6 +56,10 @@ class AnnotationOverlay:
         self._markers: tuple[str, ...] | None = None  # markers on screen (not hidden)
         self.placed: dict[str, PlacedLabel] = {}
         self.probe = DepthProbe(view.renderer)
+        # while the camera moves, labels are hidden: each moved widget over the GL view is a
+        # repaint of the window's raster layer (and its upload) in every frame
+        self.moving: Callable[[], bool] = lambda: False
+        self.probe.active = lambda: not self.moving()  # depth reads stall a frame: not then
         self.card = AnnotationCard(view.plotter)
         self.card.close_button.clicked.connect(lambda: model.select_annotation(None))
         for signal in (model.events.site, model.events.epoch, model.events.language,
@@ -63,7 +70,6 @@ class AnnotationOverlay:
         self.retranslate()
 
     def retranslate(self) -> None:
-        from PySide6.QtCore import QCoreApplication
         self.card.close_button.setText(QCoreApplication.translate("AnnotationOverlay", "Close"))
         self.refresh()
 
@@ -71,6 +77,8 @@ class AnnotationOverlay:
         return self.model.visible_annotations(self.model.view_epochs(self.view.role))
 
     def refresh(self) -> None:
+        if not shiboken6.isValid(self.view):
+            return  # the window is gone; its model may still emit
         shown = self.annotations()
         ids = {a.id for a in shown}
         for aid in [k for k in self.labels if k not in ids]:
@@ -108,7 +116,12 @@ class AnnotationOverlay:
     def place(self) -> None:
         """After every frame: each label next to its marker where nothing hides it and no other
         label is; markers of hidden anchors go too."""
-        if self.view.closed:
+        if not shiboken6.isValid(self.view) or self.view.closed:
+            return
+        if self.moving():
+            for label in self.labels.values():
+                if label.isVisible():
+                    label.hide()
             return
         plotter = self.view.plotter
         w, h = plotter.width(), plotter.height()
@@ -117,8 +130,12 @@ class AnnotationOverlay:
         items = [LabelItem(a.id, a.position, (self.labels[a.id].width(),
                                               self.labels[a.id].height()),
                            priority=1.0 if a.id == selected else 0.0) for a in shown]
+        reserved = []
+        if self.model.compare_mode == CompareMode.SWIPE and self.view.role == "primary":
+            x = self.model.swipe_position * w  # no label across the divider
+            reserved.append((x - 2, 0.0, 4.0, float(h)))
         placed = place_labels(self.view.renderer, items, (w, h), occlusion=self.probe,
-                              pixel_ratio=plotter.devicePixelRatioF())
+                              pixel_ratio=plotter.devicePixelRatioF(), reserved=reserved)
         by_id = {a.id: a for a in shown}
         self.placed = {}
         for p in placed:
@@ -150,7 +167,10 @@ class AnnotationOverlay:
             return
         lang = self.model.language
         self.card.title.setText(a.title.get(lang))
-        self.card.text.setText(a.text.get(lang))
+        other = QCoreApplication.translate("AnnotationOverlay", "(only in English)") \
+            if lang == "de" else QCoreApplication.translate("AnnotationOverlay", "(only in German)")
+        self.card.text.setText(a.text.get(lang) + (f" {other}" if a.text.only_in_other(lang)
+                                                   else ""))
         self.card.adjustSize()
         self.card.show()
         self.card.raise_()

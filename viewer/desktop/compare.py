@@ -62,9 +62,11 @@ class CompareBar(QWidget):
         self.a_combo.activated.connect(lambda i: model.set_epoch_a(self.a_combo.itemText(i)))
         self.b_combo.activated.connect(lambda i: model.set_epoch(self.b_combo.itemText(i)))
         self.opacity.valueChanged.connect(lambda v: model.set_overlay_opacity(v / 100))
-        for signal in (model.events.site, model.events.epoch, model.events.compare):
+        for signal in (model.events.site, model.events.epoch, model.events.compare,
+                       model.events.sites):
             signal.connect(self.sync)
         self.retranslate()
+        self.sync()  # no site yet: nothing to compare, no A/B boxes
 
     def retranslate(self) -> None:
         names = {CompareMode.SINGLE: (self.tr("Single"), self.tr("One epoch (1)")),

@@ -67,9 +67,13 @@ class ColorLegend(QWidget):
             p.drawLine(QPointF(x, 2 + h), QPointF(x, 6 + h))
         p.drawText(QRectF(x0 + w / 2 - 40, 8 + h, 80, line), Qt.AlignmentFlag.AlignCenter,
                    "0")
-        low, high = self.ends
-        p.drawText(QRectF(x0, 8 + h + line, w, line), Qt.AlignmentFlag.AlignLeft, low)
-        p.drawText(QRectF(x0, 8 + h + line, w, line), Qt.AlignmentFlag.AlignRight, high)
+        # the ends in words under the numbers, each in its half (never overlapping)
+        low, high = (e.split(" ", 2)[-1] for e in self.ends)
+        half = w / 2 - 4
+        p.drawText(QRectF(x0, 8 + h + line, half, line), Qt.AlignmentFlag.AlignLeft,
+                   fm.elidedText(low, Qt.TextElideMode.ElideRight, int(half)))
+        p.drawText(QRectF(x0 + w - half, 8 + h + line, half, line), Qt.AlignmentFlag.AlignRight,
+                   fm.elidedText(high, Qt.TextElideMode.ElideRight, int(half)))
         p.drawText(QRectF(x0, 8 + h, w, line), Qt.AlignmentFlag.AlignLeft,
                    format_length(-self.limit, self.language))
         p.drawText(QRectF(x0, 8 + h, w, line), Qt.AlignmentFlag.AlignRight,
@@ -91,10 +95,10 @@ class HistogramWidget(QWidget):
         self.language = "en"
         self.x_title = ""
         self.y_title = ""
-        self.setMinimumHeight(130)
+        self.setMinimumHeight(160)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
-        return QSize(260, 150)
+        return QSize(260, 170)
 
     @property
     def range(self) -> tuple[float, float] | None:
@@ -206,7 +210,7 @@ class HeatmapPanel(QWidget):
         self.significant.setToolTip(self.tr(
             "Grey out change smaller than the level of detection (95 %)"))
         self.hist.x_title = self.tr("Change (m)")
-        self.hist.y_title = self.tr("Vertices (log scale)")
+        self.hist.y_title = self.tr("Vertices (log)")
         self.refresh()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API

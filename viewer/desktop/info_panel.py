@@ -47,6 +47,16 @@ class InfoPanel(QWidget):
                  "photogrammetry": self.tr("photogrammetry")}
         return names.get(capture, capture)
 
+    def _preset_name(self, preset: str) -> str:
+        names = {"als": self.tr("airborne LiDAR (als)"), "tls": self.tr("terrestrial LiDAR (tls)"),
+                 "mls": self.tr("mobile LiDAR (mls)"), "photogrammetry": self.tr("photogrammetry")}
+        return names.get(preset, preset)
+
+    def _method_name(self, method: str) -> str:
+        names = {"icp-point-to-plane": self.tr("ICP, point to plane"),
+                 "icp-point-to-point": self.tr("ICP, point to point"), "icp": self.tr("ICP")}
+        return names.get(method, method)
+
     def _provenance_label(self, key: str) -> str:
         labels = {"sources": self.tr("Sources"), "preset": self.tr("Preset"),
                   "registration": self.tr("Registration"), "points": self.tr("Points"),
@@ -89,7 +99,7 @@ class InfoPanel(QWidget):
         if mode:
             parts.append(self.tr("mode: %1").replace("%1", mode))
         elif reg.get("method"):
-            parts.append(str(reg["method"]))
+            parts.append(self._method_name(str(reg["method"])))
         rms = _number(reg, "inlier_rmse", "rmse", "rms", "residual_rms", "rmse_m")
         if rms is not None:
             parts.append(self.tr("residual %1 (RMS)").replace(
@@ -120,8 +130,14 @@ class InfoPanel(QWidget):
         o = site.origin
         crs_label, origin_label = self.tr("Coordinate system"), self.tr("Origin")
         version_label, epochs_label = self.tr("Archive version"), self.tr("Epochs")
-        parts = [f"<h2>{escape(site.name.get(lang))}</h2>",
-                 f"<p>{escape(site.description.get(lang))}</p>",
+        other = self.tr("(only in English)") if lang == "de" else self.tr("(only in German)")
+
+        def text(t) -> str:  # a manifest text, marked when it exists only in the other language
+            return escape(t.get(lang)) + (f" <i>{escape(other)}</i>"
+                                          if t.only_in_other(lang) else "")
+
+        parts = [f"<h2>{text(site.name)}</h2>",
+                 f"<p>{text(site.description)}</p>",
                  f"<p><b>{escape(crs_label)}:</b> {escape(site.crs)}<br>"
                  f"<b>{escape(origin_label)}:</b> E {format_number(o[0], lang, 3)} "
                  f"N {format_number(o[1], lang, 3)} H {format_number(o[2], lang, 3)}"
@@ -139,8 +155,8 @@ class InfoPanel(QWidget):
                     f"LOD{k}: {n:,}".replace(",", "\u202f") if n >= 0 else f"LOD{k}: "
                     + self.tr("damaged") for k, n in sorted(e.face_counts.items()))
                     + " " + self.tr("triangles")))
-            rows += [(self._provenance_label(k),
-                      self.human_date(v) if k == "processed" else v)
+            shown_value = {"processed": self.human_date, "preset": self._preset_name}
+            rows += [(self._provenance_label(k), shown_value.get(k, str)(v))
                      for k, v in e.provenance.items()]
             rows.append((self.tr("Registration"), self.registration_text(e.registration)))
             body = "".join(f"<tr><td><i>{escape(k)}</i></td><td>{escape(v)}</td></tr>"

@@ -113,6 +113,12 @@ class ViewArea(QWidget):
         self.divider = SwipeDivider(model, self.primary)
         self.captions = {name: self._caption(view) for name, view in
                          (("a", self.primary), ("b", self.secondary), ("swipe-b", self.primary))}
+        self.measure_caption = QLabel(self.primary)   # the measured value, in the 3D view too
+        self.measure_caption.setObjectName("measure-caption")
+        self.measure_caption.setStyleSheet(
+            f"background: rgba(0,0,0,170); color: white; border: 2px solid {MEASURE_COLOUR}; "
+            "padding: 4px 10px; border-radius: 5px; font-weight: bold;")
+        self.measure_caption.hide()
         self.banner = MessageBanner(self)
         self.help = HelpOverlay(self)
         for signal in (model.events.compare, model.events.epoch, model.events.site):
@@ -173,6 +179,8 @@ class MainWindow(QMainWindow):
             view.interaction.connect(c.begin_interaction)
         self.annotations = AnnotationOverlay(m, self.view_area.primary)
         self.annotations_b = AnnotationOverlay(m, self.view_area.secondary)  # side by side: B
+        for overlay in (self.annotations, self.annotations_b):
+            overlay.moving = lambda: c.interacting
         self.player = Player(m, ready=c.is_ready)
         self.compare_bar = CompareBar(m, self)
         self.timeline = TimelineBar(m, self.player, self)
@@ -210,6 +218,7 @@ class MainWindow(QMainWindow):
         self.measure = MeasurePanel(m, self)
         self.viewpoints = ViewpointPanel(m, self)
         self.tabs = QTabWidget(self)
+        self.tabs.setUsesScrollButtons(False)  # every tab title whole, in both languages
         for w in (self.info, change_tab, self.measure, self.viewpoints):
             self.tabs.addTab(w, "")
         self.panel_dock = QDockWidget(self)
@@ -259,6 +268,7 @@ class MainWindow(QMainWindow):
         m.events.message.connect(self.view_area.banner.show_message)
         m.events.site.connect(self._update_footer)
         m.events.language.connect(self._update_footer)
+        m.events.language.connect(self._draw_measurement)
         m.events.measure.connect(self._draw_measurement)
         m.events.compare.connect(self._compare_changed)
         m.events.fly.connect(self._fly_changed)
@@ -475,6 +485,13 @@ class MainWindow(QMainWindow):
     def _draw_measurement(self) -> None:
         meas = self.model.measurement
         view = self.view_area.primary
+        caption = self.view_area.measure_caption
+        text = self.measure.headline() if meas.points else ""
+        caption.setText(text)
+        caption.adjustSize()
+        caption.move(max(0, (view.width() - caption.width()) // 2), 10)
+        caption.setVisible(bool(text))
+        caption.raise_()
         if not meas.points:
             view.set_overlay_actor("measure-points", None)
             view.set_overlay_actor("measure-line", None)

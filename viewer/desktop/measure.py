@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from viewer.model.change_display import format_number
 from viewer.model.state import MeasureMode, ViewerModel
 
 MODES = [MeasureMode.OFF, MeasureMode.DISTANCE, MeasureMode.HEIGHT, MeasureMode.AREA]
@@ -92,6 +93,21 @@ class MeasurePanel(QWidget):
         self.hint.setText(hints[meas.mode])
         self.results.setHtml(self.html())
 
+    def _n(self, value: float, decimals: int = 3, signed: bool = False) -> str:
+        return format_number(value, self.model.language, decimals, signed)
+
+    def headline(self) -> str:
+        """The main result in one line, for the 3D view: "Distance: 80.012 m"."""
+        meas = self.model.measurement
+        r = meas.results()
+        if "distance" in r and meas.mode == MeasureMode.DISTANCE:
+            return f"{self.tr('Distance')}: {self._n(r['distance'])} m"
+        if "height" in r:
+            return f"{self.tr('Height difference')}: {self._n(r['height'], signed=True)} m"
+        if "area" in r:
+            return f"{self.tr('Area (horizontal)')}: {self._n(r['area'], 2)} m²"
+        return ""
+
     def html(self) -> str:
         m = self.model
         meas = m.measurement
@@ -102,25 +118,25 @@ class MeasurePanel(QWidget):
         rows = [f"<p><b>{heading}</b><br>"]
         for i, p in enumerate(meas.points, 1):
             e, n, h = m.site_to_crs(p)
-            rows.append(f"{i}: E {e:.3f} &nbsp;N {n:.3f} &nbsp;H {h:.3f}<br>")
+            rows.append(f"{i}: E {self._n(e)} &nbsp;N {self._n(n)} &nbsp;H {self._n(h)}<br>")
         rows.append("</p>")
         r = meas.results()
         horizontal = self.tr("horizontal")
         if "distance" in r and meas.mode == MeasureMode.DISTANCE:
             distance, dz = self.tr("Distance"), self.tr("height difference")
-            rows.append(f"<p><b>{distance}: {r['distance']:.3f} m</b><br>"
-                        f"{horizontal}: {r['horizontal']:.3f} m<br>"
-                        f"{dz}: {r['height']:+.3f} m</p>")
+            rows.append(f"<p><b>{distance}: {self._n(r['distance'])} m</b><br>"
+                        f"{horizontal}: {self._n(r['horizontal'])} m<br>"
+                        f"{dz}: {self._n(r['height'], signed=True)} m</p>")
         elif "height" in r:
             dz = self.tr("Height difference")
-            rows.append(f"<p><b>{dz}: {r['height']:+.3f} m</b><br>"
-                        f"{horizontal}: {r['horizontal']:.3f} m</p>")
+            rows.append(f"<p><b>{dz}: {self._n(r['height'], signed=True)} m</b><br>"
+                        f"{horizontal}: {self._n(r['horizontal'])} m</p>")
         elif "area" in r:
             flat, plane = self.tr("Area (horizontal)"), self.tr("Area (in the polygon plane)")
             perimeter = self.tr("Perimeter")
-            rows.append(f"<p><b>{flat}: {r['area']:.2f} m²</b><br>"
-                        f"{plane}: {r['area_3d']:.2f} m²<br>"
-                        f"{perimeter}: {r['perimeter']:.2f} m</p>")
+            rows.append(f"<p><b>{flat}: {self._n(r['area'], 2)} m²</b><br>"
+                        f"{plane}: {self._n(r['area_3d'], 2)} m²<br>"
+                        f"{perimeter}: {self._n(r['perimeter'], 2)} m</p>")
         return "".join(rows)
 
     def result_text(self) -> str:

@@ -34,11 +34,10 @@ class _Row(QTreeWidgetItem):
         col = self.treeWidget().sortColumn() if self.treeWidget() else 0
         if isinstance(other, _Row):
             a, b = self.region, other.region
-            keys = {0: lambda r: (float(r.id) if r.id.isdigit() else 0.0, r.id),
-                    2: lambda r: (r.sign, r.id), 3: lambda r: (r.area or 0.0, r.id),
-                    4: lambda r: (abs(r.volume or 0.0), r.id)}
-            if col == 1:
-                return self.text(1) < other.text(1)
+            keys = {0: lambda r: (abs(r.volume or 0.0), r.id), 1: lambda r: (r.area or 0.0, r.id),
+                    2: lambda r: (r.sign, r.id)}
+            if col == 3:
+                return self.text(3) < other.text(3)
             return keys.get(col, keys[0])(a) < keys.get(col, keys[0])(b)
         return super().__lt__(other)
 
@@ -54,8 +53,8 @@ class RegionsList(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.setSortingEnabled(True)
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.header().setStretchLastSection(False)
-        self.tree.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.sortByColumn(0, Qt.SortOrder.DescendingOrder)  # the largest volume first
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 4)
         layout.addWidget(self.tree)
@@ -67,8 +66,9 @@ class RegionsList(QWidget):
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.tree.setHeaderLabels([self.tr("#"), self.tr("Name"), self.tr("Change"),
-                                   self.tr("Area"), self.tr("Volume")])
+        # numbers first: a narrow panel clips the last column (the name), never a number
+        self.tree.setHeaderLabels([self.tr("Volume"), self.tr("Area"), self.tr("Change"),
+                                   self.tr("Name")])
         self.refresh()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
@@ -83,12 +83,13 @@ class RegionsList(QWidget):
         annotations = list(m.site.annotations) if m.site else []
         for region in ch.regions if ch else []:
             kind = self.tr("added") if region.sign > 0 else self.tr("removed")
-            item = _Row([region.id, region_name(region, annotations, lang) or "", kind,
-                         "" if region.area is None else format_area(region.area, lang),
-                         "" if region.volume is None else format_volume(region.volume, lang)])
+            item = _Row(["" if region.volume is None else format_volume(region.volume, lang),
+                         "" if region.area is None else format_area(region.area, lang), kind,
+                         region_name(region, annotations, lang) or ""])
+            item.setToolTip(3, self.tr("Region %1").replace("%1", region.id))
             item.region = region
             item.setData(0, Qt.ItemDataRole.UserRole, region)
-            for col in (3, 4):
+            for col in (0, 1):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
             item.setForeground(2, QBrush(QColor("#b2182b" if region.sign > 0 else "#2166ac")))
             self.tree.addTopLevelItem(item)

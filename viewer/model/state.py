@@ -54,6 +54,11 @@ class Text:
         first, second = (self.de, self.en) if language == "de" else (self.en, self.de)
         return first or second
 
+    def only_in_other(self, language: str) -> bool:
+        """True when the text exists only in the other language (`get` falls back to it)."""
+        first, second = (self.de, self.en) if language == "de" else (self.en, self.de)
+        return not first and bool(second)
+
     @classmethod
     def from_json(cls, value: Any) -> Text:
         if isinstance(value, dict):

@@ -19,9 +19,11 @@ the render window's device pixels (bottom-left origin) on high-DPI screens.
 Occlusion. An anchor is hidden when a drawn surface lies in front of it along the ray from the
 eye. Two ways to know, both on what the renderer really draws:
 
-- `DepthProbe` (for every frame): observes the renderer's EndEvent, where the depth buffer holds
-  the scene's depth (later layers, e.g. a marker overlay, clear it), and reads the depth under
-  each watched anchor: a few single-pixel reads, ~0.03 ms each on llvmpipe.
+- `DepthProbe` (for still frames): observes the renderer's EndEvent, where the depth buffer
+  holds the scene's depth (later layers, e.g. a marker overlay, clear it), and reads the depth
+  under each watched anchor. A read waits until the frame is drawn: in a Qt window on llvmpipe
+  ~16 ms per read (0.03 ms off-screen), so a front-end turns it off while the camera moves
+  (`active`), when labels are hidden anyway.
 - `RayOcclusion` (any time, no frame needed, e.g. a still computed before rendering): a cell
   picker ray cast through the renderer's visible actors, O(cells) per anchor.
 
@@ -36,7 +38,7 @@ reason "overlap".
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -108,6 +110,7 @@ class DepthProbe:
         self._anchors = np.zeros((0, 3))
         self._surface: dict[tuple[float, float, float], float] = {}  # anchor -> surface dist
         self.frames = 0
+        self.active: Callable[[], bool] = lambda: True   # False: no reads (camera moving)
         self._observer = renderer.AddObserver("EndEvent", self._read)
 
     def watch(self, anchors: Iterable[Iterable[float]]) -> None:
@@ -119,7 +122,7 @@ class DepthProbe:
     def _read(self, *_: Any) -> None:
         ren = self.renderer
         win = ren.GetRenderWindow()
-        if win is None:
+        if win is None or not len(self._anchors) or not self.active():
             return
         w, h = win.GetSize()
         eye = _eye(ren)

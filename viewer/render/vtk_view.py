@@ -213,7 +213,7 @@ class SceneView(QWidget):
         self.plotter.fresh = False
         if not self._render_pending:
             self._render_pending = True
-            QTimer.singleShot(0, self.render_now)
+            QTimer.singleShot(0, self, self.render_now)  # dropped if the view is deleted
 
     def render_now(self) -> None:
         self._render_pending = False

@@ -3,90 +3,100 @@
 <context>
     <name>AnnotationOverlay</name>
     <message>
-        <location filename="../../desktop/annotations.py" line="67" />
+        <location filename="../../desktop/annotations.py" line="71" />
         <source>Close</source>
         <translation>Schließen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/annotations.py" line="166" />
+        <source>(only in English)</source>
+        <translation>(nur auf Englisch)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/annotations.py" line="167" />
+        <source>(only in German)</source>
+        <translation>(only in German)</translation>
     </message>
 </context>
 <context>
     <name>CompareBar</name>
     <message>
-        <location filename="../../desktop/compare.py" line="72" />
+        <location filename="../../desktop/compare.py" line="70" />
         <source>Single</source>
         <translation>Einzeln</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="72" />
+        <location filename="../../desktop/compare.py" line="70" />
         <source>One epoch (1)</source>
         <translation>Eine Epoche (1)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="73" />
+        <location filename="../../desktop/compare.py" line="71" />
         <source>Side by side</source>
         <translation>Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="74" />
+        <location filename="../../desktop/compare.py" line="72" />
         <source>Epochs A and B side by side with linked cameras (2)</source>
         <translation>Epochen A und B nebeneinander mit gekoppelten Kameras (2)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="76" />
+        <location filename="../../desktop/compare.py" line="74" />
         <source>Overlay</source>
         <translation>Überlagerung</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="77" />
+        <location filename="../../desktop/compare.py" line="75" />
         <source>B over A with adjustable opacity (3)</source>
         <translation>B über A mit einstellbarer Deckkraft (3)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="78" />
+        <location filename="../../desktop/compare.py" line="76" />
         <source>Swipe</source>
         <translation>Wischen</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="79" />
+        <location filename="../../desktop/compare.py" line="77" />
         <source>A left, B right of a draggable divider (4)</source>
         <translation>A links, B rechts einer verschiebbaren Trennlinie (4)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="80" />
+        <location filename="../../desktop/compare.py" line="78" />
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="81" />
+        <location filename="../../desktop/compare.py" line="79" />
         <source>Change from A to B as a colour map (5)</source>
         <translation>Änderung von A zu B als Farbkarte (5)</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="85" />
+        <location filename="../../desktop/compare.py" line="83" />
         <source>A:</source>
         <translation>A:</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="86" />
+        <location filename="../../desktop/compare.py" line="84" />
         <source> B:</source>
         <translation> B:</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="87" />
+        <location filename="../../desktop/compare.py" line="85" />
         <source>Reference epoch A</source>
         <translation>Bezugsepoche A</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="88" />
+        <location filename="../../desktop/compare.py" line="86" />
         <source>Compared epoch B</source>
         <translation>Verglichene Epoche B</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="89" />
+        <location filename="../../desktop/compare.py" line="87" />
         <source>Opacity of B</source>
         <translation>Deckkraft von B</translation>
     </message>
     <message>
-        <location filename="../../desktop/compare.py" line="104" />
+        <location filename="../../desktop/compare.py" line="103" />
         <source>This site has one epoch: there is nothing to compare yet.</source>
         <translation>Dieser Ort hat eine Epoche: Noch gibt es nichts zu vergleichen.</translation>
     </message>
@@ -94,88 +104,88 @@
 <context>
     <name>HeatmapPanel</name>
     <message>
-        <location filename="../../desktop/heatmap.py" line="197" />
+        <location filename="../../desktop/heatmap.py" line="201" />
         <source>DEM difference (DoD, ground and roofs from above)</source>
         <translation>DGM-Differenz (DoD, Boden und Dächer von oben)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="198" />
+        <location filename="../../desktop/heatmap.py" line="202" />
         <source>M3C2 (3D distance along the surface normal)</source>
         <translation>M3C2 (3D-Abstand entlang der Flächennormale)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="199" />
+        <location filename="../../desktop/heatmap.py" line="203" />
         <source>Cloud-to-mesh distance (C2M)</source>
         <translation>Abstand Punktwolke–Netz (C2M)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="200" />
+        <location filename="../../desktop/heatmap.py" line="204" />
         <source>Cloud-to-cloud distance (C2C)</source>
         <translation>Abstand Punktwolke–Punktwolke (C2C)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="205" />
+        <location filename="../../desktop/heatmap.py" line="209" />
         <source>Significant change only</source>
         <translation>Nur signifikante Änderungen</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="207" />
+        <location filename="../../desktop/heatmap.py" line="211" />
         <source>Grey out change smaller than the level of detection (95 %)</source>
         <translation>Änderungen unterhalb der Nachweisgrenze (95 %) grau darstellen</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="208" />
+        <location filename="../../desktop/heatmap.py" line="212" />
         <source>Change (m)</source>
         <translation>Änderung (m)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="209" />
-        <source>Vertices (log scale)</source>
-        <translation>Eckpunkte (log. Skala)</translation>
-    </message>
-    <message>
-        <location filename="../../desktop/heatmap.py" line="224" />
-        <location filename="../../desktop/heatmap.py" line="250" />
+        <location filename="../../desktop/heatmap.py" line="228" />
+        <location filename="../../desktop/heatmap.py" line="254" />
         <source>Change from A (%1) to B (%2)</source>
         <translation>Änderung von A (%1) zu B (%2)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="229" />
+        <location filename="../../desktop/heatmap.py" line="233" />
         <source>Choose the Change mode to compute or load the change.</source>
         <translation>Wählen Sie den Modus „Änderung“, um die Änderung zu laden oder zu berechnen.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="237" />
+        <location filename="../../desktop/heatmap.py" line="241" />
         <source>Showing significant change only: change smaller than the level of detection is grey.</source>
         <translation>Nur signifikante Änderungen: Änderungen unter der Nachweisgrenze sind grau.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="243" />
+        <location filename="../../desktop/heatmap.py" line="247" />
         <source>Showing all change, small change included.</source>
         <translation>Alle Änderungen, auch kleine, werden gezeigt.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="271" />
+        <location filename="../../desktop/heatmap.py" line="275" />
         <source>%1 % of the surface has no value (dark grey): not seen in both scans.</source>
         <translation>%1 % der Oberfläche haben keinen Wert (dunkelgrau): nicht in beiden Scans erfasst.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="262" />
+        <location filename="../../desktop/heatmap.py" line="266" />
         <source>Level of detection: %1</source>
         <translation>Nachweisgrenze: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="265" />
+        <location filename="../../desktop/heatmap.py" line="213" />
+        <source>Vertices (log)</source>
+        <translation>Eckpunkte (log.)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="269" />
         <source>No level of detection is known for this product.</source>
         <translation>Für dieses Produkt ist keine Nachweisgrenze bekannt.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="267" />
+        <location filename="../../desktop/heatmap.py" line="271" />
         <source>Method: %1</source>
         <translation>Verfahren: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="269" />
+        <location filename="../../desktop/heatmap.py" line="273" />
         <source>Computed by the viewer (not stored in the archive).</source>
         <translation>Vom Viewer berechnet (nicht im Archiv gespeichert).</translation>
     </message>
@@ -199,147 +209,188 @@
     </message>
     <message>
         <location filename="../../desktop/info_panel.py" line="47" />
+        <location filename="../../desktop/info_panel.py" line="52" />
         <source>photogrammetry</source>
         <translation>Photogrammetrie</translation>
     </message>
     <message>
         <location filename="../../desktop/info_panel.py" line="51" />
+        <source>airborne LiDAR (als)</source>
+        <translation>Airborne-LiDAR (als)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="51" />
+        <source>terrestrial LiDAR (tls)</source>
+        <translation>terrestrisches LiDAR (tls)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="52" />
+        <source>mobile LiDAR (mls)</source>
+        <translation>mobiles LiDAR (mls)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="56" />
+        <source>ICP, point to plane</source>
+        <translation>ICP, Punkt zu Ebene</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="57" />
+        <source>ICP, point to point</source>
+        <translation>ICP, Punkt zu Punkt</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="57" />
+        <source>ICP</source>
+        <translation>ICP</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="61" />
         <source>Sources</source>
         <translation>Quellen</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="51" />
+        <location filename="../../desktop/info_panel.py" line="61" />
         <source>Preset</source>
         <translation>Voreinstellung</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="52" />
-        <location filename="../../desktop/info_panel.py" line="145" />
+        <location filename="../../desktop/info_panel.py" line="62" />
+        <location filename="../../desktop/info_panel.py" line="161" />
         <source>Registration</source>
         <translation>Registrierung</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="52" />
+        <location filename="../../desktop/info_panel.py" line="62" />
         <source>Points</source>
         <translation>Punkte</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="53" />
+        <location filename="../../desktop/info_panel.py" line="63" />
         <source>Software</source>
         <translation>Software</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="53" />
+        <location filename="../../desktop/info_panel.py" line="63" />
         <source>Events</source>
         <translation>Ereignisse</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="54" />
+        <location filename="../../desktop/info_panel.py" line="64" />
         <source>Processed</source>
         <translation>Verarbeitet</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="54" />
+        <location filename="../../desktop/info_panel.py" line="64" />
         <source>Provenance</source>
         <translation>Herkunft</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="84" />
+        <location filename="../../desktop/info_panel.py" line="94" />
         <source>reference epoch (the others are aligned to it)</source>
         <translation>Referenzepoche (die anderen sind an ihr ausgerichtet)</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="88" />
+        <location filename="../../desktop/info_panel.py" line="98" />
         <source>aligned to %1</source>
         <translation>ausgerichtet an %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="90" />
+        <location filename="../../desktop/info_panel.py" line="100" />
         <source>mode: %1</source>
         <translation>Modus: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="95" />
+        <location filename="../../desktop/info_panel.py" line="105" />
         <source>residual %1 (RMS)</source>
         <translation>Restfehler %1 (RMS)</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="101" />
+        <location filename="../../desktop/info_panel.py" line="111" />
         <source>stable share %1 %</source>
         <translation>stabiler Anteil %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="102" />
+        <location filename="../../desktop/info_panel.py" line="112" />
         <source>overlap %1 %</source>
         <translation>Überlappung %1 %</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="111" />
+        <location filename="../../desktop/info_panel.py" line="121" />
         <source>accepted by force (check it)</source>
         <translation>erzwungen übernommen (bitte prüfen)</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="118" />
+        <location filename="../../desktop/info_panel.py" line="128" />
         <source>Choose a site from the list.</source>
         <translation>Wählen Sie einen Ort aus der Liste.</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="121" />
+        <location filename="../../desktop/info_panel.py" line="131" />
         <source>Coordinate system</source>
         <translation>Koordinatensystem</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="121" />
+        <location filename="../../desktop/info_panel.py" line="131" />
         <source>Origin</source>
         <translation>Ursprung</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="122" />
+        <location filename="../../desktop/info_panel.py" line="132" />
         <source>Archive version</source>
         <translation>Archivversion</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="122" />
+        <location filename="../../desktop/info_panel.py" line="132" />
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="130" />
+        <location filename="../../desktop/info_panel.py" line="133" />
+        <source>(only in English)</source>
+        <translation>(nur auf Englisch)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="133" />
+        <source>(only in German)</source>
+        <translation>(only in German)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/info_panel.py" line="146" />
         <source>shown</source>
         <translation>angezeigt</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="135" />
+        <location filename="../../desktop/info_panel.py" line="151" />
         <source>Capture</source>
         <translation>Erfassung</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="136" />
+        <location filename="../../desktop/info_panel.py" line="152" />
         <source>Sensor</source>
         <translation>Sensor</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="136" />
+        <location filename="../../desktop/info_panel.py" line="152" />
         <source>Operator</source>
         <translation>Betreiber</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="138" />
+        <location filename="../../desktop/info_panel.py" line="154" />
         <source>Meshes</source>
         <translation>Modelle</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="140" />
+        <location filename="../../desktop/info_panel.py" line="156" />
         <source>damaged</source>
         <translation>beschädigt</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="141" />
+        <location filename="../../desktop/info_panel.py" line="157" />
         <source>triangles</source>
         <translation>Dreiecke</translation>
     </message>
     <message>
-        <location filename="../../desktop/info_panel.py" line="152" />
+        <location filename="../../desktop/info_panel.py" line="168" />
         <source>Points of interest</source>
         <translation>Sehenswertes</translation>
     </message>
@@ -347,384 +398,389 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/main_window.py" line="337" />
+        <location filename="../../desktop/main_window.py" line="346" />
         <source>stadtzeit – places over time</source>
         <translation>stadtzeit – Orte im Wandel der Zeit</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="339" />
+        <location filename="../../desktop/main_window.py" line="348" />
         <source>&amp;Open archive…</source>
         <translation>Archiv ö&amp;ffnen…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="339" />
+        <location filename="../../desktop/main_window.py" line="348" />
         <source>Save &amp;screenshot…</source>
         <translation>&amp;Bildschirmfoto speichern…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="340" />
+        <location filename="../../desktop/main_window.py" line="349" />
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="340" />
+        <location filename="../../desktop/main_window.py" line="349" />
         <source>&amp;Reset view</source>
         <translation>Ansicht &amp;zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="341" />
+        <location filename="../../desktop/main_window.py" line="350" />
         <source>&amp;Fly mode (WASD)</source>
         <translation>&amp;Flugmodus (WASD)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="341" />
+        <location filename="../../desktop/main_window.py" line="350" />
         <source>Keyboard &amp;shortcuts</source>
         <translation>&amp;Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="342" />
+        <location filename="../../desktop/main_window.py" line="351" />
         <source>F&amp;ull screen</source>
         <translation>&amp;Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="342" />
+        <location filename="../../desktop/main_window.py" line="351" />
+        <source>&amp;Larger text</source>
+        <translation>&amp;Größere Schrift</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/main_window.py" line="352" />
         <source>&amp;Previous epoch</source>
         <translation>&amp;Vorherige Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="343" />
+        <location filename="../../desktop/main_window.py" line="353" />
         <source>&amp;Next epoch</source>
         <translation>&amp;Nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="343" />
+        <location filename="../../desktop/main_window.py" line="353" />
         <source>Play / &amp;pause</source>
         <translation>Abspielen / &amp;Pause</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="344" />
+        <location filename="../../desktop/main_window.py" line="354" />
         <source>&amp;Single epoch</source>
         <translation>&amp;Einzelne Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="344" />
+        <location filename="../../desktop/main_window.py" line="354" />
         <source>Side &amp;by side</source>
         <translation>&amp;Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345" />
+        <location filename="../../desktop/main_window.py" line="355" />
         <source>&amp;Overlay</source>
         <translation>Über&amp;lagerung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345" />
+        <location filename="../../desktop/main_window.py" line="355" />
         <source>S&amp;wipe</source>
         <translation>&amp;Wischen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="346" />
+        <location filename="../../desktop/main_window.py" line="356" />
         <source>&amp;Change heatmap</source>
         <translation>Änderungs-&amp;Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="346" />
+        <location filename="../../desktop/main_window.py" line="356" />
         <source>&amp;Distance</source>
         <translation>&amp;Abstand</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="347" />
+        <location filename="../../desktop/main_window.py" line="357" />
         <source>&amp;Height difference</source>
         <translation>&amp;Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="347" />
+        <location filename="../../desktop/main_window.py" line="357" />
         <source>&amp;Area</source>
         <translation>&amp;Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="348" />
-        <location filename="../../desktop/main_window.py" line="364" />
+        <location filename="../../desktop/main_window.py" line="358" />
+        <location filename="../../desktop/main_window.py" line="374" />
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="348" />
+        <location filename="../../desktop/main_window.py" line="358" />
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="349" />
-        <location filename="../../desktop/main_window.py" line="391" />
+        <location filename="../../desktop/main_window.py" line="359" />
+        <location filename="../../desktop/main_window.py" line="401" />
         <source>Search sites</source>
         <translation>Orte suchen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="349" />
+        <location filename="../../desktop/main_window.py" line="359" />
         <source>Switch language</source>
         <translation>Sprache wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353" />
+        <location filename="../../desktop/main_window.py" line="363" />
         <source>&amp;File</source>
         <translation>&amp;Datei</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353" />
+        <location filename="../../desktop/main_window.py" line="363" />
         <source>&amp;View</source>
         <translation>&amp;Ansicht</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354" />
+        <location filename="../../desktop/main_window.py" line="364" />
         <source>&amp;Compare</source>
         <translation>&amp;Vergleichen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354" />
+        <location filename="../../desktop/main_window.py" line="364" />
         <source>&amp;Measure</source>
         <translation>&amp;Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355" />
+        <location filename="../../desktop/main_window.py" line="365" />
         <source>&amp;Language</source>
         <translation>&amp;Sprache</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355" />
+        <location filename="../../desktop/main_window.py" line="365" />
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="358" />
+        <location filename="../../desktop/main_window.py" line="368" />
         <source>Sites</source>
         <translation>Orte</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="359" />
+        <location filename="../../desktop/main_window.py" line="369" />
         <source>Details</source>
         <translation>Details</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360" />
+        <location filename="../../desktop/main_window.py" line="370" />
         <source>Information</source>
         <translation>Informationen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360" />
+        <location filename="../../desktop/main_window.py" line="370" />
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361" />
+        <location filename="../../desktop/main_window.py" line="371" />
         <source>Measure</source>
         <translation>Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361" />
+        <location filename="../../desktop/main_window.py" line="371" />
         <source>Views</source>
         <translation>Ansichten</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="363" />
+        <location filename="../../desktop/main_window.py" line="373" />
         <source>Changed regions</source>
         <translation>Geänderte Bereiche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="365" />
+        <location filename="../../desktop/main_window.py" line="375" />
         <source>Keyboard shortcuts</source>
         <translation>Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="366" />
+        <location filename="../../desktop/main_window.py" line="376" />
         <source>Click anywhere or press F1 to close</source>
         <translation>Zum Schließen irgendwo klicken oder F1 drücken</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373" />
+        <location filename="../../desktop/main_window.py" line="383" />
         <source>Left drag</source>
         <translation>Linke Maustaste ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373" />
+        <location filename="../../desktop/main_window.py" line="383" />
         <source>Orbit</source>
         <translation>Drehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="374" />
+        <location filename="../../desktop/main_window.py" line="384" />
         <source>Right drag / wheel</source>
         <translation>Rechte Maustaste ziehen / Mausrad</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="374" />
+        <location filename="../../desktop/main_window.py" line="384" />
         <source>Zoom</source>
         <translation>Zoomen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="375" />
+        <location filename="../../desktop/main_window.py" line="385" />
         <source>Middle drag / Shift+left drag</source>
         <translation>Mittlere Maustaste / Umschalt+links ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="375" />
+        <location filename="../../desktop/main_window.py" line="385" />
         <source>Pan</source>
         <translation>Verschieben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="376" />
+        <location filename="../../desktop/main_window.py" line="386" />
         <source>Click</source>
         <translation>Klick</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="376" />
+        <location filename="../../desktop/main_window.py" line="386" />
         <source>Pick a point when measuring; open a hotspot</source>
         <translation>Beim Messen einen Punkt wählen; einen Hinweis öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="377" />
+        <location filename="../../desktop/main_window.py" line="387" />
         <source>Pinch / two-finger turn / drag</source>
         <translation>Zwei Finger spreizen / drehen / ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="377" />
+        <location filename="../../desktop/main_window.py" line="387" />
         <source>Zoom / turn / move (touch)</source>
         <translation>Zoomen / drehen / verschieben (Touch)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="378" />
+        <location filename="../../desktop/main_window.py" line="388" />
         <source>Reset view</source>
         <translation>Ansicht zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="379" />
+        <location filename="../../desktop/main_window.py" line="389" />
         <source>Fly mode on/off</source>
         <translation>Flugmodus ein/aus</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="380" />
+        <location filename="../../desktop/main_window.py" line="390" />
         <source>Fly forward, left, back, right</source>
         <translation>Vorwärts, links, rückwärts, rechts fliegen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="381" />
+        <location filename="../../desktop/main_window.py" line="391" />
         <source>Fly down / up (Shift: faster)</source>
         <translation>Nach unten / oben fliegen (Umschalt: schneller)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="382" />
+        <location filename="../../desktop/main_window.py" line="392" />
         <source>Fly mode: turn left / right, look up / down</source>
         <translation>Flugmodus: nach links / rechts drehen, nach oben / unten sehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="383" />
+        <location filename="../../desktop/main_window.py" line="393" />
         <source>Enter</source>
         <translation>Eingabe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="383" />
+        <location filename="../../desktop/main_window.py" line="393" />
         <source>Measuring: pick the point at the centre of the view</source>
         <translation>Messen: den Punkt in der Bildmitte wählen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="384" />
+        <location filename="../../desktop/main_window.py" line="394" />
         <source>Move between the controls and the 3D view</source>
         <translation>Zwischen den Bedienelementen und der 3D-Ansicht wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="385" />
+        <location filename="../../desktop/main_window.py" line="395" />
         <source>Previous / next epoch</source>
         <translation>Vorherige / nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="386" />
+        <location filename="../../desktop/main_window.py" line="396" />
         <source>Space</source>
         <translation>Leertaste</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="386" />
+        <location filename="../../desktop/main_window.py" line="396" />
         <source>Play through the epochs</source>
         <translation>Die Epochen nacheinander abspielen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="387" />
+        <location filename="../../desktop/main_window.py" line="397" />
         <source>Single, side by side, overlay, swipe, change heatmap</source>
         <translation>Einzeln, nebeneinander, Überlagerung, Wischen, Änderungs-Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="388" />
+        <location filename="../../desktop/main_window.py" line="398" />
         <source>Measure distance / height / area</source>
         <translation>Abstand / Höhe / Fläche messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="389" />
+        <location filename="../../desktop/main_window.py" line="399" />
         <source>Stop measuring, leave fly mode, close help, leave the 3D view</source>
         <translation>Messen beenden, Flugmodus verlassen, Hilfe schließen, 3D-Ansicht verlassen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="390" />
+        <location filename="../../desktop/main_window.py" line="400" />
         <source>Save the current view in the archive</source>
         <translation>Die aktuelle Ansicht im Archiv speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="392" />
+        <location filename="../../desktop/main_window.py" line="402" />
         <source>Switch language Deutsch / English</source>
         <translation>Sprache wechseln: Deutsch / Englisch</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="393" />
+        <location filename="../../desktop/main_window.py" line="403" />
         <source>Save a screenshot</source>
         <translation>Ein Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="394" />
+        <location filename="../../desktop/main_window.py" line="404" />
         <source>Full screen</source>
         <translation>Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="395" />
+        <location filename="../../desktop/main_window.py" line="405" />
         <source>This help</source>
         <translation>Diese Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="411" />
+        <location filename="../../desktop/main_window.py" line="421" />
         <source>There is no site “%1” in this archive.</source>
         <translation>In diesem Archiv gibt es keinen Ort „%1“.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="418" />
+        <location filename="../../desktop/main_window.py" line="428" />
         <source>Site %1 has no epoch %2.</source>
         <translation>Ort %1 hat keine Epoche %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="429" />
+        <location filename="../../desktop/main_window.py" line="439" />
         <source>No site open</source>
         <translation>Kein Ort geöffnet</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="432" />
+        <location filename="../../desktop/main_window.py" line="442" />
         <source>licence not stated</source>
         <translation>Lizenz nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="433" />
+        <location filename="../../desktop/main_window.py" line="443" />
         <source>attribution not stated</source>
         <translation>Namensnennung nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="434" />
+        <location filename="../../desktop/main_window.py" line="444" />
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="434" />
+        <location filename="../../desktop/main_window.py" line="444" />
         <source>Attribution</source>
         <translation>Namensnennung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="460" />
+        <location filename="../../desktop/main_window.py" line="470" />
         <source>Loading %1</source>
         <translation>Lade %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="461" />
+        <location filename="../../desktop/main_window.py" line="471" />
         <source>Loading…</source>
         <translation>Lade…</translation>
     </message>
@@ -734,22 +790,22 @@
         <translation>Keine Oberfläche in der Bildmitte: Ansicht zuerst drehen oder verschieben.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="555" />
+        <location filename="../../desktop/main_window.py" line="564" />
         <source>Open archive</source>
         <translation>Archiv öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="560" />
+        <location filename="../../desktop/main_window.py" line="569" />
         <source>Save screenshot</source>
         <translation>Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="561" />
+        <location filename="../../desktop/main_window.py" line="570" />
         <source>PNG images (*.png)</source>
         <translation>PNG-Bilder (*.png)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="579" />
+        <location filename="../../desktop/main_window.py" line="588" />
         <source>Fly mode: W A S D to move, Q / E down / up, Shift faster, Esc to leave.</source>
         <translation>Flugmodus: W A S D bewegen, Q / E nach unten / oben, Umschalt schneller, Esc beendet.</translation>
     </message>
@@ -757,103 +813,103 @@
 <context>
     <name>MeasurePanel</name>
     <message>
-        <location filename="../../desktop/measure.py" line="67" />
+        <location filename="../../desktop/measure.py" line="68" />
         <source>Off</source>
         <translation>Aus</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="67" />
-        <location filename="../../desktop/measure.py" line="110" />
+        <location filename="../../desktop/measure.py" line="68" />
+        <location filename="../../desktop/measure.py" line="126" />
         <source>Distance</source>
         <translation>Abstand</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="68" />
+        <location filename="../../desktop/measure.py" line="69" />
         <source>Height</source>
         <translation>Höhe</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="68" />
+        <location filename="../../desktop/measure.py" line="69" />
         <source>Area</source>
         <translation>Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="69" />
+        <location filename="../../desktop/measure.py" line="70" />
         <source>Stop measuring (Esc)</source>
         <translation>Messen beenden (Esc)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="70" />
+        <location filename="../../desktop/measure.py" line="71" />
         <source>Distance between two points (Ctrl+M)</source>
         <translation>Abstand zwischen zwei Punkten (Strg+M)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="71" />
+        <location filename="../../desktop/measure.py" line="72" />
         <source>Height difference between two points (Ctrl+H)</source>
         <translation>Höhenunterschied zwischen zwei Punkten (Strg+H)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="72" />
+        <location filename="../../desktop/measure.py" line="73" />
         <source>Area of a polygon (Ctrl+P)</source>
         <translation>Fläche eines Polygons (Strg+P)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="76" />
+        <location filename="../../desktop/measure.py" line="77" />
         <source>Clear</source>
         <translation>Löschen</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="88" />
+        <location filename="../../desktop/measure.py" line="89" />
         <source>Choose a tool, then click on the model.</source>
         <translation>Wählen Sie ein Werkzeug und klicken Sie dann auf das Modell.</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="89" />
+        <location filename="../../desktop/measure.py" line="90" />
         <source>Click two points on the model.</source>
         <translation>Klicken Sie zwei Punkte auf dem Modell an.</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="90" />
+        <location filename="../../desktop/measure.py" line="91" />
         <source>Click a lower and an upper point.</source>
         <translation>Klicken Sie einen unteren und einen oberen Punkt an.</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="91" />
+        <location filename="../../desktop/measure.py" line="92" />
         <source>Click the corners of the polygon (at least three).</source>
         <translation>Klicken Sie die Ecken des Polygons an (mindestens drei).</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="101" />
+        <location filename="../../desktop/measure.py" line="117" />
         <source>Coordinates in %1</source>
         <translation>Koordinaten in %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="108" />
+        <location filename="../../desktop/measure.py" line="124" />
         <source>horizontal</source>
         <translation>horizontal</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="110" />
+        <location filename="../../desktop/measure.py" line="126" />
         <source>height difference</source>
         <translation>Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="115" />
+        <location filename="../../desktop/measure.py" line="131" />
         <source>Height difference</source>
         <translation>Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="119" />
+        <location filename="../../desktop/measure.py" line="135" />
         <source>Area (horizontal)</source>
         <translation>Fläche (horizontal)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="119" />
+        <location filename="../../desktop/measure.py" line="135" />
         <source>Area (in the polygon plane)</source>
         <translation>Fläche (in der Polygonebene)</translation>
     </message>
     <message>
-        <location filename="../../desktop/measure.py" line="120" />
+        <location filename="../../desktop/measure.py" line="136" />
         <source>Perimeter</source>
         <translation>Umfang</translation>
     </message>
@@ -862,26 +918,21 @@
     <name>RegionsList</name>
     <message>
         <location filename="../../desktop/regions.py" line="70" />
-        <source>#</source>
-        <translation>#</translation>
-    </message>
-    <message>
-        <location filename="../../desktop/regions.py" line="70" />
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="70" />
+        <location filename="../../desktop/regions.py" line="71" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="71" />
+        <location filename="../../desktop/regions.py" line="70" />
         <source>Area</source>
         <translation>Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="71" />
+        <location filename="../../desktop/regions.py" line="70" />
         <source>Volume</source>
         <translation>Volumen</translation>
     </message>
@@ -894,6 +945,11 @@
         <location filename="../../desktop/regions.py" line="85" />
         <source>removed</source>
         <translation>entfernt</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/regions.py" line="89" />
+        <source>Region %1</source>
+        <translation>Region %1</translation>
     </message>
 </context>
 <context>
@@ -953,42 +1009,52 @@
 <context>
     <name>ViewerController</name>
     <message>
-        <location filename="../controller.py" line="118" />
+        <location filename="../controller.py" line="119" />
         <source>The archive holds no sites yet.</source>
         <translation>Das Archiv enthält noch keine Orte.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="164" />
+        <location filename="../controller.py" line="165" />
         <source>Epoch %1 has no mesh in the archive.</source>
         <translation>Epoche %1 hat kein Modell im Archiv.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="195" />
-        <source>Could not load epoch %1: %2</source>
-        <translation>Epoche %1 konnte nicht geladen werden: %2</translation>
+        <location filename="../controller.py" line="193" />
+        <source>LOD %1 of epoch %2 is damaged; showing LOD %3. Check the archive with: stadtzeit archive verify</source>
+        <translation>LOD %1 der Epoche %2 ist beschädigt; gezeigt wird LOD %3. Prüfen Sie das Archiv mit: stadtzeit archive verify</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="283" />
+        <location filename="../controller.py" line="208" />
+        <source>LOD %1 of epoch %2 is damaged (%3). Showing LOD %4 instead. Check the archive with: stadtzeit archive verify</source>
+        <translation>LOD %1 der Epoche %2 ist beschädigt (%3). Stattdessen wird LOD %4 gezeigt. Prüfen Sie das Archiv mit: stadtzeit archive verify</translation>
+    </message>
+    <message>
+        <location filename="../controller.py" line="213" />
+        <source>Could not load epoch %1: %2. Check the archive with: stadtzeit archive verify</source>
+        <translation>Epoche %1 konnte nicht geladen werden: %2. Prüfen Sie das Archiv mit: stadtzeit archive verify</translation>
+    </message>
+    <message>
+        <location filename="../controller.py" line="309" />
         <source>Choose two different epochs A and B to see change.</source>
         <translation>Wählen Sie zwei verschiedene Epochen A und B, um Änderungen zu sehen.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="322" />
+        <location filename="../controller.py" line="348" />
         <source>No meshes to compare for %1 and %2.</source>
         <translation>Keine Modelle zum Vergleich von %1 und %2.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="329" />
+        <location filename="../controller.py" line="355" />
         <source>No stored %3 change product for %1 → %2: computing it now (not stored).</source>
         <translation>Kein gespeichertes %3-Änderungsprodukt für %1 → %2: wird jetzt berechnet (nicht gespeichert).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="395" />
+        <location filename="../controller.py" line="421" />
         <source>The change product does not match the mesh of %1 (%2 values for %3 vertices).</source>
         <translation>Das Änderungsprodukt passt nicht zum Modell von %1 (%2 Werte für %3 Punkte).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="478" />
+        <location filename="../controller.py" line="504" />
         <source>Saved view “%1” as archive version %2.</source>
         <translation>Ansicht „%1“ als Archivversion %2 gespeichert.</translation>
     </message>
