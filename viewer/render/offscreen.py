@@ -21,7 +21,7 @@ from viewer.model.state import Camera
 BACKGROUND = ("#1f2327", "#6b7f93")   # the desktop view's dusk sky (bottom, top)
 MAX_SIDE = 7680                       # 8K UHD: the largest still we promise
 MAX_PIXELS = 7680 * 4320
-MAX_WINDOW = 4096                     # one framebuffer; larger renders go in tiles
+MAX_WINDOW = 8192                     # one framebuffer; larger renders go in tiles
 MESH_COLOUR = "#d8d2c4"
 
 
@@ -77,6 +77,8 @@ class OffscreenRenderer:
         self.antialias = antialias
         self.transparent = transparent
         self._factor = 2 if antialias == "ssaa" else 1
+        if transparent and max(self.size) * self._factor > MAX_WINDOW:
+            self._factor = 1  # tiles carry no alpha: render transparent images in one piece
         w, h = self.size[0] * self._factor, self.size[1] * self._factor
         self._tiles = max(1, math.ceil(max(w, h) / MAX_WINDOW))
         self._window = (math.ceil(w / self._tiles), math.ceil(h / self._tiles))
@@ -85,6 +87,7 @@ class OffscreenRenderer:
         if transparent:
             self.plotter.ren_win.SetAlphaBitPlanes(1)
             self.plotter.set_background("black")
+            self.plotter.renderer.SetBackgroundAlpha(0.0)
         else:
             self.plotter.set_background(background[0], top=background[1])
         self._actors: dict[str, Any] = {}
@@ -145,11 +148,8 @@ class OffscreenRenderer:
         cam.SetFocalPoint(*camera.focal_point)
         cam.SetViewUp(*camera.view_up)
         cam.SetViewAngle(camera.view_angle)
-        self.plotter.camera_set = True  # else pyvista puts its default view on the first frame
         self.plotter.renderer.ResetCameraClippingRange()
-        img = np.asarray(self.plotter.screenshot(
-            None, transparent_background=self.transparent, return_img=True,
-            scale=self._tiles if self._tiles > 1 else None))
+        img = self._grab()
         w, h = self.size[0] * self._factor, self.size[1] * self._factor
         if img.shape[0] != h or img.shape[1] != w:  # tiles round up: keep the centre
             y0, x0 = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
@@ -157,6 +157,31 @@ class OffscreenRenderer:
         if self._factor > 1:
             img = downsample(img, self._factor)
         return np.ascontiguousarray(img)
+
+    def _grab(self) -> np.ndarray:
+        """Render and read the frame back (VTK directly: pyvista's screenshot skips renders
+        of a plotter that was never shown)."""
+        from vtkmodules.util.numpy_support import vtk_to_numpy
+        from vtkmodules.vtkFiltersHybrid import vtkRenderLargeImage
+        from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+
+        ren_win = self.plotter.ren_win
+        ren_win.Render()
+        if self._tiles > 1:
+            grab = vtkRenderLargeImage()
+            grab.SetInput(self.plotter.renderer)
+            grab.SetMagnification(self._tiles)
+        else:
+            grab = vtkWindowToImageFilter()
+            grab.SetInput(ren_win)
+            grab.ReadFrontBufferOff()
+            if self.transparent:
+                grab.SetInputBufferTypeToRGBA()
+        grab.Update()
+        data = grab.GetOutput()
+        w, h, _ = data.GetDimensions()
+        arr = vtk_to_numpy(data.GetPointData().GetScalars())
+        return arr.reshape(h, w, -1)[::-1]          # VTK's rows run upwards
 
     def close(self) -> None:
         self.plotter.close()
