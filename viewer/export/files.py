@@ -39,17 +39,28 @@ def atomic_file(dest: Path) -> Iterator[Path]:
     """A temporary path beside `dest`; renamed to `dest` when the block succeeds, else
     removed."""
     dest = Path(dest)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".partial{dest.suffix}",
-                               dir=dest.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".partial{dest.suffix}",
+                                   dir=dest.parent)
+    except OSError as exc:
+        raise _cannot_write(dest, exc) from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, dest)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise _cannot_write(dest, exc) from exc
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def _cannot_write(dest: Path, exc: OSError) -> ExportError:
+    return ExportError(f"cannot write {dest}: {exc.strerror or exc}; nothing was written there. "
+                       f"Choose a folder you may write to with enough free space")
 
 
 @contextlib.contextmanager
@@ -57,7 +68,11 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
     """A temporary folder beside `dest`; it becomes `dest` when the block succeeds (an
     existing `dest` is replaced only then), else it is removed."""
     dest = Path(dest)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial",
+                                    dir=dest.parent))
+    except OSError as exc:
+        raise _cannot_write(dest, exc) from exc
     try:
         yield tmp
         os.chmod(tmp, 0o755)
@@ -69,6 +84,9 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, dest)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _cannot_write(dest, exc) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -350,7 +350,8 @@ def index_html(source: ExportSource, folder: Path, ids: list[str],
 <script>
 (function () {{
   var errors = [];
-  function fail(msg) {{ errors.push(String(msg)); document.body.dataset.errors = errors.join(" | "); }}
+  function fail(msg) {{
+    errors.push(String(msg)); document.body.dataset.errors = errors.join(" | "); }}
   window.addEventListener("error", function (e) {{ fail(e.message); }});
   var mv = document.getElementById("model"), urls = {{}};
   function url(epoch) {{

@@ -9,11 +9,10 @@ in tiles (vtkRenderLargeImage) and put together by VTK.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
-
-import os
 
 from viewer.model.scene import Layer, MeshData, SceneDescription
 from viewer.model.state import Camera
@@ -62,7 +61,8 @@ class OffscreenRenderer:
     """Renders scenes to numpy images. One VTK render window, reused for every frame.
 
     `antialias`: "ssaa" (2×2 supersampling, resolved with a box filter) or None. (VTK's FXAA
-    is not supported by its EGL/OSMesa builds, which is what renders on a server.) `transparent`: RGBA with alpha 0 where no model is drawn.
+    is not supported by its EGL/OSMesa builds, which is what renders on a server.)
+    `transparent`: RGBA with alpha 0 where no model is drawn.
     """
 
     def __init__(self, size: tuple[int, int], antialias: str | None = "ssaa",
