@@ -45,6 +45,7 @@ class LessonOptions:
     seconds: float = 10.0
     video: bool = True
     print_model: bool = True
+    print_scale: int | None = None          # default: the most detailed usual scale that fits
     points: bool = True
     pdf: bool = True
 
@@ -127,7 +128,7 @@ def export_lesson(source: ExportSource, out: Path, options: LessonOptions | None
                 lesson.notes.append(str(exc))
         scale = None
         if o.print_model:
-            scale = print_scale(source, ids[-1])
+            scale = o.print_scale or print_scale(source, ids[-1])
             if scale is None:
                 lesson.notes.append("no print model: the site cannot be made printable at any "
                                     "usual scale")
