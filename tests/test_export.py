@@ -452,3 +452,61 @@ def test_cancelled_export_leaves_nothing(source, tmp_path):
         export_turntable(source, tmp_path / "t.mp4", size=(64, 48), fps=10, seconds=1,
                          progress=cancel)
     assert os.listdir(tmp_path) == []
+
+
+# ------------------------------------------------------------- print solids, known truth
+
+def _scene(parts):
+    """Flat 100 × 100 m ground at z = 0 with the given trimesh solids on it."""
+    import trimesh
+
+    from viewer.model.scene import MeshData
+
+    ground = trimesh.Trimesh([[-50, -50, 0], [50, -50, 0], [50, 50, 0], [-50, 50, 0]],
+                             [[0, 1, 2], [0, 2, 3]])
+    m = trimesh.util.concatenate([ground, *parts])
+    return MeshData(np.asarray(m.vertices, np.float32), np.asarray(m.faces, np.int64))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("shape", ["box", "cylinder"])
+def test_print_solid_volume_and_size_match_the_known_shape(seed, shape):
+    import trimesh
+
+    from viewer.export.print3d import build_print_model
+
+    rng = np.random.default_rng(seed)
+    w, d, h = rng.uniform(8, 25, 3)
+    if shape == "box":
+        part = trimesh.creation.box((w, d, h))
+        true_volume = w * d * h
+    else:
+        part = trimesh.creation.cylinder(radius=w / 2, height=h, sections=64)
+        true_volume = np.pi * (w / 2) ** 2 * h
+    part.apply_translation([*rng.uniform(-20, 20, 2), h / 2])
+    scale, base = 500, 2.0
+    vertices, faces, rep = build_print_model(_scene([part]), scale, base_mm=base)
+    solid = trimesh.Trimesh(vertices, faces)
+    assert solid.is_watertight and solid.is_winding_consistent
+    k = 1000 / scale                                   # mm per metre at this scale
+    expected = 100 * k * 100 * k * base + true_volume * k ** 3
+    assert solid.volume == pytest.approx(expected, rel=0.03)
+    assert rep["size_mm"][2] == pytest.approx(base + h * k, abs=0.05)
+    assert rep["size_mm"][0] == pytest.approx(100 * k, abs=2 * rep["cell_mm"])
+
+
+def test_print_refuses_walls_thinner_than_the_printer_makes():
+    import trimesh
+
+    from viewer.export.print3d import build_print_model
+    from viewer.export.source import ExportError
+
+    wall = trimesh.creation.box((30, 0.3, 10))         # 0.3 m: 0.3 mm at 1:1000
+    wall.apply_translation([0, 0, 5])
+    with pytest.raises(ExportError, match="thinner than the minimum wall of 0.8 mm"):
+        build_print_model(_scene([wall]), 1000)
+    for metres in (1.0, 3.0):                          # 1 mm and 3 mm at 1:1000: printable
+        thick = trimesh.creation.box((30, metres, 10))
+        thick.apply_translation([0, 0, 5])
+        _, _, rep = build_print_model(_scene([thick]), 1000)
+        assert rep["thin_share"] < 0.02

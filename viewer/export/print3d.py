@@ -60,10 +60,13 @@ def parse_scale(text: str | int) -> int:
     return n
 
 
-def height_field(mesh: MeshData, cell: float, bounds: tuple[float, ...] | None = None
-                 ) -> tuple[np.ndarray, tuple[float, float]]:
-    """Highest surface z on a grid of `cell` metres over the mesh's (or given) x/y bounds,
-    NaN where no surface is hit; and the grid's lower-left corner."""
+def height_field(mesh: MeshData, cell: float, bounds: tuple[float, ...] | None = None,
+                 oversample: int = 3) -> tuple[np.ndarray, tuple[float, float]]:
+    """Surface z sampled by vertical rays `oversample` times finer than a grid of `cell`
+    metres over the mesh's (or given) x/y bounds (shape (ny·k, nx·k)), NaN where nothing is
+    hit; and the grid's lower-left corner. `cell_max` pools it to the cells (highest hit), so
+    a wall thinner than a cell still shows in the solid, and the wall check, which runs on
+    the fine samples, can refuse it instead of it falling between the rays."""
     import open3d as o3d
 
     x0, x1, y0, y1 = (bounds or mesh.bounds)[:4]
@@ -72,15 +75,23 @@ def height_field(mesh: MeshData, cell: float, bounds: tuple[float, ...] | None =
     scene.add_triangles(o3d.core.Tensor(mesh.vertices.astype(np.float32)),
                         o3d.core.Tensor(mesh.faces.astype(np.uint32)))
     top = float(mesh.vertices[:, 2].max()) + 10.0
-    xs = x0 + (np.arange(nx) + 0.5) * cell
-    ys = y0 + (np.arange(ny) + 0.5) * cell
+    k = max(1, int(oversample))
+    sub = cell / k
+    xs = x0 + (np.arange(nx * k) + 0.5) * sub
+    ys = y0 + (np.arange(ny * k) + 0.5) * sub
     gx, gy = np.meshgrid(xs, ys)
-    rays = np.zeros((ny * nx, 6), np.float32)
+    rays = np.zeros((gx.size, 6), np.float32)
     rays[:, 0], rays[:, 1], rays[:, 2] = gx.ravel(), gy.ravel(), top
     rays[:, 5] = -1.0
     hit = scene.cast_rays(o3d.core.Tensor(rays))["t_hit"].numpy()
-    z = np.where(np.isfinite(hit), top - hit, np.nan).reshape(ny, nx)
-    return z, (x0, y0)
+    return np.where(np.isfinite(hit), top - hit, np.nan).reshape(ny * k, nx * k), (x0, y0)
+
+
+def cell_max(fine: np.ndarray, k: int) -> np.ndarray:
+    """The highest of each k×k block of samples (NaN where a block has none)."""
+    ny, nx = fine.shape[0] // k, fine.shape[1] // k
+    z = np.where(np.isnan(fine), -np.inf, fine).reshape(ny, k, nx, k).max(axis=(1, 3))
+    return np.where(np.isfinite(z), z, np.nan)
 
 
 def thin_features(z: np.ndarray, cells: int, tolerance: float) -> np.ndarray:
@@ -138,15 +149,19 @@ def build_print_model(mesh: MeshData, scale: int, min_wall_mm: float = 0.8,
     # grid: half the minimum wall (so walls of that width are sampled), within the budget
     cell_mm = max(min_wall_mm / 2, np.sqrt(width * depth / MAX_CELLS))
     cell = cell_mm * scale / 1000
-    z, _ = height_field(mesh, cell)
-    if np.isnan(z).all():
+    k = 3
+    fine, _ = height_field(mesh, cell, oversample=k)
+    if np.isnan(fine).all():
         raise ExportError("the mesh has no surface seen from above, so no printable solid can "
                           "be made from it")
-    ground = float(np.nanpercentile(z, 1))
-    z = np.where(np.isnan(z), ground, z)         # holes in the scan: filled at ground level
-    z_mm = (np.maximum(z, ground) - ground) * 1000 / scale + base_mm
-    thin = thin_features(z_mm, int(np.ceil(min_wall_mm / cell_mm)), tolerance=min_wall_mm)
-    raised = z_mm > base_mm + min_wall_mm
+    ground = float(np.nanpercentile(fine, 1))
+    # holes in the scan are filled at ground level; heights in printed millimetres
+    fine_mm = (np.maximum(np.nan_to_num(fine, nan=ground), ground) - ground) * 1000 / scale \
+        + base_mm
+    # a feature min_wall wide covers min_wall/sample samples, give or take one
+    across = max(2, int(np.floor(min_wall_mm / (cell_mm / k) + 1e-6)) - 1)
+    thin = thin_features(fine_mm, across, tolerance=min_wall_mm)
+    raised = fine_mm > base_mm + min_wall_mm
     share = float(thin.sum()) / max(int(raised.sum()), 1)
     if share > max_thin_share:
         raise ExportError(
@@ -154,6 +169,7 @@ def build_print_model(mesh: MeshData, scale: int, min_wall_mm: float = 0.8,
             f"minimum wall of {min_wall_mm} mm and would break or not print; choose a larger "
             f"scale (e.g. 1:{max(10, scale // 2)}) or a smaller --min-wall if your printer "
             f"can do it")
+    z_mm = cell_max(fine_mm, k)
     vertices, faces = solid_from_heights(z_mm, cell_mm, base_mm)
     return vertices, faces, dict(cell_mm=cell_mm, thin_share=share,
                                  size_mm=(float(vertices[:, 0].max()),
