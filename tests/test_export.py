@@ -193,6 +193,12 @@ def test_before_after_pair_swipe_and_change_map(source, tmp_path):
     with Image.open(r.files["change"]) as im:
         assert im.width == 240 and im.height > 180   # legend and captions below the map
         assert "percentile" in im.text["ColourScale"]
+    # an existing folder with files in it is never overwritten
+    from viewer.export.source import ExportError
+
+    with pytest.raises(ExportError, match="not an empty folder"):
+        export_before_after(source, tmp_path / "ba", ids[0], ids[-1], size=(64, 48))
+    assert (tmp_path / "ba" / "before-after-pair.png").is_file()
     # a pair with no stored change: pictures, and a note saying how to get the map
     r2 = export_before_after(source, tmp_path / "ba2", ids[0], ids[1], size=(200, 150))
     assert "change" not in r2.files and "stadtzeit compare" in r2.note

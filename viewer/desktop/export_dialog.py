@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from assets_manifest.errors import StadtzeitError
-from viewer.export.source import ExportSource
+from viewer.export.source import ExportError, ExportSource
 from viewer.model.scene import Cancelled
 from viewer.model.state import ViewerModel
 
@@ -69,7 +69,10 @@ def run_export(source: ExportSource, kind: str, out: Path, options: dict[str, An
                                      progress=progress).path)
     if kind == "model":
         fn = {".glb": models.export_glb, ".obj": models.export_obj, ".ply": models.export_ply,
-              ".laz": models.export_laz}[out.suffix.lower()]
+              ".laz": models.export_laz}.get(out.suffix.lower())
+        if fn is None:
+            raise ExportError(f"{out.name}: a 3D model is saved as "
+                              f"{', '.join(MODEL_FORMATS)} (for printing choose 3D print)")
         return ", ".join(str(p) for p in fn(source, out, epoch, progress=progress).files)
     if kind == "print":
         r = print3d.export_print(source, out, epoch, options.get("scale", 1000),

@@ -65,9 +65,12 @@ def _cannot_write(dest: Path, exc: OSError) -> ExportError:
 
 @contextlib.contextmanager
 def atomic_dir(dest: Path) -> Iterator[Path]:
-    """A temporary folder beside `dest`; it becomes `dest` when the block succeeds (an
-    existing `dest` is replaced only then), else it is removed."""
+    """A temporary folder beside `dest`; it becomes `dest` when the block succeeds, else it
+    is removed. An existing `dest` must be an empty folder: exports never delete files."""
     dest = Path(dest)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise ExportError(f"--out {dest}: already exists and is not an empty folder; choose a "
+                          f"new name (exports never overwrite a folder's contents)")
     try:
         tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial",
                                     dir=dest.parent))
@@ -76,14 +79,9 @@ def atomic_dir(dest: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o755)
-        if dest.exists():
-            old = dest.with_name(f".{dest.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(dest, old)
-            os.replace(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, dest)
+        if dest.is_dir():
+            dest.rmdir()          # empty (checked above); fails loudly if filled meanwhile
+        os.replace(tmp, dest)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise _cannot_write(dest, exc) from exc
