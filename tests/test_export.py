@@ -357,7 +357,7 @@ def test_3mf_package_has_the_licence(source, tmp_path):
 
     from viewer.export.print3d import export_print
 
-    r = export_print(source, tmp_path / "p.3mf", scale=10000)
+    r = export_print(source, tmp_path / "p.3mf", scale=5000)
     with zipfile.ZipFile(r.path) as z:
         model = z.read("3D/3dmodel.model").decode()
     assert 'unit="millimeter"' in model and "CC0-1.0" in model
@@ -399,7 +399,7 @@ def test_lesson_pack_works_offline_in_a_browser(source, archive, tmp_path):
     out = tmp_path / "lesson"
     r = export_lesson(source, out, LessonOptions(
         still_size=(320, 180), pair_size=(240, 180), video_size=(160, 96), fps=5,
-        seconds=1.0, points=False, print_scale=10000))  # print and points: tested above
+        seconds=1.0, points=False, print_scale=5000))  # print and points: tested above
     assert tree_state(archive.root) == before
     ids = source.site.epoch_ids
     for rel in ["index.html", "worksheet.html", "LICENCE.txt", "ATTRIBUTION.txt",
@@ -407,7 +407,7 @@ def test_lesson_pack_works_offline_in_a_browser(source, archive, tmp_path):
                 "video/turntable.mp4", "video/epochs.mp4", *(f"stills/{e}.png" for e in ids),
                 *(f"models/{e}.glb" for e in ids)]:
         assert rel in r.files, rel
-    assert f"models/{ids[-1]}-1to10000.stl" in r.files
+    assert f"models/{ids[-1]}-1to5000.stl" in r.files
     tasl = (out / "LICENCE.txt").read_text()
     for key in ("Title:", "Author:", "Source:", "Licence:"):
         assert key in tasl
