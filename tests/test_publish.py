@@ -28,7 +28,7 @@ from processing.publish.tiles import Z_UP_TO_Y_UP, georeference
 SITE = "gasometer-demo"
 FIRST, LAST = "2019-06-15", "2024-05-20"
 GASOMETER = (51.4938, 6.8704)  # lat, lon (KuLaDig: 51°29'37.6"N 6°52'13.4"E)
-WEB = ROOT / "web"
+WEB = ROOT / "js"
 
 
 def _cesium_or_skip() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from assets_manifest.errors import StadtzeitError
 
 COMMANDS = ["manifest", "archive", "ingest", "compare", "demo", "view", "vr", "privacy",
-            "publish"]
+            "publish", "export"]
 
 
 def default_archive() -> Path:

@@ -16,8 +16,8 @@ from typing import Any
 
 from processing.errors import ProcessingError
 
-#: Where ``npm ci`` in ``web/`` puts the CesiumJS build (see .ci/setup).
-REPO_WEB = Path(__file__).resolve().parents[2] / "web"
+#: Where ``npm ci`` in ``js/`` puts the CesiumJS build (see .ci/setup).
+REPO_WEB = Path(__file__).resolve().parents[2] / "js"
 CESIUM_BUILD = ("node_modules", "cesium", "Build", "Cesium")
 _SKIP = {"index.js", "index.cjs"}  # ES module / CommonJS builds: the page loads Cesium.js
 
@@ -33,7 +33,7 @@ def find_cesium(explicit: str | os.PathLike[str] | None = None) -> Path:
             return c
     raise ProcessingError(
         "CesiumJS was not found (looked in " + ", ".join(str(c) for c in candidates) + "); run "
-        "`npm ci` in the repository's web/ folder (.ci/setup does), or pass --cesium with the "
+        "`npm ci` in the repository's js/ folder (.ci/setup does), or pass --cesium with the "
         "folder holding Cesium.js (node_modules/cesium/Build/Cesium)")
 
 

@@ -295,6 +295,7 @@ class MainWindow(QMainWindow):
         A = self.actions_by_name  # noqa: N806 - short alias
         A["open"] = action("open", self._choose_archive, QKeySequence.StandardKey.Open)
         A["screenshot"] = action("screenshot", self._save_screenshot, "Ctrl+E")
+        A["export"] = action("export", self.open_export_dialog, "Ctrl+Shift+E")
         A["quit"] = action("quit", self.close, QKeySequence.StandardKey.Quit)
         A["reset"] = action("reset", c.reset_view, "R")
         A["fly"] = action("fly", lambda: m.set_fly_mode(not m.fly_mode), "G", checkable=True)
@@ -329,7 +330,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         self.menus = {name: bar.addMenu("") for name in ("file", "view", "compare", "measure",
                                                          "language", "help")}
-        for name in ("open", "screenshot", "quit"):
+        for name in ("open", "screenshot", "export", "quit"):
             self.menus["file"].addAction(A[name])
         for name in ("reset", "fly", "fullscreen", "larger-text", "prev", "next", "play"):
             self.menus["view"].addAction(A[name])
@@ -346,6 +347,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.tr("stadtzeit – places over time"))
         texts = {
             "open": self.tr("&Open archive…"), "screenshot": self.tr("Save &screenshot…"),
+            "export": self.tr("&Export…"),
             "quit": self.tr("&Quit"), "reset": self.tr("&Reset view"),
             "fly": self.tr("&Fly mode (WASD)"), "help": self.tr("Keyboard &shortcuts"),
             "fullscreen": self.tr("F&ull screen"), "larger-text": self.tr("&Larger text"),
@@ -564,6 +566,18 @@ class MainWindow(QMainWindow):
         path = QFileDialog.getExistingDirectory(self, self.tr("Open archive"))
         if path:
             self.open_archive(path)
+
+    def open_export_dialog(self):
+        """File → Export…: the exports of `stadtzeit export`, from the current view."""
+        from viewer.desktop.export_dialog import ExportDialog
+
+        store = self.controller.store
+        if self.model.site is None or store is None:
+            self.model.message("info", self.tr("Open a site first, then export it."))
+            return None
+        dialog = ExportDialog(self.model, store.path, self)
+        dialog.show()
+        return dialog
 
     def _save_screenshot(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, self.tr("Save screenshot"), "stadtzeit.png",
