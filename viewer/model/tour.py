@@ -33,7 +33,7 @@ def _view_of(centroid: Any, bbox: Mapping[str, Any] | None) -> StoryCamera:
     size = 20.0
     if bbox:
         size = float(np.linalg.norm(np.asarray(bbox["max"]) - np.asarray(bbox["min"]))) or size
-    dist = max(size * 2.8, 45.0)
+    dist = max(size * 3.5, 80.0)
     d = np.array([-0.45, -0.8, 0.55])
     d /= np.linalg.norm(d)
     return StoryCamera.from_camera(Camera(tuple(c + d * dist), tuple(c)))
