@@ -41,6 +41,7 @@ def run(config_path: Path | None, archive: Path, size: tuple[int, int] | None = 
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     window = KioskWindow(config, archive, size=size, heartbeat=heartbeat, start=start)
+    window.exited.connect(app.exit)
     window.show_kiosk()
 
     def terminate(*_args) -> None:  # the supervisor's nightly restart, or systemd stopping

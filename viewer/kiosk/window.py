@@ -10,6 +10,7 @@ and logged; the archive is opened read-only and its writer is taken away.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -140,6 +141,7 @@ class ErrorCard(QWidget):
 
 class KioskWindow(QWidget):
     screen_changed = Signal(str)
+    exited = Signal(int)          # after the staff PIN: the process may end with this code
 
     def __init__(self, config: KioskConfig, archive: Path, size: tuple[int, int] | None = None,
                  heartbeat: Path | None = None, start: str = "attract"):
@@ -300,6 +302,8 @@ class KioskWindow(QWidget):
         self.player.stop()
         self.model.set_compare_mode(CompareMode.SINGLE)
         self.model.open_site(site_id)
+        if self.model.camera is None:   # meshes already loaded: no load will fit the camera
+            self.controller.reset_view()
 
     def choose_mode(self, name: str) -> None:
         m = self.model
@@ -634,7 +638,7 @@ class KioskWindow(QWidget):
         log.info("staff exit with the PIN")
         self.exit_allowed = True
         self.close()
-        QApplication.instance().exit(0)
+        self.exited.emit(0)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
         if not self.exit_allowed:
@@ -661,7 +665,7 @@ class KioskWindow(QWidget):
             return
         try:
             self.heartbeat.write_text(f"{time.time():.3f} {self.screen_name} "
-                                      f"{self.view.renders}\n")
+                                      f"{self.view.renders} {os.getpid()}\n")
         except OSError as exc:
             log.warning("heartbeat %s: %s", self.heartbeat, exc)
 
