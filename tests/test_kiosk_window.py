@@ -199,6 +199,16 @@ def test_what_changed_plain_words_and_hotspots(qtbot, kiosk):
     badges = [b for b in w.hotspots.badges if b.isVisible()]
     assert [b.text() for b in badges] == ["1", "2"]
     assert not badges[0].geometry().intersects(badges[1].geometry())
+    # seen low from the east, the new building hides where the old hall stood: no badge 1
+    from viewer.model.state import Camera
+    m.set_camera(Camera((90.0, 0.0, 12.0), (-20.0, 0.0, 0.5)))
+    settle(qtbot, w, 200)
+    w.view.request_render()
+    settle(qtbot, w, 200)
+    assert [p.reason for p in w.hotspots.placed] == ["occluded", "shown"]
+    assert not w.hotspots.badges[0].isVisible() and w.hotspots.badges[1].isVisible()
+    w.controller.reset_view()
+    settle(qtbot, w, 200)
     tap(w, w.language.buttons["de"])
     assert "Etwa 6.000 m³ abgetragen zwischen 2019 und 2022" in w.changes.regions.text()
     # tapping a hotspot flies there

@@ -8,9 +8,9 @@ touch that lands between them (one finger orbits, two fingers pinch and pan).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
+import numpy as np
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QLinearGradient, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import (
@@ -27,6 +27,7 @@ from viewer.kiosk.style import ACCENT, ACCENT_INK, Metrics
 from viewer.model.change_display import legend_ends, region_caption
 from viewer.model.scene import diverging_colormap
 from viewer.model.state import CompareMode, Region, ViewerModel
+from viewer.render.labels import DepthProbe, LabelItem, PlacedLabel, place_labels
 
 MODES = (("explore", CompareMode.SINGLE), ("swipe", CompareMode.SWIPE),
          ("changes", CompareMode.HEATMAP))
@@ -340,8 +341,9 @@ class ChangeCard(Panel):
 
 
 class Hotspots:
-    """Numbered round badges on the changed regions, following the 3D view; a badge whose
-    region is hidden behind something nearer is not drawn, and badges never overlap."""
+    """Numbered round badges next to the changed regions, following the 3D view. Placement is
+    `viewer.render.labels`': a badge whose region a drawn surface hides is not shown, badges
+    never overlap each other or the panels over the view."""
 
     def __init__(self, parent: QWidget, view, m: Metrics,
                  regions: Callable[[], list[Region]], origin: Callable[[], tuple],
@@ -349,27 +351,38 @@ class Hotspots:
         self.parent, self.view, self.metrics = parent, view, m
         self.regions, self.origin, self.on_tap = regions, origin, on_tap
         self.avoid: Callable[[], list[QWidget]] = lambda: []
+        self.surface: Callable[[], object] = lambda: None   # the mesh now shown (MeshData)
+        self._anchors: tuple[object, list] = (None, [])
         self.badges: list[QPushButton] = []
         self.visible = False
-        self.hidden_by_occlusion: set[int] = set()
+        self.placed: list[PlacedLabel] = []
+        self.probe = DepthProbe(view.renderer)
 
     def set_visible(self, on: bool) -> None:
         self.visible = on
-        self.update(check_occlusion=True)
+        self.update()
 
-    def _anchor(self, r: Region):
-        import numpy as np
+    def _anchor(self, r: Region) -> tuple[float, float, float]:
+        """On top of the surface now shown at the region's centre: a centroid lies inside an
+        added volume (or in the air above a removed one), where a surface would hide it."""
         c = np.asarray(r.centroid, np.float64)
         if np.abs(c[:2]).max() > 1e5:            # stored in CRS coordinates
             c = c - np.asarray(self.origin())
-        return c
+        mesh = self.surface()
+        if mesh is not None:
+            v = mesh.vertices
+            radius = max(r.size / 4, 2.0)
+            near = (np.abs(v[:, 0] - c[0]) < radius) & (np.abs(v[:, 1] - c[1]) < radius)
+            if near.any():
+                c[2] = float(v[near, 2].max()) + 0.5
+        return tuple(float(x) for x in c)
 
-    def update(self, check_occlusion: bool = False) -> None:
+    def update(self, *_: object) -> None:
         regions = self.regions() if self.visible else []
+        size = round(self.metrics.target * 0.8)
         while len(self.badges) < len(regions):
             b = QPushButton(self.parent)
             b.setObjectName("hotspot")
-            size = round(self.metrics.target * 0.8)
             b.setFixedSize(size, size)
             b.setStyleSheet(f"min-width: {size}px; min-height: {size}px; padding: 0;"
                             f"border-radius: {size // 2}px; background: {ACCENT};"
@@ -377,57 +390,33 @@ class Hotspots:
             i = len(self.badges)
             b.clicked.connect(lambda _=False, k=i: self._tap(k))
             self.badges.append(b)
-        placed: list[QRect] = []
-        view_origin = self.view.mapTo(self.parent, QPoint(0, 0))
+        key = (id(self.surface()), tuple(id(r) for r in regions))
+        if self._anchors[0] != key:              # once per change and mesh, not per frame
+            self._anchors = (key, [self._anchor(r) for r in regions])
+        anchors = self._anchors[1]
+        self.probe.watch(anchors)
+        origin = self.view.mapTo(self.parent, QPoint(0, 0))
+        reserved = []
+        for w in self.avoid():
+            if w.isVisible():
+                g = w.geometry().translated(-origin)
+                reserved.append((g.x(), g.y(), g.width(), g.height()))
+        items = [LabelItem(str(i), a, (size, size), priority=-i)
+                 for i, a in enumerate(anchors)]
+        self.placed = place_labels(
+            self.view.renderer, items, (self.view.width(), self.view.height()),
+            occlusion=self.probe, pixel_ratio=self.view.plotter.devicePixelRatioF(),
+            reserved=reserved) if items else []
         for i, b in enumerate(self.badges):
-            if i >= len(regions):
+            p = self.placed[i] if i < len(self.placed) else None
+            if p is None or not p.visible:
                 b.hide()
                 continue
-            anchor = self._anchor(regions[i])
-            x, y, front = self.view.world_to_widget(anchor)
-            inside = 0 <= x <= self.view.width() and 0 <= y <= self.view.height()
-            if check_occlusion and front and inside:
-                self._check_occlusion(i, anchor, regions[i], QPoint(round(x), round(y)))
-            if not (front and inside) or i in self.hidden_by_occlusion:
-                b.hide()
-                continue
-            rect = self._free_spot(QPoint(round(x), round(y)) + view_origin, b.size(), placed)
-            if rect is None:
-                b.hide()
-                continue
-            placed.append(rect)
+            x, y, _w, _h = p.rect
             b.setText(str(i + 1))
-            b.setGeometry(rect)
+            b.move(round(x) + origin.x(), round(y) + origin.y())
             b.show()
             b.raise_()
-
-    def _free_spot(self, centre: QPoint, size, placed: list[QRect]) -> QRect | None:
-        """The first spot next to `centre` that overlaps no badge and no visible panel."""
-        blocked = placed + [w.geometry() for w in self.avoid() if w.isVisible()]
-        step = size.width() + 6
-        for dx, dy in ((0, 0), (1, 0), (-1, 0), (0, -1), (0, 1), (1, -1), (-1, -1), (1, 1),
-                       (-1, 1), (2, 0), (-2, 0), (0, -2)):
-            rect = QRect(QPoint(0, 0), size)
-            rect.moveCenter(centre + QPoint(dx * step, dy * step))
-            if self.parent.rect().contains(rect) and not any(rect.intersects(o)
-                                                              for o in blocked):
-                return rect
-        return None
-
-    def _check_occlusion(self, i: int, anchor, region: Region, pos: QPoint) -> None:
-        """Hidden when the surface under the badge is clearly nearer than the region."""
-        import numpy as np
-        hit = self.view.pick(pos)
-        cam = self.view.camera_state()
-        eye = np.asarray(cam.position)
-        if hit is None:
-            self.hidden_by_occlusion.discard(i)
-            return
-        slack = max(region.size * 0.6, 3.0)
-        if np.linalg.norm(hit - eye) < np.linalg.norm(anchor - eye) - slack:
-            self.hidden_by_occlusion.add(i)
-        else:
-            self.hidden_by_occlusion.discard(i)
 
     def _tap(self, index: int) -> None:
         regions = self.regions()
@@ -435,5 +424,3 @@ class Hotspots:
             self.on_tap(regions[index])
 
 
-def distance_px(a: QPoint, b: QPoint) -> float:
-    return math.hypot(a.x() - b.x(), a.y() - b.y())

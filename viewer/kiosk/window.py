@@ -183,6 +183,8 @@ class KioskWindow(QWidget):
                                  self.controller.fly_to)
         self.hotspots.avoid = lambda: [self.top, self.modes, self.timeline, self.changes,
                                        self.language, self.story_card]
+        self.hotspots.surface = lambda: (self.controller.mesh(self.model.epoch)
+                                         if self.model.epoch else None)
         self.swipe_labels = (QLabel(self), QLabel(self))
         for label in self.swipe_labels:
             label.setObjectName("panel")
@@ -214,10 +216,6 @@ class KioskWindow(QWidget):
         self.idle.setSingleShot(True)
         self.idle.setInterval(round(config.idle_seconds * 1000))
         self.idle.timeout.connect(self.start_attract)
-        self._occlusion = QTimer(self)
-        self._occlusion.setSingleShot(True)
-        self._occlusion.setInterval(250)
-        self._occlusion.timeout.connect(lambda: self.hotspots.update(check_occlusion=True))
         self.heartbeat = Path(heartbeat) if heartbeat else None
         self._beat = QTimer(self)
         self._beat.setInterval(1000)
@@ -242,8 +240,7 @@ class KioskWindow(QWidget):
                        self.model.events.epoch, self.model.events.compare):
             signal.connect(self.place)
         self.model.events.epoch.connect(self._epoch_changed)
-        self.model.events.camera.connect(lambda *_: self._camera_moved())
-        self.model.events.change.connect(lambda: self.hotspots.update(check_occlusion=True))
+        self.model.events.change.connect(self.hotspots.update)
         self.view.rendered.connect(self.hotspots.update)
         QApplication.instance().installEventFilter(self)
         self.language.set_current(self.model.language)
@@ -477,10 +474,6 @@ class KioskWindow(QWidget):
             self.fade.start()
         if self.screen_name == "site" and set(self.model.shown_epochs()) & self.broken_epochs():
             self._restoring_card()
-
-    def _camera_moved(self) -> None:
-        if self.hotspots.visible:
-            self._occlusion.start()
 
     # ------------------------------------------------------------------ layout
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
