@@ -38,6 +38,7 @@ class StoryPlayer(QObject):
         self.glide.setDuration(GLIDE_MS)
         self._from = self._to = None
         self.glide.valueChanged.connect(self._glide_step)
+        self.glide.finished.connect(self._glide_done)
 
     @property
     def playing(self) -> bool:
@@ -91,6 +92,10 @@ class StoryPlayer(QObject):
         s = float(t)
         s = s * s * (3 - 2 * s)                    # ease in and out
         self.model.set_camera(self._from.lerp(self._to, s))
+
+    def _glide_done(self) -> None:
+        if self.story is not None and self._to is not None:
+            self.model.set_camera(self._to)      # exactly the stop's view, whatever the ticks
 
     def _arm(self) -> None:
         self.timer.stop()
