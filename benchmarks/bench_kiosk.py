@@ -182,35 +182,38 @@ class Visitor:
         self.w, self.QTest = w, QTest
         self.device = QTest.createTouchDevice()
 
+    def send(self, *ops):
+        """One touch event; it commits in the sequence's destructor, because PySide6's
+        `commit()` drops a reference to None per call (thousands end in 'none_dealloc')."""
+        seq = self.QTest.touchEvent(self.w, self.device)
+        for op, finger, point in ops:
+            getattr(seq, op)(finger, point, self.w)
+        del seq
+
     def tap(self, widget, pos=None):
         p = widget.mapTo(self.w, pos if pos is not None else widget.rect().center())
-        self.QTest.touchEvent(self.w, self.device).press(0, p, self.w).commit()
-        self.QTest.touchEvent(self.w, self.device).release(0, p, self.w).commit()
+        self.send(("press", 0, p))
+        self.send(("release", 0, p))
 
-    def drag(self, widget, start, end, steps=10, app=None, per_step=None):
+    def drag(self, widget, start, end, steps=10, per_step=None):
         a, b = widget.mapTo(self.w, start), widget.mapTo(self.w, end)
-        self.QTest.touchEvent(self.w, self.device).press(0, a, self.w).commit()
+        self.send(("press", 0, a))
         for k in range(1, steps + 1):
-            self.QTest.touchEvent(self.w, self.device).move(0, a + (b - a) * (k / steps),
-                                                            self.w).commit()
+            self.send(("move", 0, a + (b - a) * (k / steps)))
             if per_step:
                 per_step()
-        self.QTest.touchEvent(self.w, self.device).release(0, b, self.w).commit()
+        self.send(("release", 0, b))
 
     def pinch(self, widget, spread=1.5, steps=8):
         from PySide6.QtCore import QPoint
 
         c = widget.mapTo(self.w, widget.rect().center())
-        d0 = QPoint(100, 0)
-        seq = self.QTest.touchEvent(self.w, self.device)
-        seq.press(0, c - d0, self.w).press(1, c + d0, self.w).commit()
+        d = QPoint(100, 0)
+        self.send(("press", 0, c - d), ("press", 1, c + d))
         for k in range(1, steps + 1):
-            f = 1 + (spread - 1) * k / steps
-            d = QPoint(round(100 * f), 0)
-            self.QTest.touchEvent(self.w, self.device).move(0, c - d, self.w).move(
-                1, c + d, self.w).commit()
-        self.QTest.touchEvent(self.w, self.device).release(0, c - d, self.w).release(
-            1, c + d, self.w).commit()
+            d = QPoint(round(100 * (1 + (spread - 1) * k / steps)), 0)
+            self.send(("move", 0, c - d), ("move", 1, c + d))
+        self.send(("release", 0, c - d), ("release", 1, c + d))
 
 
 class ErrorCount(logging.Handler):

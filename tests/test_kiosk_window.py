@@ -78,6 +78,18 @@ def settle(qtbot, w, ms: int = 80) -> None:
     w.view.render_now()
 
 
+def touch(w, device, *ops) -> None:
+    """One touch event of (op, finger, window point) steps. The sequence commits in its
+    destructor: PySide6's `commit()` drops a reference to None each call (a long session
+    of them ends in 'none_dealloc')."""
+    from PySide6.QtTest import QTest
+
+    seq = QTest.touchEvent(w, device)
+    for op, finger, point in ops:
+        getattr(seq, op)(finger, point, w)
+    del seq
+
+
 def tap(w, widget, pos=None) -> None:
     """One finger down and up on `widget` (window coordinates through the window)."""
     from PySide6.QtTest import QTest
@@ -85,8 +97,8 @@ def tap(w, widget, pos=None) -> None:
     device = getattr(tap, "device", None) or QTest.createTouchDevice()
     tap.device = device
     p = widget.mapTo(w, pos if pos is not None else widget.rect().center())
-    QTest.touchEvent(w, device).press(0, p, w).commit()
-    QTest.touchEvent(w, device).release(0, p, w).commit()
+    touch(w, device, ("press", 0, p))
+    touch(w, device, ("release", 0, p))
 
 
 def drag(w, widget, start, end, steps: int = 8) -> None:
@@ -95,10 +107,10 @@ def drag(w, widget, start, end, steps: int = 8) -> None:
     device = getattr(tap, "device", None) or QTest.createTouchDevice()
     tap.device = device
     a, b = widget.mapTo(w, start), widget.mapTo(w, end)
-    QTest.touchEvent(w, device).press(0, a, w).commit()
+    touch(w, device, ("press", 0, a))
     for k in range(1, steps + 1):
-        QTest.touchEvent(w, device).move(0, a + (b - a) * (k / steps), w).commit()
-    QTest.touchEvent(w, device).release(0, b, w).commit()
+        touch(w, device, ("move", 0, a + (b - a) * (k / steps)))
+    touch(w, device, ("release", 0, b))
 
 
 def home(qtbot, w) -> None:
@@ -325,13 +337,13 @@ def test_staff_exit_needs_the_corner_and_the_pin(qtbot, kiosk):
     home(qtbot, w)
     device = QTest.createTouchDevice()
     corner = QPoint(10, 10)
-    QTest.touchEvent(w, device).press(0, corner, w).commit()
+    touch(w, device, ("press", 0, corner))
     qtbot.wait(800)
-    QTest.touchEvent(w, device).release(0, corner, w).commit()
+    touch(w, device, ("release", 0, corner))
     assert not w.pin.isVisible()                     # too short
-    QTest.touchEvent(w, device).press(0, corner, w).commit()
+    touch(w, device, ("press", 0, corner))
     qtbot.waitUntil(w.pin.isVisible, timeout=4000)
-    QTest.touchEvent(w, device).release(0, corner, w).commit()
+    touch(w, device, ("release", 0, corner))
     exits = []
     w.exited.connect(exits.append)
     for k in "1111":

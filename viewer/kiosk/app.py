@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default=None, help="a window of WxH instead of full screen")
     p.add_argument("--heartbeat", type=Path, default=None)
     p.add_argument("--start", choices=["attract", "home"], default="attract")
+    p.add_argument("--standby", action="store_true",
+                   help="load everything, then wait for SIGUSR1 before opening the window "
+                        "(the supervisor's warm spare: a restart skips the imports)")
     return p
 
 
@@ -53,8 +56,22 @@ def run(config_path: Path | None, archive: Path, size: tuple[int, int] | None = 
     return app.exec()
 
 
+def standby() -> None:
+    """Import the heavy modules and connect to the display, then wait for SIGUSR1."""
+    from PySide6.QtWidgets import QApplication
+
+    import viewer.kiosk.window  # noqa: F401 - Qt, VTK, pyvista: the slow part of a start
+
+    QApplication.instance() or QApplication([sys.argv[0]])
+    signal.sigwait({signal.SIGUSR1})
+
+
 def main(argv: list[str] | None = None) -> int:
+    # blocked from the start, so an early SIGUSR1 waits for `standby` instead of killing us
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     args = build_parser().parse_args(argv)
+    if args.standby:
+        standby()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                                                    "%(message)s")
     return run(args.config, args.archive, size_arg(args.size), args.heartbeat, args.start)

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 POLL_S = 0.2
 START_GRACE_S = 30.0        # a fresh child may take this long for its first heartbeat
 RESTART_BACKOFF_S = (0.0, 0.0, 1.0, 2.0, 5.0)   # after quick successive crashes
+SPARE_READY_S = 3.0         # a spare this old has its SIGUSR1 blocked and can take over
 
 
 def next_nightly(hhmm: str | None, now: datetime) -> datetime | None:
@@ -47,7 +48,7 @@ def read_heartbeat(path: Path) -> tuple[float, str] | None:
 class Supervisor:
     def __init__(self, child_args: Sequence[str], hang_seconds: float = 10.0,
                  nightly_restart: str | None = None, heartbeat: Path | None = None,
-                 env: dict[str, str] | None = None):
+                 env: dict[str, str] | None = None, spare: bool = True):
         self.child_args = list(child_args)
         self.hang_seconds = hang_seconds
         self.nightly = nightly_restart
@@ -55,6 +56,9 @@ class Supervisor:
             f"stadtzeit-kiosk-{os.getpid()}.heartbeat"
         self.env = env
         self.child: subprocess.Popen | None = None
+        self.use_spare = spare
+        self.spare: subprocess.Popen | None = None   # a warm UI process waiting for SIGUSR1
+        self._spare_started = 0.0
         self.restarts = 0
         self.stopping = False
         self._recent: list[float] = []
@@ -64,13 +68,31 @@ class Supervisor:
                 "--heartbeat", str(self.heartbeat), "--start", "attract"]
 
     def start_child(self) -> None:
+        """The warm spare takes over when it is ready (no imports to wait for), else a new
+        process starts; then a new spare is made for the next time."""
         try:
             self.heartbeat.unlink()
         except FileNotFoundError:
             pass
-        self.child = subprocess.Popen(self.command(), env=self.env)
+        spare = self.spare
+        if spare is not None and spare.poll() is None and \
+                time.monotonic() - self._spare_started > SPARE_READY_S:
+            spare.send_signal(signal.SIGUSR1)
+            self.child, self.spare = spare, None
+        else:
+            self._kill_spare()
+            self.child = subprocess.Popen(self.command(), env=self.env)
         self._started = time.monotonic()
         log.info("kiosk UI started (pid %d)", self.child.pid)
+        if self.use_spare:
+            self.spare = subprocess.Popen(self.command() + ["--standby"], env=self.env)
+            self._spare_started = time.monotonic()
+
+    def _kill_spare(self) -> None:
+        if self.spare is not None and self.spare.poll() is None:
+            self.spare.kill()
+            self.spare.wait()
+        self.spare = None
 
     def _stop_child(self, sig: int = signal.SIGTERM, wait: float = 5.0) -> None:
         if self.child is None or self.child.poll() is not None:
@@ -101,11 +123,13 @@ class Supervisor:
         while True:
             time.sleep(POLL_S)
             if self.stopping:
+                self._kill_spare()
                 self._stop_child()
                 return 0
             code = self.child.poll()
             if code == 0:
                 log.info("kiosk closed by staff")
+                self._kill_spare()
                 return 0
             if code is not None:
                 log.error("kiosk UI ended with exit code %s: restarting it", code)
