@@ -27,11 +27,14 @@ class SiteTile(QPushButton):
         super().__init__(parent)
         self.site = site
         self.setObjectName("tile")
-        self.setStyleSheet(f"#tile {{ padding: 0; min-width: {metrics.px(520)}px; "
-                           f"min-height: {metrics.px(470)}px; max-width: {metrics.px(760)}px; }}")
+        width = metrics.px(640)
+        image_w = width - 2 * metrics.gap
+        image_h = round(image_w / 1.6)          # the thumbnails' aspect
+        self.setStyleSheet(f"#tile {{ padding: 0; min-width: {width}px; max-width: {width}px; "
+                           f"min-height: {image_h + metrics.px(230)}px; }}")
         self.image = QLabel(self)
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(QSize(metrics.px(440), metrics.px(275)))
+        self.image.setFixedSize(QSize(image_w, image_h))
         self.image.setStyleSheet("background: #2a333c; border-radius: 8px;")
         self.name = QLabel(self)
         self.name.setObjectName("title")
@@ -42,7 +45,7 @@ class SiteTile(QPushButton):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(metrics.gap, metrics.gap, metrics.gap, metrics.gap)
         layout.setSpacing(metrics.px(12))
-        layout.addWidget(self.image, 1)
+        layout.addWidget(self.image)
         layout.addWidget(self.name)
         layout.addWidget(self.span)
 
