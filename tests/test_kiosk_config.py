@@ -67,3 +67,43 @@ def test_check_command_names_fields_and_unknown_sites(tmp_path, capsys):
     good = tmp_path / "good.toml"
     good.write_text(f'sites = ["testblock"]\npin_hash = "{hash_pin(PIN)}"\n')
     assert main(["kiosk", "--check", str(good), "--archive", str(built.root)]) == 0
+
+
+def test_counts_are_anonymous_and_local(tmp_path):
+    import json
+
+    from viewer.kiosk.counts import Counts
+
+    path = tmp_path / "counts.json"
+    c = Counts(path)
+    c.session_started()
+    c.site_opened("gasometer")
+    c.site_opened("gasometer")
+    c.story_started("what-changed")
+    c.session_ended()
+    c.session_ended()                                 # no session open: nothing counted
+    day = next(iter(json.loads(path.read_text())["days"].values()))
+    assert day["sessions"] == 1 and day["sites"] == {"gasometer": 2}
+    assert day["stories"] == {"what-changed": 1} and day["dwell_seconds"] >= 0
+    assert set(day) == {"sessions", "dwell_seconds", "sites", "stories"}
+    off = Counts(None)                                # counts off: no file anywhere
+    off.session_started()
+    off.session_ended()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counts.json"]
+
+
+def test_nightly_restart_time_and_attract_playlist():
+    from datetime import datetime
+
+    from viewer.kiosk.attract import playlist
+    from viewer.kiosk.config import Attract
+    from viewer.kiosk.supervisor import next_nightly
+
+    now = datetime(2026, 5, 1, 3, 0)
+    assert next_nightly("04:00", now) == datetime(2026, 5, 1, 4, 0)
+    assert next_nightly("02:30", now) == datetime(2026, 5, 2, 2, 30)
+    assert next_nightly(None, now) is None
+    items = playlist(["a", "b"], {"a": ["story-a"]}, Attract())
+    assert [(i.site, i.story) for i in items] == [("a", "story-a"), ("a", None), ("b", None)]
+    items = playlist(["a"], {"a": ["story-a"]}, Attract(stories=False))
+    assert [(i.site, i.story) for i in items] == [("a", None)]

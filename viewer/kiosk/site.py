@@ -379,7 +379,7 @@ class Hotspots:
 
     def update(self, *_: object) -> None:
         regions = self.regions() if self.visible else []
-        size = round(self.metrics.target * 0.8)
+        size = self.metrics.px(84)               # a touch target: >= 80 px at 1080p
         while len(self.badges) < len(regions):
             b = QPushButton(self.parent)
             b.setObjectName("hotspot")
