@@ -30,7 +30,7 @@ def heartbeat(path: Path) -> tuple[float, str, int] | None:
         return None
 
 
-def wait_attract(path: Path, not_pid: int | None = None, timeout: float = 90) -> int:
+def wait_attract(path: Path, not_pid: int | None = None, timeout: float = 240) -> int:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         beat = heartbeat(path)

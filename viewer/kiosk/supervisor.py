@@ -84,9 +84,19 @@ class Supervisor:
             self.child = subprocess.Popen(self.command(), env=self.env)
         self._started = time.monotonic()
         log.info("kiosk UI started (pid %d)", self.child.pid)
-        if self.use_spare:
-            self.spare = subprocess.Popen(self.command() + ["--standby"], env=self.env)
-            self._spare_started = time.monotonic()
+
+    def _make_spare(self) -> None:
+        """A new spare once the running UI is up (not while it starts: they would compete)."""
+        if not self.use_spare or (self.spare is not None and self.spare.poll() is None):
+            return
+        try:
+            frames = int(self.heartbeat.read_text().split()[2])
+        except (OSError, ValueError, IndexError):
+            return
+        if frames == 0 or time.monotonic() - self._started < 5.0:
+            return
+        self.spare = subprocess.Popen(self.command() + ["--standby"], env=self.env)
+        self._spare_started = time.monotonic()
 
     def _kill_spare(self) -> None:
         if self.spare is not None and self.spare.poll() is None:
@@ -141,6 +151,7 @@ class Supervisor:
                 self._stop_child(signal.SIGKILL)
                 self._restart()
                 continue
+            self._make_spare()
             if nightly_at is not None and datetime.now() >= nightly_at:
                 log.info("nightly restart")
                 self._stop_child()
