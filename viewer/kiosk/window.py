@@ -42,6 +42,7 @@ from viewer.kiosk.attract import AttractBand, AttractLoop, Item, playlist
 from viewer.kiosk.config import KioskConfig
 from viewer.kiosk.counts import Counts
 from viewer.kiosk.home import HomeScreen
+from viewer.kiosk.refcount import keep_none_alive
 from viewer.kiosk.site import (
     ChangeCard,
     Hotspots,
@@ -145,6 +146,7 @@ class KioskWindow(QWidget):
 
     def __init__(self, config: KioskConfig, archive: Path, size: tuple[int, int] | None = None,
                  heartbeat: Path | None = None, start: str = "attract"):
+        keep_none_alive()  # PySide6 6.12 on Python 3.11 leaks None references: see refcount.py
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint)
         self.setObjectName("kiosk-root")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
