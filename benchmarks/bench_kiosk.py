@@ -117,8 +117,12 @@ def recovery(archive: Path, runs: int) -> dict:
             pid = wait_beat(beat, lambda b: b[1] == "attract" and b[2] > 0)[3]
             for _ in range(runs):
                 time.sleep(20.0)   # the supervisor's warm spare is ready (crashes are rare)
+                pid = wait_beat(beat, lambda b: b[1] == "attract" and b[2] > 0)[3]
                 t0 = time.monotonic()
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:  # the supervisor replaced it meanwhile (a hang)
+                    continue
                 new = wait_beat(beat, lambda b, old=pid: b[1] == "attract" and b[3] != old
                                 and b[2] > 0)
                 times.append(time.monotonic() - t0)
