@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +51,7 @@ class StoryPanel(QWidget):
         super().__init__(parent)
         self.model, self.controller = model, controller
         self.doc: dict[str, Any] | None = None
+        self.dock: QDockWidget | None = None
         self.dirty = False
         self.picker = QComboBox(self)
         self.story_id = QLineEdit(self)
@@ -125,8 +127,8 @@ class StoryPanel(QWidget):
         self.story_id.setPlaceholderText(self.tr("e.g. what-changed"))
         if self.picker.count():
             self.picker.setItemText(self.picker.count() - 1, self.tr("New story"))
-        if isinstance(self.parentWidget(), QDockWidget):
-            self.parentWidget().setWindowTitle(self.tr("Stories"))
+        if self.dock is not None:
+            self.dock.setWindowTitle(self.tr("Stories"))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.LanguageChange:
@@ -319,11 +321,18 @@ def install(window: QMainWindow, beside: QDockWidget) -> QDockWidget:
     panel = StoryPanel(window.model, window.controller, window)
     dock = QDockWidget(window)
     dock.setObjectName("stories-dock")
-    dock.setWidget(panel)
+    # in a scroll area: the editor's height must never set the window's minimum size
+    scroll = QScrollArea(dock)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    scroll.setWidget(panel)
+    scroll.setMinimumSize(120, 80)
+    dock.setWidget(scroll)
     dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     window.tabifyDockWidget(beside, dock)
     beside.raise_()
+    panel.dock = dock
     panel.retranslate()
     window.stories = panel
     return dock
