@@ -407,8 +407,10 @@ class KioskWindow(QWidget):
 
     # ------------------------------------------------------------------ loading
     def _sites_loaded(self) -> None:
-        store = self.controller.store
-        if store is not None:  # the kiosk never writes: take the writer away
+        # the kiosk never writes and never runs the pipeline: without a store the controller
+        # shows stored change products (C2M on the loaded meshes only where none is stored)
+        store, self.controller.store = self.controller.store, None
+        if store is not None:
             store.archive.writer = _refuse_write
             store.save_viewpoints = _refuse_write
         for site in self.model.sites:
