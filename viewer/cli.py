@@ -15,8 +15,8 @@ from pathlib import Path
 
 from assets_manifest.errors import StadtzeitError
 
-COMMANDS = ["manifest", "archive", "ingest", "compare", "demo", "view", "vr", "privacy",
-            "publish", "export"]
+COMMANDS = ["manifest", "archive", "ingest", "compare", "demo", "view", "vr", "kiosk",
+            "privacy", "publish", "export"]
 
 
 def default_archive() -> Path:

@@ -34,6 +34,7 @@ from viewer.desktop.info_panel import InfoPanel
 from viewer.desktop.measure import MeasurePanel, marker_geometry
 from viewer.desktop.regions import RegionsList
 from viewer.desktop.site_list import SiteList
+from viewer.desktop.stories import install as install_stories
 from viewer.desktop.timeline import Player, TimelineBar
 from viewer.desktop.viewpoints import ViewpointPanel
 from viewer.model.state import CompareMode, MeasureMode, ViewerModel
@@ -227,6 +228,7 @@ class MainWindow(QMainWindow):
         self.panel_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel_dock)
         self.resizeDocks([self.sites_dock, self.panel_dock], [190, 330], Qt.Orientation.Horizontal)
+        self.stories_dock = install_stories(self, self.panel_dock)
 
         self.footer = QLabel(self)
         self.footer.setObjectName("licence-footer")

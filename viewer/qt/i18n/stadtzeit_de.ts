@@ -20,6 +20,29 @@
     </message>
 </context>
 <context>
+    <name>ChangeCard</name>
+    <message>
+        <location filename="../../kiosk/site.py" line="314"/>
+        <source>What changed?</source>
+        <translation>Was hat sich verändert?</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="319"/>
+        <source>Looking for changes…</source>
+        <translation>Veränderungen werden gesucht…</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="327"/>
+        <source>Red: higher or new since %1. Blue: lower or gone. Grey: no real change.</source>
+        <translation>Rot: höher oder neu seit %1. Blau: niedriger oder verschwunden. Grau: keine echte Veränderung.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="334"/>
+        <source>No larger changed areas between %1 and %2.</source>
+        <translation>Keine größeren Veränderungen zwischen %1 und %2.</translation>
+    </message>
+</context>
+<context>
     <name>CompareBar</name>
     <message>
         <location filename="../../desktop/compare.py" line="72"/>
@@ -100,6 +123,14 @@
         <location filename="../../desktop/compare.py" line="105"/>
         <source>This site has one epoch: there is nothing to compare yet.</source>
         <translation>Dieser Ort hat eine Epoche: Noch gibt es nichts zu vergleichen.</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorCard</name>
+    <message>
+        <location filename="../../kiosk/window.py" line="135"/>
+        <source>OK</source>
+        <translation>OK</translation>
     </message>
 </context>
 <context>
@@ -303,6 +334,24 @@
         <location filename="../../desktop/heatmap.py" line="273"/>
         <source>Computed by the viewer (not stored in the archive).</source>
         <translation>Vom Viewer berechnet (nicht im Archiv gespeichert).</translation>
+    </message>
+</context>
+<context>
+    <name>HomeScreen</name>
+    <message>
+        <location filename="../../kiosk/home.py" line="124"/>
+        <source>Places over time</source>
+        <translation>Orte im Wandel der Zeit</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/home.py" line="125"/>
+        <source>Choose a place and see how it has changed.</source>
+        <translation>Wählen Sie einen Ort und sehen Sie, wie er sich verändert hat.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/home.py" line="126"/>
+        <source>No places to show yet.</source>
+        <translation>Noch keine Orte zum Zeigen.</translation>
     </message>
 </context>
 <context>
@@ -511,426 +560,459 @@
     </message>
 </context>
 <context>
+    <name>KioskWindow</name>
+    <message>
+        <location filename="../../kiosk/window.py" line="468"/>
+        <source>Sorry</source>
+        <translation>Entschuldigung</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="469"/>
+        <source>Something could not be shown here. Please choose another place or year.</source>
+        <translation>Etwas konnte hier nicht gezeigt werden. Bitte wählen Sie einen anderen Ort oder ein anderes Jahr.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="472"/>
+        <source>This model is being restored</source>
+        <translation>Dieses Modell wird gerade restauriert</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="473"/>
+        <source>Please choose another year on the timeline.</source>
+        <translation>Bitte wählen Sie ein anderes Jahr auf der Zeitleiste.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="517"/>
+        <source>Before: %1</source>
+        <translation>Vorher: %1</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="519"/>
+        <source>After: %1</source>
+        <translation>Nachher: %1</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/main_window.py" line="347"/>
+        <location filename="../../desktop/main_window.py" line="349"/>
         <source>stadtzeit – places over time</source>
         <translation>stadtzeit – Orte im Wandel der Zeit</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="349"/>
+        <location filename="../../desktop/main_window.py" line="351"/>
         <source>&amp;Open archive…</source>
         <translation>Archiv ö&amp;ffnen…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="349"/>
+        <location filename="../../desktop/main_window.py" line="351"/>
         <source>Save &amp;screenshot…</source>
         <translation>&amp;Bildschirmfoto speichern…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="350"/>
+        <location filename="../../desktop/main_window.py" line="352"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportieren…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="353"/>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="353"/>
         <source>&amp;Reset view</source>
         <translation>Ansicht &amp;zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="352"/>
+        <location filename="../../desktop/main_window.py" line="354"/>
         <source>&amp;Fly mode (WASD)</source>
         <translation>&amp;Flugmodus (WASD)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="352"/>
+        <location filename="../../desktop/main_window.py" line="354"/>
         <source>Keyboard &amp;shortcuts</source>
         <translation>&amp;Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353"/>
+        <location filename="../../desktop/main_window.py" line="355"/>
         <source>F&amp;ull screen</source>
         <translation>&amp;Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353"/>
+        <location filename="../../desktop/main_window.py" line="355"/>
         <source>&amp;Larger text</source>
         <translation>&amp;Größere Schrift</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354"/>
+        <location filename="../../desktop/main_window.py" line="356"/>
         <source>&amp;Previous epoch</source>
         <translation>&amp;Vorherige Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355"/>
+        <location filename="../../desktop/main_window.py" line="357"/>
         <source>&amp;Next epoch</source>
         <translation>&amp;Nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355"/>
+        <location filename="../../desktop/main_window.py" line="357"/>
         <source>Play / &amp;pause</source>
         <translation>Abspielen / &amp;Pause</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="356"/>
+        <location filename="../../desktop/main_window.py" line="358"/>
         <source>&amp;Single epoch</source>
         <translation>&amp;Einzelne Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="356"/>
+        <location filename="../../desktop/main_window.py" line="358"/>
         <source>Side &amp;by side</source>
         <translation>&amp;Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="357"/>
+        <location filename="../../desktop/main_window.py" line="359"/>
         <source>&amp;Overlay</source>
         <translation>Über&amp;lagerung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="357"/>
+        <location filename="../../desktop/main_window.py" line="359"/>
         <source>S&amp;wipe</source>
         <translation>&amp;Wischen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="358"/>
+        <location filename="../../desktop/main_window.py" line="360"/>
         <source>&amp;Change heatmap</source>
         <translation>Änderungs-&amp;Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="358"/>
+        <location filename="../../desktop/main_window.py" line="360"/>
         <source>&amp;Distance</source>
         <translation>&amp;Abstand</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="359"/>
+        <location filename="../../desktop/main_window.py" line="361"/>
         <source>&amp;Height difference</source>
         <translation>&amp;Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="359"/>
+        <location filename="../../desktop/main_window.py" line="361"/>
         <source>&amp;Area</source>
         <translation>&amp;Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360"/>
-        <location filename="../../desktop/main_window.py" line="376"/>
+        <location filename="../../desktop/main_window.py" line="362"/>
+        <location filename="../../desktop/main_window.py" line="378"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360"/>
+        <location filename="../../desktop/main_window.py" line="362"/>
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361"/>
-        <location filename="../../desktop/main_window.py" line="403"/>
+        <location filename="../../desktop/main_window.py" line="363"/>
+        <location filename="../../desktop/main_window.py" line="405"/>
         <source>Search sites</source>
         <translation>Orte suchen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361"/>
+        <location filename="../../desktop/main_window.py" line="363"/>
         <source>Switch language</source>
         <translation>Sprache wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="365"/>
+        <location filename="../../desktop/main_window.py" line="367"/>
         <source>&amp;File</source>
         <translation>&amp;Datei</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="365"/>
+        <location filename="../../desktop/main_window.py" line="367"/>
         <source>&amp;View</source>
         <translation>&amp;Ansicht</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="366"/>
+        <location filename="../../desktop/main_window.py" line="368"/>
         <source>&amp;Compare</source>
         <translation>&amp;Vergleichen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="366"/>
+        <location filename="../../desktop/main_window.py" line="368"/>
         <source>&amp;Measure</source>
         <translation>&amp;Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="367"/>
+        <location filename="../../desktop/main_window.py" line="369"/>
         <source>&amp;Language</source>
         <translation>&amp;Sprache</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="367"/>
+        <location filename="../../desktop/main_window.py" line="369"/>
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="370"/>
+        <location filename="../../desktop/main_window.py" line="372"/>
         <source>Sites</source>
         <translation>Orte</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="371"/>
+        <location filename="../../desktop/main_window.py" line="373"/>
         <source>Details</source>
         <translation>Details</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="372"/>
+        <location filename="../../desktop/main_window.py" line="374"/>
         <source>Information</source>
         <translation>Informationen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="372"/>
+        <location filename="../../desktop/main_window.py" line="374"/>
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373"/>
+        <location filename="../../desktop/main_window.py" line="375"/>
         <source>Measure</source>
         <translation>Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373"/>
+        <location filename="../../desktop/main_window.py" line="375"/>
         <source>Views</source>
         <translation>Ansichten</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="375"/>
+        <location filename="../../desktop/main_window.py" line="377"/>
         <source>Changed regions</source>
         <translation>Geänderte Bereiche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="377"/>
+        <location filename="../../desktop/main_window.py" line="379"/>
         <source>Keyboard shortcuts</source>
         <translation>Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="378"/>
+        <location filename="../../desktop/main_window.py" line="380"/>
         <source>Click anywhere or press F1 to close</source>
         <translation>Zum Schließen irgendwo klicken oder F1 drücken</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="385"/>
+        <location filename="../../desktop/main_window.py" line="387"/>
         <source>Left drag</source>
         <translation>Linke Maustaste ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="385"/>
+        <location filename="../../desktop/main_window.py" line="387"/>
         <source>Orbit</source>
         <translation>Drehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="386"/>
+        <location filename="../../desktop/main_window.py" line="388"/>
         <source>Right drag / wheel</source>
         <translation>Rechte Maustaste ziehen / Mausrad</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="386"/>
+        <location filename="../../desktop/main_window.py" line="388"/>
         <source>Zoom</source>
         <translation>Zoomen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="387"/>
+        <location filename="../../desktop/main_window.py" line="389"/>
         <source>Middle drag / Shift+left drag</source>
         <translation>Mittlere Maustaste / Umschalt+links ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="387"/>
+        <location filename="../../desktop/main_window.py" line="389"/>
         <source>Pan</source>
         <translation>Verschieben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="388"/>
+        <location filename="../../desktop/main_window.py" line="390"/>
         <source>Click</source>
         <translation>Klick</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="388"/>
+        <location filename="../../desktop/main_window.py" line="390"/>
         <source>Pick a point when measuring; open a hotspot</source>
         <translation>Beim Messen einen Punkt wählen; einen Hinweis öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="389"/>
+        <location filename="../../desktop/main_window.py" line="391"/>
         <source>Pinch / two-finger turn / drag</source>
         <translation>Zwei Finger spreizen / drehen / ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="389"/>
+        <location filename="../../desktop/main_window.py" line="391"/>
         <source>Zoom / turn / move (touch)</source>
         <translation>Zoomen / drehen / verschieben (Touch)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="390"/>
+        <location filename="../../desktop/main_window.py" line="392"/>
         <source>Reset view</source>
         <translation>Ansicht zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="391"/>
+        <location filename="../../desktop/main_window.py" line="393"/>
         <source>Fly mode on/off</source>
         <translation>Flugmodus ein/aus</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="392"/>
+        <location filename="../../desktop/main_window.py" line="394"/>
         <source>Fly forward, left, back, right</source>
         <translation>Vorwärts, links, rückwärts, rechts fliegen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="393"/>
+        <location filename="../../desktop/main_window.py" line="395"/>
         <source>Fly down / up (Shift: faster)</source>
         <translation>Nach unten / oben fliegen (Umschalt: schneller)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="394"/>
+        <location filename="../../desktop/main_window.py" line="396"/>
         <source>Fly mode: turn left / right, look up / down</source>
         <translation>Flugmodus: nach links / rechts drehen, nach oben / unten sehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="395"/>
+        <location filename="../../desktop/main_window.py" line="397"/>
         <source>Enter</source>
         <translation>Eingabe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="395"/>
+        <location filename="../../desktop/main_window.py" line="397"/>
         <source>Measuring: pick the point at the centre of the view</source>
         <translation>Messen: den Punkt in der Bildmitte wählen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="396"/>
+        <location filename="../../desktop/main_window.py" line="398"/>
         <source>Move between the controls and the 3D view</source>
         <translation>Zwischen den Bedienelementen und der 3D-Ansicht wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="397"/>
+        <location filename="../../desktop/main_window.py" line="399"/>
         <source>Previous / next epoch</source>
         <translation>Vorherige / nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="398"/>
+        <location filename="../../desktop/main_window.py" line="400"/>
         <source>Space</source>
         <translation>Leertaste</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="398"/>
+        <location filename="../../desktop/main_window.py" line="400"/>
         <source>Play through the epochs</source>
         <translation>Die Epochen nacheinander abspielen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="399"/>
+        <location filename="../../desktop/main_window.py" line="401"/>
         <source>Single, side by side, overlay, swipe, change heatmap</source>
         <translation>Einzeln, nebeneinander, Überlagerung, Wischen, Änderungs-Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="400"/>
+        <location filename="../../desktop/main_window.py" line="402"/>
         <source>Measure distance / height / area</source>
         <translation>Abstand / Höhe / Fläche messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="401"/>
+        <location filename="../../desktop/main_window.py" line="403"/>
         <source>Stop measuring, leave fly mode, close help, leave the 3D view</source>
         <translation>Messen beenden, Flugmodus verlassen, Hilfe schließen, 3D-Ansicht verlassen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="402"/>
+        <location filename="../../desktop/main_window.py" line="404"/>
         <source>Save the current view in the archive</source>
         <translation>Die aktuelle Ansicht im Archiv speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="404"/>
+        <location filename="../../desktop/main_window.py" line="406"/>
         <source>Switch language Deutsch / English</source>
         <translation>Sprache wechseln: Deutsch / Englisch</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="405"/>
+        <location filename="../../desktop/main_window.py" line="407"/>
         <source>Save a screenshot</source>
         <translation>Ein Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="406"/>
+        <location filename="../../desktop/main_window.py" line="408"/>
         <source>Full screen</source>
         <translation>Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="407"/>
+        <location filename="../../desktop/main_window.py" line="409"/>
         <source>This help</source>
         <translation>Diese Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="423"/>
+        <location filename="../../desktop/main_window.py" line="425"/>
         <source>There is no site “%1” in this archive.</source>
         <translation>In diesem Archiv gibt es keinen Ort „%1“.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="430"/>
+        <location filename="../../desktop/main_window.py" line="432"/>
         <source>Site %1 has no epoch %2.</source>
         <translation>Ort %1 hat keine Epoche %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="441"/>
+        <location filename="../../desktop/main_window.py" line="443"/>
         <source>No site open</source>
         <translation>Kein Ort geöffnet</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="444"/>
+        <location filename="../../desktop/main_window.py" line="446"/>
         <source>licence not stated</source>
         <translation>Lizenz nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="445"/>
+        <location filename="../../desktop/main_window.py" line="447"/>
         <source>attribution not stated</source>
         <translation>Namensnennung nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="446"/>
+        <location filename="../../desktop/main_window.py" line="448"/>
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="446"/>
+        <location filename="../../desktop/main_window.py" line="448"/>
         <source>Attribution</source>
         <translation>Namensnennung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="472"/>
+        <location filename="../../desktop/main_window.py" line="474"/>
         <source>Loading %1</source>
         <translation>Lade %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="473"/>
+        <location filename="../../desktop/main_window.py" line="475"/>
         <source>Loading…</source>
         <translation>Lade…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="525"/>
+        <location filename="../../desktop/main_window.py" line="527"/>
         <source>No surface under the centre of the view: turn or move the view first.</source>
         <translation>Keine Oberfläche in der Bildmitte: Ansicht zuerst drehen oder verschieben.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="566"/>
+        <location filename="../../desktop/main_window.py" line="568"/>
         <source>Open archive</source>
         <translation>Archiv öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="576"/>
+        <location filename="../../desktop/main_window.py" line="578"/>
         <source>Open a site first, then export it.</source>
         <translation>Öffnen Sie zuerst einen Ort, dann können Sie ihn exportieren.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="583"/>
+        <location filename="../../desktop/main_window.py" line="585"/>
         <source>Save screenshot</source>
         <translation>Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="584"/>
+        <location filename="../../desktop/main_window.py" line="586"/>
         <source>PNG images (*.png)</source>
         <translation>PNG-Bilder (*.png)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="602"/>
+        <location filename="../../desktop/main_window.py" line="604"/>
         <source>Fly mode: W A S D to move, Q / E down / up, Shift faster, Esc to leave.</source>
         <translation>Flugmodus: W A S D bewegen, Q / E nach unten / oben, Umschalt schneller, Esc beendet.</translation>
     </message>
@@ -1040,6 +1122,58 @@
     </message>
 </context>
 <context>
+    <name>ModeBar</name>
+    <message>
+        <location filename="../../kiosk/site.py" line="112"/>
+        <source>Explore</source>
+        <translation>Entdecken</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="112"/>
+        <source>Before / after</source>
+        <translation>Vorher / nachher</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="113"/>
+        <source>What changed?</source>
+        <translation>Was hat sich verändert?</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="113"/>
+        <source>Story</source>
+        <translation>Geschichte</translation>
+    </message>
+</context>
+<context>
+    <name>PinPad</name>
+    <message>
+        <location filename="../../kiosk/admin.py" line="92"/>
+        <source>Staff: enter the PIN</source>
+        <translation>Personal: PIN eingeben</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/admin.py" line="93"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/admin.py" line="95"/>
+        <location filename="../../kiosk/admin.py" line="135"/>
+        <source>Too many wrong PINs. Try again in a minute.</source>
+        <translation>Zu viele falsche PINs. Bitte in einer Minute erneut versuchen.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/admin.py" line="97"/>
+        <source>No PIN is configured: staff exit is disabled.</source>
+        <translation>Keine PIN eingerichtet: Beenden durch das Personal ist abgeschaltet.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/admin.py" line="137"/>
+        <source>Wrong PIN.</source>
+        <translation>Falsche PIN.</translation>
+    </message>
+</context>
+<context>
     <name>RegionsList</name>
     <message>
         <location filename="../../desktop/regions.py" line="70"/>
@@ -1104,6 +1238,156 @@
     </message>
 </context>
 <context>
+    <name>StoryCard</name>
+    <message>
+        <location filename="../../kiosk/story.py" line="169"/>
+        <source>Back</source>
+        <translation>Zurück</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="170"/>
+        <source>Pause</source>
+        <translation>Pause</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="170"/>
+        <source>Play</source>
+        <translation>Abspielen</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="174"/>
+        <source>End story</source>
+        <translation>Geschichte beenden</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="179"/>
+        <source>Finish</source>
+        <translation>Fertig</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="179"/>
+        <source>Next</source>
+        <translation>Weiter</translation>
+    </message>
+</context>
+<context>
+    <name>StoryPanel</name>
+    <message>
+        <location filename="../../desktop/stories.py" line="117"/>
+        <source>Story</source>
+        <translation>Geschichte</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="117"/>
+        <source>Id</source>
+        <translation>Kennung</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="117"/>
+        <source>Title (DE)</source>
+        <translation>Titel (DE)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="117"/>
+        <source>Title (EN)</source>
+        <translation>Titel (EN)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="118"/>
+        <source>Stop title (DE)</source>
+        <translation>Titel des Halts (DE)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="118"/>
+        <source>Stop title (EN)</source>
+        <translation>Titel des Halts (EN)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="119"/>
+        <source>Text (DE)</source>
+        <translation>Text (DE)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="119"/>
+        <source>Text (EN)</source>
+        <translation>Text (EN)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="122"/>
+        <source>Add current view</source>
+        <translation>Aktuelle Ansicht hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="123"/>
+        <source>Add the current view, epochs and compare mode as a stop</source>
+        <translation>Die aktuelle Ansicht, Epochen und den Vergleichsmodus als Halt hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="124"/>
+        <source>Remove</source>
+        <translation>Entfernen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="125"/>
+        <source>Preview</source>
+        <translation>Vorschau</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="126"/>
+        <source>Save story in the archive…</source>
+        <translation>Geschichte im Archiv speichern…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="127"/>
+        <source>e.g. what-changed</source>
+        <translation>z. B. was-sich-aenderte</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="129"/>
+        <location filename="../../desktop/stories.py" line="150"/>
+        <source>New story</source>
+        <translation>Neue Geschichte</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="131"/>
+        <source>Stories</source>
+        <translation>Geschichten</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="282"/>
+        <source>Save story</source>
+        <translation>Geschichte speichern</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="283"/>
+        <source>Save the story “%1” with %2 stops as a new version of %3 in the archive?</source>
+        <translation>Die Geschichte „%1“ mit %2 Halten als neue Version von %3 im Archiv speichern?</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="307"/>
+        <source>Saved story “%1” as archive version %2.</source>
+        <translation>Geschichte „%1“ als Archivversion %2 gespeichert.</translation>
+    </message>
+</context>
+<context>
+    <name>Timeline</name>
+    <message>
+        <location filename="../../kiosk/site.py" line="178"/>
+        <source>%1 (before)</source>
+        <translation>%1 (vorher)</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="182"/>
+        <source>Tap a year</source>
+        <translation>Tippen Sie auf ein Jahr</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="183"/>
+        <source>Tap a year to compare it with the one before</source>
+        <translation>Tippen Sie auf ein Jahr, um es mit dem vorherigen zu vergleichen</translation>
+    </message>
+</context>
+<context>
     <name>TimelineBar</name>
     <message>
         <location filename="../../desktop/timeline.py" line="232"/>
@@ -1129,6 +1413,14 @@
         <location filename="../../desktop/timeline.py" line="250"/>
         <source>Epoch %1</source>
         <translation>Epoche %1</translation>
+    </message>
+</context>
+<context>
+    <name>TopBar</name>
+    <message>
+        <location filename="../../kiosk/site.py" line="77"/>
+        <source>Home</source>
+        <translation>Start</translation>
     </message>
 </context>
 <context>
