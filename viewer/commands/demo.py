@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         report = ingest(manifest_path, archive, user=getpass.getuser(), progress=progress)
     print_report(report)
     compare_demo(archive, report.site, console)
-    store_demo_story(archive, report.site, demo.truth_path, console)
+    store_demo_story(archive, report.site, manifest_path.parent / "truth.json", console)
     # The archive summary, exactly as `stadtzeit archive ls` and `archive log` print it.
     from viewer.cli import main as cli_main
 
