@@ -42,7 +42,6 @@ from viewer.kiosk.attract import AttractBand, AttractLoop, Item, playlist
 from viewer.kiosk.config import KioskConfig
 from viewer.kiosk.counts import Counts
 from viewer.kiosk.home import HomeScreen
-from viewer.qt.refcount import keep_none_alive
 from viewer.kiosk.site import (
     ChangeCard,
     Hotspots,
@@ -59,6 +58,7 @@ from viewer.model.state import CompareMode, ViewerModel
 from viewer.model.stories import Story, read_stories
 from viewer.qt.controller import ViewerController
 from viewer.qt.i18n import Translations
+from viewer.qt.refcount import keep_none_alive
 from viewer.render.vtk_view import SceneView, ThumbnailRenderer
 
 log = logging.getLogger(__name__)
