@@ -7,7 +7,6 @@ back from the runtime's own swapchain images.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 import vr_site
 from vr_site import A, B
+from xvfb import XvfbError, start_xvfb
 
 pytestmark = [
     pytest.mark.xr,
@@ -51,24 +51,14 @@ def scene(archive_root):
 
 @pytest.fixture
 def xvfb(monkeypatch):
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        pytest.skip("Xvfb is not installed (it is in the XR root)")
-    for n in range(170, 200):
-        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
-            break
-    proc = subprocess.Popen([exe, f":{n}", "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # a fresh root compiles its keymap on the first start: allow it time on a busy machine
-    for _ in range(600):
-        if Path(f"/tmp/.X11-unix/X{n}").exists() or proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    if not Path(f"/tmp/.X11-unix/X{n}").exists():
-        proc.kill()
-        pytest.fail(f"Xvfb :{n} did not start within 30 s (exit code {proc.poll()})")
-    monkeypatch.setenv("DISPLAY", f":{n}")
-    yield f":{n}"
+    try:
+        proc, display = start_xvfb("640x480x24")
+    except XvfbError as exc:
+        if "not installed" in str(exc):
+            pytest.skip(str(exc))
+        pytest.fail(str(exc))
+    monkeypatch.setenv("DISPLAY", display)
+    yield display
     proc.terminate()
     proc.wait(10)
 
@@ -175,6 +165,18 @@ def test_unknown_epoch_fails_before_the_headset(archive_root):
         [*VR, "--archive", str(archive_root), "--epoch",
          "1999-01-01"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 1 and "1999-01-01" in done.stderr and A in done.stderr
+
+
+def test_configured_runtime_without_its_service_fails_before_loading(archive_root, tmp_path):
+    """Monado configured but its service not running: exit 2 at once, before the site loads."""
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(tmp_path))   # no service socket in here
+    started = time.monotonic()
+    done = subprocess.run([*VR, vr_site.SITE, "--archive", str(archive_root)], env=env,
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "no OpenXR runtime answered" in done.stderr and "Traceback" not in done.stderr
+    assert "triangles" not in done.stderr, "the site was loaded before the runtime was asked"
+    assert time.monotonic() - started < 60
 
 
 def start_cli(args: list[str], prefix: list[str] | None = None) -> subprocess.Popen:

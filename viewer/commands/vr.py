@@ -92,12 +92,14 @@ def _language(value: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from viewer.vr.session import available_extensions, unavailable
+    from viewer.vr.session import probe, unavailable
 
     if sys.platform.startswith("linux") and not _runtime_configured():
         raise unavailable("no runtime is configured: no XR_RUNTIME_JSON and no "
                           "openxr/1/active_runtime.json")
-    available_extensions()   # no runtime: fail now, before loading a large site
+    # a runtime that is configured but not running (Monado without its service) fails only
+    # at xrCreateInstance: ask for the headset now, before loading a large site
+    probe()
     from viewer.vr.app import run_vr
     from viewer.vr.scene_data import FACE_BUDGET, load_scene
 

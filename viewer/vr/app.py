@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import signal
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,6 +20,7 @@ import xr
 
 from viewer.vr.actions import Actions, locate
 from viewer.vr.interaction import InputFrame, Interaction, Mode, WalkSurface
+from viewer.vr.interrupt import StopFlag, stop_on_sigint
 from viewer.vr.panel import PANEL_WIDTH, PanelState, render_panel
 from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer
 from viewer.vr.scene_data import VRScene
@@ -80,36 +79,25 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
     `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests);
     `capture_last` keeps both eyes' pixels of the last frame in the result."""
     result = VRResult()
-    stop = threading.Event()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-        # restart interrupted system calls: an EINTR inside the runtime's own IPC (Monado's
-        # recvmsg in xrWaitSwapchainImage) would otherwise lose the instance mid-frame
-        signal.siginterrupt(signal.SIGINT, False)
-    try:
-        with XRSession(graphics) as xs:
-            result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
-                                                              xs.kind)
-            result.space, result.depth_layer = xs.space_type, xs.depth_format is not None
-            result.eye_size = (xs.eyes[0].width, xs.eyes[0].height)
-            result.color_format = int(xs.color_format)
-            try:
-                _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
-                      language, script, capture_last, timeout_s)
-            except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
-                xs.lost = True
-                log.debug("runtime lost: %r", exc)
-            result.states = list(xs.states)
-            if xs.lost:
-                raise XRSessionLost(LOST_MESSAGE)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    with stop_on_sigint() as stop, XRSession(graphics) as xs:
+        result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
+                                                          xs.kind)
+        result.space, result.depth_layer = xs.space_type, xs.depth_format is not None
+        result.eye_size = (xs.eyes[0].width, xs.eyes[0].height)
+        result.color_format = int(xs.color_format)
+        try:
+            _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
+                  language, script, capture_last, timeout_s)
+        except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
+            xs.lost = True
+            log.debug("runtime lost: %r", exc)
+        result.states = list(xs.states)
+        if xs.lost:
+            raise XRSessionLost(LOST_MESSAGE)
     return result
 
 
-def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event,
+def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
           epoch: str | None, frames: int | None, screenshot: Path | None, mode: Mode | str,
           heatmap: bool, language: str,
           script: Callable[[int, InputFrame], InputFrame] | None, capture_last: bool,
