@@ -87,8 +87,8 @@ def synthetic_scene(faces: int, seed: int = 5) -> VRScene:
     col[:, 3] = 255
     mesh = Mesh(vertices=v, faces=f, frame="site", vertex_colors=col, normals=nrm)
     change = (3 * np.sin(v[:, 0] / 40) * np.cos(v[:, 1] / 30)).astype(np.float32)
-    epoch = EpochScene("2024-01-01", None, 0, mesh, ChangeField("2020-01-01", "2024-01-01",
-                                                                "synthetic", change, 5.0))
+    epoch = EpochScene("2024-01-01", None, 0, mesh, [ChangeField("2020-01-01", "2024-01-01",
+                                                                 "synthetic", change)])
     markers = [Marker(f"m{i}", (float(px), float(py), 20.0), Text("Marke", "Marker"))
                for i, (px, py) in enumerate(rng.uniform(-150, 150, (8, 2)))]
     return VRScene("synthetic", Text("Synthetisch", "Synthetic"), "", "", (0.0, 0.0, 0.0), None,
@@ -163,7 +163,8 @@ def main() -> int:
     del mesh
     head = Pose((0.0, 1.6, 0.0))
     inter = Interaction(surfaces, scene.bounds, [e.id for e in scene.epochs],
-                        [e.change is not None for e in scene.epochs], start_epoch=epoch,
+                        compare_with=[[c.a for c in e.changes] for e in scene.epochs],
+                        start_epoch=epoch,
                         mode=Mode(args.view), heatmap=not args.no_heatmap)
     inter.update(InputFrame(0.0, head))
     # the right hand aims a teleport arc (a ray in the miniature) the whole time

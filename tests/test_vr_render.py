@@ -190,7 +190,7 @@ def big_scene(n: int, markers) -> VRScene:
         from viewer.vr.scene_data import vertex_normals
         mesh.normals = vertex_normals(mesh.vertices, mesh.faces)
         change = np.zeros(len(mesh.vertices), np.float32)
-        meshes.append(EpochScene(e, None, 0, mesh, ChangeField(A, e, "t", change, 1.0)))
+        meshes.append(EpochScene(e, None, 0, mesh, [ChangeField(A, e, "t", change)]))
     return VRScene("big", Text("x", "x"), "", "", (0.0, 0.0, 0.0), None, meshes, markers)
 
 

@@ -145,6 +145,48 @@ def test_scripted_controls_drive_a_real_session(scene):
     assert bluish(r.captures[0]).sum() < 20             # ...and no heatmap (A has no data)
 
 
+def test_headset_taken_off_resets_the_visit(scene):
+    """The headset off (the script's test hook, on the same path as the session state) for
+    longer than the reset time: the next frames show the start again — epoch B, no heatmap."""
+    from viewer.vr.interaction import InputFrame
+
+    def script(n: int, inp: InputFrame) -> InputFrame:
+        inp.previous_epoch = n in (2, 3)
+        inp.present = not 8 <= n < 40
+        if 8 <= n < 40:
+            time.sleep(0.02)                 # 32 frames off, well past 0.3 s
+        return inp
+
+    r = run(scene, frames=48, mode="life-size", script=script, reset_after_s=0.3)
+    assert "epoch" in r.events and "reset" in r.events
+    assert r.epoch == B and not r.heatmap and r.mode == "life-size"
+
+
+def test_significant_only_greys_what_is_below_the_level_of_detection(scene):
+    """The pair's product has per-vertex significance: with significant-only on, the heatmap
+    keeps red and blue on the buildings and draws the rest light grey."""
+    from viewer.vr.interaction import InputFrame
+
+    def script(n: int, inp: InputFrame) -> InputFrame:
+        inp.significant = n == 2
+        return inp
+
+    plain = run(scene, frames=6, mode="miniature", heatmap=True, capture_last=True)
+    r = run(scene, frames=6, mode="miniature", script=script, capture_last=True)
+    assert "significant" in r.events and r.heatmap
+    check_heatmap(r.captures[0])
+    before, after = plain.captures[0][..., :3].astype(int), r.captures[0][..., :3].astype(int)
+
+    def white(img):   # the unchanged ground: white in the diverging scale
+        return (img.min(axis=-1) > 225) & (np.ptp(img, axis=-1) < 12)
+
+    def light_grey(img):   # INSIGNIFICANT_GREY, 185 in sRGB (lit: a little darker)
+        return (img.min(axis=-1) > 120) & (img.max(axis=-1) < 205) & (np.ptp(img, axis=-1) < 8)
+
+    assert white(before).sum() > 1000 and white(after).sum() < white(before).sum() / 10
+    assert light_grey(after).sum() > light_grey(before).sum() + 1000
+
+
 def test_cli_end_to_end_with_a_screenshot(archive_root, tmp_path):
     png = tmp_path / "left.png"
     done = subprocess.run(

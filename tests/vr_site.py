@@ -27,6 +27,7 @@ TINT = {A: (215, 150, 80), B: (70, 140, 215)}
 OLD = (-30.0, -10.0, -10.0, 10.0, 15.0)    # x0, x1, y0, y1, height: epoch A only
 NEW = (10.0, 30.0, -10.0, 10.0, 10.0)      # epoch B
 NO_VALUE_Y = 45.0                          # change values are NaN north of this
+LEVEL_OF_DETECTION = 0.5                   # metres, in the change product's summary
 
 
 def heights(x: np.ndarray, y: np.ndarray, epoch: str) -> np.ndarray:
@@ -86,4 +87,7 @@ def build(base: Path, lods: tuple[int, ...] = (101, 51)) -> Path:
                 w.add_file(f"epochs/{e}/mesh/lod{k}.glb", path)
         np.savez(work / "change.npz", distance=change(lods[0]))
         w.add_file(f"changes/{A}__{B}/m3c2/lod0.npz", work / "change.npz")
+        # exact values: anything beyond half a metre is real change
+        w.add_json(f"changes/{A}__{B}/m3c2/summary.json",
+                   {"method": "m3c2", "level_of_detection": LEVEL_OF_DETECTION})
     return root

@@ -41,6 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start standing in the site (default) or above it as a miniature")
     p.add_argument("--heatmap", action="store_true",
                    help="start with the change heatmap on (where change data exists)")
+    p.add_argument("--seated", action="store_true",
+                   help="a seated station: show the site from a standing adult's eye height "
+                        "whatever the visitor's (also for wheelchair users and children)")
+    p.add_argument("--reset-after", type=float, default=60.0, metavar="SECONDS",
+                   help="return to the start after the headset has been off this long "
+                        "(default 60; 0: never)")
     p.add_argument("--language", choices=["de", "en"], default=None,
                    help="language of the hand panel (default: from the system locale)")
     p.add_argument("--graphics", choices=["auto", "egl", "glx"], default="auto",
@@ -111,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{scene.site_id}: {lods}", file=sys.stderr)
     result = run_vr(scene, epoch=args.epoch, frames=args.frames, screenshot=args.screenshot,
                     graphics=args.graphics, mode=args.start, heatmap=args.heatmap,
-                    language=_language(args.language))
+                    language=_language(args.language), seated=args.seated,
+                    reset_after_s=args.reset_after or None)
     work = sorted(result.work_ms)
     median = work[len(work) // 2] if work else 0.0
     print(f"{result.runtime} / {result.system} ({result.graphics}, {result.space} space, "

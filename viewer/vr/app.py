@@ -74,10 +74,13 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
            screenshot: Path | None = None, graphics: str = "auto",
            mode: Mode | str = Mode.LIFE_SIZE, heatmap: bool = False, language: str = "de",
            script: Callable[[int, InputFrame], InputFrame] | None = None,
-           capture_last: bool = False, timeout_s: float | None = None) -> VRResult:
+           capture_last: bool = False, timeout_s: float | None = None,
+           seated: bool = False, reset_after_s: float | None = 60.0) -> VRResult:
     """Show `scene` in the headset until the user (or the runtime) ends the session, or for
-    `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests);
-    `capture_last` keeps both eyes' pixels of the last frame in the result."""
+    `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests;
+    `present=False` takes the headset off); `capture_last` keeps both eyes' pixels of the last
+    frame in the result. `seated` calibrates the eye height to a standing adult's at the start;
+    after `reset_after_s` without the headset worn, the visit starts again."""
     result = VRResult()
     with stop_on_sigint() as stop, XRSession(graphics) as xs:
         result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
@@ -87,7 +90,7 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
         result.color_format = int(xs.color_format)
         try:
             _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
-                  language, script, capture_last, timeout_s)
+                  language, script, capture_last, timeout_s, seated, reset_after_s)
         except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
             xs.lost = True
             log.debug("runtime lost: %r", exc)
@@ -101,10 +104,10 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
           epoch: str | None, frames: int | None, screenshot: Path | None, mode: Mode | str,
           heatmap: bool, language: str,
           script: Callable[[int, InputFrame], InputFrame] | None, capture_last: bool,
-          timeout_s: float | None) -> None:
+          timeout_s: float | None, seated: bool, reset_after_s: float | None) -> None:
     xs.context.make_current()
     renderer = Renderer(scene)
-    actions = Actions(xs.instance, xs.session)
+    actions = Actions(xs.instance, xs.session, xs.enabled_extensions)
     result.profiles = [p.profile for p in actions.profiles if p.accepted]
     # the first epoch's walkable surface now (the start point stands on it), the others in
     # the background: 2M triangles take a couple of seconds each
@@ -116,9 +119,9 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
         for i, e in enumerate(scene.epochs)]
     pool.shutdown(wait=False)
     inter = Interaction(surfaces, scene.bounds, [e.id for e in scene.epochs],
-                        [e.change is not None for e in scene.epochs],
-                        start_epoch=start, mode=mode, heatmap=heatmap,
-                        floor_y=xs.floor_y)
+                        compare_with=[[c.a for c in e.changes] for e in scene.epochs],
+                        start_epoch=start, mode=mode, heatmap=heatmap, floor_y=xs.floor_y,
+                        seated=seated, reset_after_s=reset_after_s)
     name = scene.name.get(language) or scene.site_id
     panel_key: PanelState | None = None
     note, note_until = "", 0.0
@@ -135,7 +138,10 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                 if deadline is not None and time.monotonic() > deadline + 15:
                     log.warning("the runtime did not end the session; leaving anyway")
                     break
+            worn = xs.state in (xr.SessionState.VISIBLE, xr.SessionState.FOCUSED)
             if not xs.running:
+                if inter.presence(False, time.monotonic()):    # headset off, no frames
+                    result.events.append("reset")
                 time.sleep(0.005)      # IDLE or STOPPING: no frames; the runtime paces us
                 continue
             fs = xs.wait_frame()
@@ -145,24 +151,29 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
             inp = actions.sync(xs.space, fs.predicted_display_time, now, head, xs.focused)
             if script is not None:
                 inp = script(result.frames, inp)
-            events = inter.update(inp)
+            reset = inter.presence(worn and inp.present, time.monotonic())
+            events = ["reset"] * reset + inter.update(inp)
             result.events += events
             for ev in events:
                 if ev in ("blocked", "no-change-data"):
                     note, note_until = _NOTES.get(language, _NOTES["en"])[ev], now + NOTE_SECONDS
                     for h in ("left", "right"):
                         actions.pulse(h, 0.8, 0.06)
-                elif ev in ("teleport", "turn-left", "turn-right", "epoch", "scale"):
+                elif ev in ("teleport", "turn-left", "turn-right", "epoch", "scale", "compare",
+                            "significant", "calibrated"):
                     actions.pulse("right", 0.3, 0.02)
             views = xs.locate_views(fs.predicted_display_time) if fs.should_render else None
             frame = None
             if views is not None:
                 e = scene.epochs[inter.epoch_index]
+                change = e.changes[inter.change_index] if e.changes else None
                 state = PanelState(name, e.id, inter.epoch_index + 1, len(scene.epochs),
                                    inter.mode.value, inter.heatmap,
-                                   e.change.a if e.change else None,
-                                   e.change.limit if e.change else None,
-                                   note if now < note_until else "", language)
+                                   change.a if change else None,
+                                   change.limit if change else None,
+                                   note if now < note_until else "", language,
+                                   significant_only=inter.significant_only,
+                                   scale=change.scale if change else None)
                 if state != panel_key:
                     renderer.set_panel(render_panel(state))
                     panel_key = state
@@ -176,8 +187,9 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                     panel = (pose_matrix(left.position, left.orientation)
                              @ translation((0.0, 0.085, 0.02)) @ _rot_x(-0.6) @ size)
                 frame = FrameView(inter.stage_from_site(), inter.epoch_index,
-                                  inter.heatmap_visible, inter.fade,
-                                  inter.mode == Mode.MINIATURE, xs.floor_y, inter.aim,
+                                  inter.heatmap_visible, inter.change_index,
+                                  inter.significant_only, inter.fade,
+                                  inter.mode == Mode.MINIATURE, inter.ground_y, inter.aim,
                                   hand_mats, panel)
                 renderer.set_aim(inter.aim, frame.miniature)
                 last = frames is not None and result.frames + 1 >= frames

@@ -11,19 +11,22 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from viewer.model.change_display import ColourScale, format_length
 from viewer.model.scene import diverging_colormap
 
-WIDTH, HEIGHT = 640, 400
+WIDTH, HEIGHT = 640, 600
 #: metres: the panel's width in the hand (its height follows the image's aspect)
 PANEL_WIDTH = 0.20
 
 _TEXT = {
     "de": {"epoch": "Epoche", "life-size": "Lebensgröße", "miniature": "Miniatur",
            "change": "Veränderung seit", "no-change": "keine Veränderungsdaten",
-           "heatmap-off": "Veränderung: aus"},
+           "heatmap-off": "Veränderung: aus", "significant": "nur signifikante Änderungen",
+           "colours": "blau: abgesenkt/entfernt · rot: angehoben/hinzugekommen"},
     "en": {"epoch": "Epoch", "life-size": "Life size", "miniature": "Miniature",
            "change": "Change since", "no-change": "no change data",
-           "heatmap-off": "Change: off"},
+           "heatmap-off": "Change: off", "significant": "significant change only",
+           "colours": "blue: lowered/removed · red: raised/added"},
 }
 _FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
           "/usr/share/fonts/dejavu/DejaVuSans.ttf",
@@ -44,6 +47,8 @@ class PanelState:
     limit: float | None = None       # metres at either end of the colour scale
     note: str = ""
     language: str = "de"
+    significant_only: bool = False
+    scale: ColourScale | None = None   # how the limit was chosen (stated under the bar)
 
 
 @lru_cache(maxsize=8)
@@ -68,8 +73,14 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> str:
     return text.rstrip() + "…"
 
 
-def _metres(v: float) -> str:
-    return f"{v:g} m"
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 def render_panel(state: PanelState, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
@@ -80,7 +91,7 @@ def render_panel(state: PanelState, width: int = WIDTH, height: int = HEIGHT) ->
     d.rounded_rectangle((0, 0, width - 1, height - 1), radius=height // 12,
                         fill=(20, 24, 30, 225), outline=(255, 255, 255, 90), width=3)
     x, y = width // 16, height // 14
-    title, body, small = _font(height // 9), _font(height // 12), _font(height // 15)
+    title, body, small = _font(width // 14), _font(width // 19), _font(width // 25)
 
     def line(text: str, font, fill=(255, 255, 255, 255), gap: float = 1.35) -> None:
         nonlocal y
@@ -92,17 +103,25 @@ def render_panel(state: PanelState, width: int = WIDTH, height: int = HEIGHT) ->
     line(t.get(state.mode, state.mode), body, fill=(200, 220, 255, 255))
     if state.heatmap and state.limit:
         line(f"{t['change']} {state.change_from or '?'}", small, fill=(230, 230, 230, 255))
-        bar_w, bar_h = width - 2 * x, height // 14
+        if state.significant_only:
+            line(t["significant"], small, fill=(255, 230, 150, 255))
+        bar_w, bar_h = width - 2 * x, width // 22
         lut = diverging_colormap(bar_w)
         bar = np.repeat(np.concatenate([lut, np.full((bar_w, 1), 255, np.uint8)], 1)[None],
                         bar_h, axis=0)
         img.paste(Image.fromarray(bar, "RGBA"), (x, y))
         y += bar_h + height // 50
-        lim = _metres(state.limit)
-        d.text((x, y), f"-{lim}", font=small, fill=(255, 255, 255, 255))
-        d.text((width - x, y), f"+{lim}", font=small, fill=(255, 255, 255, 255), anchor="ra")
+        low = format_length(-state.limit, state.language)
+        high = format_length(state.limit, state.language, signed=True)
+        d.text((x, y), low, font=small, fill=(255, 255, 255, 255))
+        d.text((width - x, y), high, font=small, fill=(255, 255, 255, 255), anchor="ra")
         d.text((width // 2, y), "0", font=small, fill=(255, 255, 255, 255), anchor="ma")
-        y += int(height / 12)
+        y += int(width / 18)
+        for text in _wrap(d, t["colours"], small, width - 2 * x):
+            line(text, small, fill=(230, 230, 230, 255), gap=1.2)
+        if state.scale is not None:
+            for text in _wrap(d, state.scale.explain(state.language), small, width - 2 * x):
+                line(text, small, fill=(190, 190, 190, 255), gap=1.2)
     elif state.heatmap:
         line(t["no-change"], small, fill=(255, 200, 120, 255))
     else:

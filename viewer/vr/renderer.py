@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from viewer.model.scene import NO_VALUE_GREY, diverging_colormap
+from viewer.model.scene import INSIGNIFICANT_GREY, NO_VALUE_GREY, diverging_colormap
 from viewer.vr.gl import GL, glVertexAttribPointer
 from viewer.vr.interaction import Aim
 from viewer.vr.scene_data import VRScene
 from viewer.vr.xform import projection_from_fov, rigid_inverse
 
 NO_VALUE = 1e30           # stands for NaN in the change attribute (no value at this vertex)
+INSIGNIFICANT = 3e30      # a value below the level of detection, when only real change shows
 SKY = (176, 200, 224)     # sRGB bytes
 GROUND = (104, 110, 98)
 TABLE = (132, 120, 106)
@@ -74,6 +75,7 @@ uniform int u_color_mode;      // 0 vertex colours, 1 texture, 2 plain
 uniform bool u_heatmap;
 uniform float u_limit;         // change (m) at either end of the colour scale
 uniform vec3 u_no_value;       // linear grey where there is no change value
+uniform vec3 u_insignificant;  // linear light grey: below the level of detection
 uniform sampler2D u_texture;   // unit 0, sRGB
 uniform sampler2D u_colormap;  // unit 1, 256 x 1, sRGB: blue - white - red
 uniform vec3 u_light;          // site frame
@@ -83,7 +85,9 @@ out vec4 o_color;
 void main() {
     vec3 base;
     if (u_heatmap) {
-        if (abs(v_change) > 1e29) {
+        if (abs(v_change) > 2e30) {
+            base = u_insignificant;
+        } else if (abs(v_change) > 1e29) {
             base = u_no_value;
         } else {
             float t = clamp(v_change / u_limit, -1.0, 1.0) * 0.5 + 0.5;
@@ -177,6 +181,8 @@ class FrameView:
     stage_from_site: np.ndarray
     epoch: int = 0
     heatmap: bool = False
+    change: int = 0                 # which of the epoch's comparisons (EpochScene.changes)
+    significant_only: bool = False
     fade: float = 0.0
     miniature: bool = False
     floor_y: float = 0.0
@@ -265,6 +271,8 @@ class _GPUMesh:
     color_mode: int = 2
     has_change: bool = False
     limit: float = 1.0
+    change_vbo: int = 0
+    shown: tuple[int, bool] = (0, False)    # (pair index, significant only) in change_vbo
 
 
 def _octahedron() -> np.ndarray:
@@ -292,6 +300,14 @@ def _disc(segments: int = 64) -> np.ndarray:
     return np.stack([centre, rim[:-1], rim[1:]], axis=1).reshape(-1, 3)
 
 
+def change_attribute(change, significant_only: bool) -> np.ndarray:
+    """The per-vertex float the shader reads: metres, or a code for no value / not significant."""
+    values = np.where(np.isfinite(change.values), change.values, NO_VALUE).astype(np.float32)
+    if significant_only:
+        values[np.isfinite(change.values) & ~change.is_significant()] = INSIGNIFICANT
+    return values
+
+
 class Renderer:
     """Draws a `VRScene`; create it with the GL context current (uploads everything)."""
 
@@ -308,6 +324,7 @@ class Renderer:
         GL.glUniform1i(self.mesh_prog["u_texture"], 0)
         GL.glUniform1i(self.mesh_prog["u_colormap"], 1)
         GL.glUniform3f(self.mesh_prog["u_no_value"], *linear(tuple(NO_VALUE_GREY)))
+        GL.glUniform3f(self.mesh_prog["u_insignificant"], *linear(tuple(INSIGNIFICANT_GREY)))
         GL.glUniform3f(self.mesh_prog["u_light"], *LIGHT)
         GL.glUniform1i(self.mesh_prog["u_lighting"], 1 if lighting else 0)
         GL.glUseProgram(0)
@@ -363,11 +380,11 @@ class Renderer:
             bufs.append(_attribute(2, np.asarray(m.vertex_colors, np.uint8), 4,
                                    GL.GL_UNSIGNED_BYTE, normalized=True))
             gm.color_mode = 0
-        if epoch.change is not None:
-            values = np.where(np.isfinite(epoch.change.values), epoch.change.values,
-                              NO_VALUE).astype(np.float32)
-            bufs.append(_attribute(4, values, 1, GL.GL_FLOAT))
-            gm.has_change, gm.limit = True, float(epoch.change.limit)
+        if epoch.changes:
+            gm.change_vbo = _attribute(4, change_attribute(epoch.changes[0], False), 1,
+                                       GL.GL_FLOAT)
+            bufs.append(gm.change_vbo)
+            gm.has_change, gm.limit = True, float(epoch.changes[0].limit)
         bufs.append(_buffer(GL.GL_ELEMENT_ARRAY_BUFFER, np.asarray(m.faces, np.uint32)))
         GL.glBindVertexArray(0)
         return gm
@@ -425,6 +442,18 @@ class Renderer:
         GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
         self._aim_counts = (len(ribbon), len(ring))
 
+    def _show_change(self, epoch: int, gm: _GPUMesh, index: int, significant_only: bool) -> None:
+        """Put the chosen comparison into the mesh's change attribute (only when it differs
+        from what is there: a switch costs one buffer upload, not one per frame)."""
+        changes = self.scene.epochs[epoch].changes
+        index = min(max(index, 0), len(changes) - 1)
+        if gm.shown == (index, significant_only):
+            return
+        data = change_attribute(changes[index], significant_only)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, gm.change_vbo)
+        GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
+        gm.shown, gm.limit = (index, significant_only), float(changes[index].limit)
+
     def draw(self, framebuffer: int, width: int, height: int, eye: EyeView,
              frame: FrameView) -> None:
         """Draw one eye into `framebuffer` (colour + depth attached)."""
@@ -449,6 +478,8 @@ class Renderer:
         GL.glUseProgram(p.id)
         GL.glUniformMatrix4fv(p["u_mvp"], 1, GL.GL_TRUE, mvp)
         heat = frame.heatmap and gm.has_change
+        if heat:
+            self._show_change(frame.epoch, gm, frame.change, frame.significant_only)
         GL.glUniform1i(p["u_heatmap"], 1 if heat else 0)
         GL.glUniform1i(p["u_color_mode"], gm.color_mode)
         if heat:

@@ -1,8 +1,10 @@
 """What VR mode draws, read from the archive (no GL, no OpenXR, no Qt).
 
 For one site: each epoch's mesh at the finest LOD within a triangle budget (one epoch is drawn
-at a time, so the budget is per epoch), its change values from the epoch before when the
-archive holds them (`changes/<a>__<b>/<key>/lod<k>.npz`), and the annotations of site.json.
+at a time, so the budget is per epoch), its change values against every earlier epoch the
+archive holds them for (`changes/<a>__<b>/<key>/lod<k>.npz`; the epoch before first), and the
+annotations of site.json. Colour limits come from the desktop's own rule
+(`viewer.model.change_display.colour_scale`), so both views show the same scale.
 Archive layout parsing is the desktop viewer's (`viewer.model.store.site_info`), so both views
 agree on what a site holds.
 """
@@ -10,8 +12,7 @@ agree on what a site holds.
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 from assets_manifest.errors import StadtzeitError
 from processing.gltf import read_glb
 from processing.types import Mesh
+from viewer.model.change_display import ColourScale, colour_scale
 from viewer.model.state import ChangeRef, EpochInfo, SiteInfo, Text
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,28 @@ class ChangeField:
     a: str
     b: str
     key: str
-    values: np.ndarray          # (N,) float32
-    limit: float                # half-width of the diverging colour scale, a round number
+    values: np.ndarray                      # (N,) float32
+    significant: np.ndarray | None = None   # (N,) bool, when the product has it
+    level_of_detection: float | None = None
+    scale: ColourScale | None = None        # filled from the values when not given
+
+    def __post_init__(self) -> None:
+        if self.scale is None:
+            self.scale = colour_scale(self.values, self.significant, self.level_of_detection)
+
+    @property
+    def limit(self) -> float:
+        """Half-width of the diverging colour scale, a round number."""
+        return self.scale.limit
+
+    def is_significant(self) -> np.ndarray:
+        """Per vertex: change the viewer calls real (the product's flag, else |d| >= LoD)."""
+        finite = np.isfinite(self.values)
+        if self.significant is not None:
+            return finite & self.significant
+        if self.level_of_detection:
+            return finite & (np.abs(np.where(finite, self.values, 0)) >= self.level_of_detection)
+        return finite
 
 
 @dataclass
@@ -52,7 +74,12 @@ class EpochScene:
     date: date | None
     lod: int
     mesh: Mesh                  # site frame, float32 vertices, normals, colours or texture
-    change: ChangeField | None = None
+    changes: list[ChangeField] = field(default_factory=list)   # the epoch before first
+
+    @property
+    def change(self) -> ChangeField | None:
+        """The default comparison: with the epoch before, when the archive holds it."""
+        return self.changes[0] if self.changes else None
 
     @property
     def n_faces(self) -> int:
@@ -98,23 +125,6 @@ class VRScene:
         return lo.astype(np.float64), hi.astype(np.float64)
 
 
-def nice_limit(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 x 10^k at or above `value`: a colour scale that reads well
-    (as the desktop legend rounds it)."""
-    if not math.isfinite(value) or value <= 0:
-        return 1.0
-    exp = math.floor(math.log10(value))
-    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
-        if m * 10.0 ** exp >= value * (1 - 1e-12):
-            return m * 10.0 ** exp
-    return 10.0 ** (exp + 1)
-
-
-def change_limit(values: np.ndarray) -> float:
-    v = np.abs(values[np.isfinite(values)])
-    return nice_limit(max(float(np.percentile(v, 98)) if v.size else 1.0, 1e-3))
-
-
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted vertex normals (for meshes stored without any)."""
     v = vertices.astype(np.float64)
@@ -126,16 +136,20 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return (n / np.where(length > 0, length, 1.0)).astype(np.float32)
 
 
-def _change_ref(site: SiteInfo, epoch: EpochInfo, previous: str | None) -> ChangeRef | None:
-    refs = [c for c in site.changes if c.b == epoch.id and c.lods]
-    if not refs:
-        return None
+def _change_refs(site: SiteInfo, epoch: EpochInfo, previous: str | None) -> list[ChangeRef]:
+    """One stored product per earlier epoch `a` for this epoch (the best method for each),
+    the epoch before first, then the others from the oldest."""
+    best: dict[str, ChangeRef] = {}
 
-    def rank(c: ChangeRef) -> tuple[int, int, str]:
+    def rank(c: ChangeRef) -> tuple[int, str]:
         method = c.key.split("-")[0]          # keys may carry a parameter hash: m3c2-1a2b...
-        key = CHANGE_KEYS.index(method) if method in CHANGE_KEYS else len(CHANGE_KEYS)
-        return (0 if c.a == previous else 1, key, c.key)
-    return min(refs, key=rank)
+        return (CHANGE_KEYS.index(method) if method in CHANGE_KEYS else len(CHANGE_KEYS), c.key)
+
+    for c in site.changes:
+        if c.b == epoch.id and c.lods and (c.a not in best or rank(c) < rank(best[c.a])):
+            best[c.a] = c
+    order = {e.id: i for i, e in enumerate(site.epochs)}
+    return sorted(best.values(), key=lambda c: (c.a != previous, order.get(c.a, -1), c.a))
 
 
 def choose_lod(epoch: EpochInfo, change: ChangeRef | None, budget: int,
@@ -162,7 +176,7 @@ def load_scene(archive_path: str | Path, site: str | None = None, lod: int | Non
     Raises `SceneError` (or the archive's own errors) with what to do.
     """
     from archive import Archive
-    from viewer.model.scene import ProductError, read_change_values
+    from viewer.model.scene import ProductError, change_from_products, read_change_values
     from viewer.model.store import site_info
 
     archive = Archive.open(Path(archive_path))
@@ -183,22 +197,28 @@ def load_scene(archive_path: str | Path, site: str | None = None, lod: int | Non
     epochs: list[EpochScene] = []
     previous: str | None = None
     for e in with_meshes:
-        ref = _change_ref(info, e, previous)
-        k = choose_lod(e, ref, face_budget, lod)
+        refs = _change_refs(info, e, previous)
+        k = choose_lod(e, refs[0] if refs else None, face_budget, lod)
         mesh = read_glb(version.files[e.lods[k]])
         if mesh.normals is None or len(mesh.normals) != len(mesh.vertices):
             mesh.normals = vertex_normals(mesh.vertices, mesh.faces)
-        change = None
-        if ref is not None and k in ref.lods:
+        changes = []
+        for ref in refs:
+            if k not in ref.lods:
+                continue
             try:
-                values = read_change_values(version.files[ref.lods[k]],
-                                            len(mesh.vertices))["distance"]
-                change = ChangeField(ref.a, ref.b, ref.key, values, change_limit(values))
-            except ProductError as exc:   # the site stays viewable without its heatmap
-                log.warning("no heatmap for %s: %s", e.id, exc)
-        epochs.append(EpochScene(e.id, e.date, k, mesh, change))
+                data = read_change_values(version.files[ref.lods[k]], len(mesh.vertices))
+            except ProductError as exc:   # the site stays viewable without this heatmap
+                log.warning("no heatmap %s -> %s: %s", ref.a, e.id, exc)
+                continue
+            summary = version.read_json(ref.summary) if ref.summary else None
+            ch = change_from_products(ref.a, ref.b, k, data, summary)
+            changes.append(ChangeField(ref.a, ref.b, ref.key, ch.values, ch.significant,
+                                       ch.level_of_detection, ch.scale()))
+        epochs.append(EpochScene(e.id, e.date, k, mesh, changes))
         previous = e.id
 
     markers = [Marker(a.id, a.position, a.title, a.epochs) for a in info.annotations]
     return VRScene(info.id, info.name, info.licence, info.attribution, info.origin,
                    info.version, epochs, markers)
+
