@@ -17,6 +17,11 @@ with vertex colours in three LODs (--faces, 25 %, 5 %, as ingest makes them).
   (coarsest LOD while moving) and off (the chosen LOD all the time), and the frame the view
   draws when it returns to full detail after the idle timeout.
 - epoch switch: from choosing another epoch (a timeline click) to the frame that shows it.
+- drag (what a user gets): the main window shown with a 1280x720 view, a left-button drag
+  sent through Qt (QTest press, moves, release on the view's widget, i.e. real QMouseEvents
+  through Qt's event delivery), each move waited on until Qt has composed the window and
+  swapped it to the screen (QOpenGLWidget.frameSwapped): VTK's render, the blit, the Qt
+  repaint of the window and everything the viewer does per event. fps = moves / wall time.
 """
 
 from __future__ import annotations
@@ -33,7 +38,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtCore import QEventLoop, QPoint, Qt, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from archive import Archive  # noqa: E402
@@ -193,6 +199,48 @@ def interaction(app: QApplication, root: Path, site: str, frames: int) -> dict:
     return out
 
 
+def drag(app: QApplication, root: Path, site: str, frames: int, lod_on: bool = True) -> dict:
+    """Real drags through Qt on the shown window (see the module docstring)."""
+    w = MainWindow(language="en")
+    w.resize(1700, 960)
+    w.show()
+    w.open_archive(root)
+    wait(lambda: bool(w.model.sites))
+    w.open_site(site)
+    c, view = w.controller, w.view_area.primary
+    view.setFixedSize(1280, 720)
+    c.interaction_lod = lod_on
+    wait(lambda: bool(view.layers) and c.loader.idle)
+    wait(lambda: view.plotter.fresh, 10)
+    swaps = [0]
+    view.plotter.frameSwapped.connect(lambda: swaps.__setitem__(0, swaps[0] + 1))
+    widget = view.plotter
+    centre = QPoint(widget.width() // 2, widget.height() // 2)
+    times, faces = [], set()
+    for sweep in range(2):  # the first sweep warms up shaders and the proxy's upload
+        QTest.mousePress(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         centre)
+        t_start = time.perf_counter()
+        for i in range(frames):
+            n = swaps[0]
+            t = time.perf_counter()
+            QTest.mouseMove(widget, centre + QPoint(6 * (i + 1), 2 * (i % 5)))
+            wait(lambda n=n: swaps[0] > n, 10)
+            if sweep:
+                times.append(time.perf_counter() - t)
+                faces.update(la.mesh.n_faces for la in view.layers.values())
+        total = time.perf_counter() - t_start
+        QTest.mouseRelease(widget, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                           centre + QPoint(6 * frames, 0))
+        wait(lambda: not c.interacting, 10)
+    out = {"window": [w.width(), w.height()], "view": [widget.width(), widget.height()],
+           "median_ms": 1000 * statistics.median(times),
+           "p95_ms": 1000 * float(np.percentile(times, 95)), "fps": frames / total,
+           "faces": sorted(faces)}
+    w.close()
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--archive", type=Path, help="a real archive (default: synthetic)")
@@ -200,6 +248,7 @@ def main() -> int:
     ap.add_argument("--faces", type=int, default=1_000_000, help="synthetic LOD0 triangles")
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--drag-only", action="store_true", help="only the real drags")
     args = ap.parse_args()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -207,6 +256,10 @@ def main() -> int:
             root, site = args.archive, args.site
         else:
             root, site = synthetic_archive(Path(tmp), args.faces)
+        if args.drag_only:
+            for name, on in (("on", True), ("off", False)):
+                print(name, json.dumps(drag(app, root, site, args.frames, on)))
+            return 0
         ff = first_frame(app, root, site)
         version = Archive.open(root).read(site)
         lods = sorted((p for p in version.files if "/mesh/lod" in p and p.endswith(".glb")),
@@ -242,10 +295,17 @@ def main() -> int:
           f"(idle timeout {c_idle()} ms + one frame)")
     print("epoch switch to its frame: " + ", ".join(f"{ms:.0f} ms" for ms in
                                                     it["epoch_switch_ms"]))
+    drags = {name: drag(app, root, site, args.frames, on)
+             for name, on in (("on", True), ("off", False))}
+    for name, r in drags.items():
+        print(f"real drag through Qt, view {r['view'][0]}x{r['view'][1]} in a "
+              f"{r['window'][0]}x{r['window'][1]} window, interaction LOD {name:<3}: "
+              f"{r['fps']:.1f} fps (per move median {r['median_ms']:.1f} ms, "
+              f"p95 {r['p95_ms']:.1f} ms; triangles {'/'.join(f'{n:,}' for n in r['faces'])})")
     if args.json:
         args.json.write_text(json.dumps({"first_frame": ff, "orbit": rows,
-                                         "msaa_ratio": msaa_ratio, "interaction": it},
-                                        indent=2))
+                                         "msaa_ratio": msaa_ratio, "interaction": it,
+                                         "drag": drags}, indent=2))
     return 0
 
 

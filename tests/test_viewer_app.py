@@ -280,12 +280,20 @@ def test_heatmap_colours_by_sign_legend_histogram_and_regions(qtbot, two_epochs)
     assert added[0] > added[2] + 60, f"added building should be red, got {added}"
     assert removed[2] > removed[0] + 60, f"removed building should be blue, got {removed}"
     assert w.heatmap.legend.limit == pytest.approx(20.0)  # 15 m rounded up for the legend
-    assert w.heatmap.hist.counts is not None and sum(w.heatmap.hist.counts) > 10_000
+    # the histogram counts exactly the coloured values, over the legend's range
+    hist = w.heatmap.hist
+    assert hist.range == (-w.heatmap.legend.limit, w.heatmap.legend.limit)
+    assert sum(hist.counts) == np.isfinite(m.change.values).sum()
+    assert hist.x_title == "Change (m)" and "Vertices" in hist.y_title
+    assert w.heatmap.legend.ends[0].endswith("lowered / removed")
+    assert "percentile" in w.heatmap.scale_note.text()
+    assert "all change" in w.heatmap.state.text()
     # significant only: unchanged ground (|d| < LoD) turns grey, the buildings keep colour
     ground = pixel(prim, (0.0, 35.0, 0.0))
     box = w.heatmap.significant
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
     assert m.significant_only
+    assert "significant change only" in w.heatmap.state.text()
     settle(qtbot, w)
     (layer,) = prim.layers.values()
     v = layer.mesh.vertices
@@ -296,8 +304,19 @@ def test_heatmap_colours_by_sign_legend_histogram_and_regions(qtbot, two_epochs)
     # regions: sign, area, volume; a click flies there
     tree = w.regions.tree
     assert tree.topLevelItemCount() == 2
-    rows = {tree.topLevelItem(i).text(1): tree.topLevelItem(i) for i in range(2)}
-    assert rows["added"].text(2) == "400.0" and rows["removed"].text(3) == "-6000.0"
+    rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
+    assert rows["added"].text(3) == "400.0 m²" and rows["removed"].text(4) == "−6,000.0 m³"
+    assert rows["removed"].text(1) == "Old hall"  # the annotation inside the region names it
+    w.set_language("de")
+    rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
+    assert rows["entfernt"].text(4) == "−6.000,0 m³"
+    assert rows["entfernt"].text(1) == "Alte Halle"
+    # never clipped: the column is as wide as its text
+    item = rows["entfernt"]
+    need = tree.fontMetrics().horizontalAdvance(item.text(4))
+    assert tree.columnWidth(4) >= need
+    w.set_language("en")
+    rows = {tree.topLevelItem(i).text(2): tree.topLevelItem(i) for i in range(2)}
     rect = tree.visualItemRect(rows["added"])
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: np.allclose(m.camera.focal_point, (20, 0, 5), atol=0.01),
@@ -371,6 +390,40 @@ def test_annotations_per_epoch_and_cards_in_both_languages(qtbot, two_epochs) ->
     assert card.title.text() == "Alte Halle" and card.text.text() == "Abgerissen nach 2019."
     m.set_epoch(E2)  # its epoch is over: hotspot and card go
     assert "old-hall" not in labels and not card.isVisible()
+
+
+def test_labels_hide_behind_buildings_and_each_view_shows_its_epoch(qtbot, two_epochs) -> None:
+    """From street level behind the old hall (epoch 1) both hotspots lie behind the building:
+    no label, no marker. From above both show, apart. In side by side the old hall's label is
+    on A's view only, the square's on both."""
+    w = open_window(qtbot, two_epochs.root)
+    m = w.model
+    m.set_epoch(E1)
+    settle(qtbot, w)
+    overlay, view = w.annotations, w.view_area.primary
+    m.set_camera(Camera((-30.0, 30.0, 3.0), (-12.0, -12.0, 4.0), (0.0, 0.0, 1.0), 50.0))
+    qtbot.waitUntil(lambda: {p.reason for p in overlay.placed.values()} == {"occluded"},
+                    timeout=5000)
+    assert not any(label.isVisible() for label in overlay.labels.values())
+    assert not overlay._markers
+    m.set_camera(TOP_DOWN)
+    qtbot.waitUntil(lambda: all(p.visible for p in overlay.placed.values()), timeout=5000)
+    assert set(overlay.placed) == {"square", "old-hall"}
+    a, b = (overlay.labels[k].geometry() for k in ("square", "old-hall"))
+    assert a.isValid() and b.isValid() and not a.intersects(b)
+    # the marker under the label is clickable, the hidden one is not
+    x, y = overlay.placed["old-hall"].anchor_px
+    assert overlay.hit(QPoint(round(x), round(y))) == "old-hall"
+
+    m.set_epoch_a(E1)
+    m.set_epoch(E2)
+    m.set_compare_mode(CompareMode.SIDE_BY_SIDE)
+    settle(qtbot, w)
+    second = w.annotations_b
+    qtbot.waitUntil(lambda: set(second.placed) == {"square"} and
+                    set(overlay.placed) == {"square", "old-hall"}, timeout=5000)
+    assert view.isVisible() and w.view_area.secondary.isVisible()
+    assert "old-hall" not in second.labels and overlay.labels["old-hall"].isVisible()
 
 
 def test_language_switch_translates_every_part(qtbot, two_epochs) -> None:
@@ -485,6 +538,20 @@ def test_shortcuts_help_fly_mode_and_saved_viewpoints(qtbot, two_epochs) -> None
     qtbot.mouseClick(w.viewpoints.list.viewport(), Qt.MouseButton.LeftButton,
                      pos=w.viewpoints.list.visualItemRect(w.viewpoints.list.item(0)).center())
     assert m.camera == m.viewpoints["Overview"]
+    # Ctrl+S asks for a name (a confirmation) first: Cancel writes nothing
+    before = len(two_epochs.archive.log(SITE))
+    qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    dialog = w.viewpoints.dialog
+    assert dialog.isVisible() and "new version" in dialog.labelText()
+    assert m.epoch in dialog.textValue()  # a name that says what the view shows
+    dialog.reject()
+    qtbot.wait(300)
+    assert len(two_epochs.archive.log(SITE)) == before and len(m.viewpoints) == 1
+    qtbot.keyClick(w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    w.viewpoints.dialog.setTextValue("Roofs")
+    w.viewpoints.dialog.accept()
+    qtbot.waitUntil(lambda: "Roofs" in m.viewpoints, timeout=10000)
+    assert len(two_epochs.archive.log(SITE)) == before + 1
 
 
 def test_touch_pinch_twist_and_drag_move_the_camera(qtbot, two_epochs) -> None:

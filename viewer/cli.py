@@ -15,7 +15,7 @@ from pathlib import Path
 
 from assets_manifest.errors import StadtzeitError
 
-COMMANDS = ["manifest", "archive", "ingest", "compare", "demo", "view", "vr"]
+COMMANDS = ["manifest", "archive", "ingest", "compare", "demo", "view", "vr", "kiosk"]
 
 
 def default_archive() -> Path:

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         report = ingest(demo.manifest_path, archive, user=getpass.getuser(), progress=progress)
     print_report(report)
     compare_demo(archive, report.site, console)
+    store_demo_story(archive, report.site, demo.truth_path, console)
     # The archive summary, exactly as `stadtzeit archive ls` and `archive log` print it.
     from viewer.cli import main as cli_main
 
@@ -89,3 +90,24 @@ def compare_demo(archive, site: str, console) -> None:
         results.append(compare(archive, site, epochs[0], epochs[-1], method="dod"))
     for result in results:
         console.print(result.one_line())
+
+
+def store_demo_story(archive, site: str, truth_path: Path, console=None) -> int | None:
+    """The demo's guided tour of its known changes (truth.json) as `stories/<id>.json`; a new
+    version only when the stored story differs (a second run changes nothing)."""
+    import json
+
+    from viewer.model.stories import save_story, story_path
+    from viewer.model.tour import story_from_truth
+
+    story = story_from_truth(json.loads(Path(truth_path).read_text(encoding="utf-8")))
+    head = archive.read(site)
+    logical = story_path(story.id)
+    if logical in head.files and json.loads(head.files[logical].read_text("utf-8")) == \
+            story.to_json_dict():
+        return None
+    version = save_story(archive, story, message=f"demo: story '{story.id}'", user="demo")
+    if console is not None:
+        console.print(f"story '{story.id}' ({len(story.stops)} stops) stored as version "
+                      f"{version}")
+    return version

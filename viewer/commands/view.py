@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from assets_manifest.errors import StadtzeitError
 from viewer.cli import add_archive_option, archive_path
 
 COMPARE_MODES = ["single", "side", "overlay", "swipe", "heatmap"]
@@ -17,9 +18,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "compare modes (side by side, overlay, swipe, change heatmap), measuring "
                     "and annotations. The archive is opened read-only; only saving a viewpoint "
                     "writes (a new version). Without a screen, run it through xvfb-run.",
-        epilog="examples: stadtzeit view gasometer --epoch 2021-04-01\n"
-               "          xvfb-run -a stadtzeit view gasometer --compare heatmap "
-               "--screenshot change.png")
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples (on the demo site, made by `stadtzeit demo`):\n"
+               "  stadtzeit view gasometer-demo --epoch 2021-09-01\n"
+               "  xvfb-run -a -s '-screen 0 1920x1080x24' stadtzeit view gasometer-demo "
+               "--compare heatmap --screenshot change.png")
     p.add_argument("site", nargs="?", help="site id to open (default: the only site, if one)")
     p.add_argument("--epoch", metavar="ID", help="epoch to show (default: the newest)")
     p.add_argument("--compare", choices=COMPARE_MODES, default=None,
@@ -44,10 +47,25 @@ def _size(text: str | None) -> tuple[int, int] | None:
     return w, h
 
 
+class UnknownEpoch(StadtzeitError):
+    """`--epoch` names an epoch the site does not have."""
+
+
 def open_viewer(archive: Path, site: str | None = None, epoch: str | None = None, **kw) -> int:
     from archive import Archive
+    from archive.errors import SiteNotFound
 
-    Archive.open(archive)  # a bad path fails here, with the archive's own message
+    store = Archive.open(archive)  # a bad path fails here, with the archive's own message
+    # an unknown site or epoch fails now, before a window opens (a screenshot would wait)
+    if site is not None:
+        ids = store.site_ids()
+        if site not in ids:
+            raise SiteNotFound(site, ids)
+        if epoch is not None:
+            epochs = sorted(e.id for e in store.epochs(site))
+            if epochs and epoch not in epochs:
+                raise UnknownEpoch(f"site {site!r} has no epoch {epoch!r}; its epochs: "
+                                   f"{', '.join(epochs)} (choose one with --epoch)")
     from viewer.desktop import run as run_app
 
     return run_app(archive, site=site, epoch=epoch, **kw)

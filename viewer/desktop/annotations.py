@@ -1,7 +1,10 @@
 """Annotations as 3D hotspots: a marker in the scene, a label that follows it, a DE/EN card.
 
-Only the annotations that apply to the shown epoch appear. Labels are Qt widgets placed over the
-3D view after every frame, so text is crisp and translatable; the marker is a VTK point.
+Each view shows the annotations of the epochs it draws (in side by side, A's on the left view
+and B's on the right; in swipe, each on its side of the divider). Labels are Qt widgets placed
+over the 3D view after every frame by `viewer.render.labels`: a label whose anchor a drawn
+surface hides is hidden with its marker, and labels never overlap (the selected one wins, then
+the nearer). The marker is a VTK point on the view's overlay layer.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
-from viewer.model.state import AnnotationInfo, ViewerModel
+from viewer.model.state import AnnotationInfo, CompareMode, ViewerModel
+from viewer.render.labels import DepthProbe, LabelItem, PlacedLabel, place_labels
 from viewer.render.vtk_view import SceneView
 
 HOTSPOT_COLOUR = "#ffd43b"
@@ -45,7 +49,10 @@ class AnnotationOverlay:
     def __init__(self, model: ViewerModel, view: SceneView):
         self.model, self.view = model, view
         self.labels: dict[str, QToolButton] = {}
-        self._drawn: tuple[str, ...] = ()
+        self._drawn: tuple[str, ...] = ()      # annotations of a loaded view
+        self._markers: tuple[str, ...] | None = None  # markers on screen (not hidden)
+        self.placed: dict[str, PlacedLabel] = {}
+        self.probe = DepthProbe(view.renderer)
         self.card = AnnotationCard(view.plotter)
         self.card.close_button.clicked.connect(lambda: model.select_annotation(None))
         for signal in (model.events.site, model.events.epoch, model.events.language,
@@ -61,10 +68,9 @@ class AnnotationOverlay:
         self.refresh()
 
     def annotations(self) -> list[AnnotationInfo]:
-        return self.model.visible_annotations()
+        return self.model.visible_annotations(self.model.view_epochs(self.view.role))
 
     def refresh(self) -> None:
-        import pyvista as pv
         shown = self.annotations()
         ids = {a.id for a in shown}
         for aid in [k for k in self.labels if k not in ids]:
@@ -84,34 +90,55 @@ class AnnotationOverlay:
             label.adjustSize()
         if self.model.selected_annotation not in ids:
             self.card.hide()
-        # markers only over a model (not floating in an empty view while it loads), and the
-        # actor is rebuilt only when the set of markers changes
-        drawn = tuple(a.id for a in shown) if self.view.layers else ()
-        if drawn != self._drawn:
-            self._drawn = drawn
-            pts = np.array([a.position for a in shown if a.id in drawn],
-                           np.float64).reshape(-1, 3)
+        # markers only over a model (not floating in an empty view while it loads)
+        self._drawn = tuple(a.id for a in shown) if self.view.layers else ()
+        self.probe.watch([a.position for a in shown])
+        self.show_card()
+        self.view.request_render()  # the probe reads the new anchors' depth in that frame
+
+    def _side_ok(self, a: AnnotationInfo, x: float, width: float) -> bool:
+        """In swipe, an annotation of only one epoch belongs to that epoch's side."""
+        m = self.model
+        if m.compare_mode != CompareMode.SWIPE or self.view.role != "primary" or \
+                (a.applies_to(m.epoch_a) and a.applies_to(m.epoch)):
+            return True
+        left = x < m.swipe_position * width
+        return left if a.applies_to(m.epoch_a) else not left
+
+    def place(self) -> None:
+        """After every frame: each label next to its marker where nothing hides it and no other
+        label is; markers of hidden anchors go too."""
+        if self.view.closed:
+            return
+        plotter = self.view.plotter
+        w, h = plotter.width(), plotter.height()
+        shown = [a for a in self.annotations() if a.id in self._drawn and a.id in self.labels]
+        selected = self.model.selected_annotation
+        items = [LabelItem(a.id, a.position, (self.labels[a.id].width(),
+                                              self.labels[a.id].height()),
+                           priority=1.0 if a.id == selected else 0.0) for a in shown]
+        placed = place_labels(self.view.renderer, items, (w, h), occlusion=self.probe,
+                              pixel_ratio=plotter.devicePixelRatioF())
+        by_id = {a.id: a for a in shown}
+        self.placed = {}
+        for p in placed:
+            if p.rect is not None and not self._side_ok(by_id[p.key], p.anchor_px[0], w):
+                p = PlacedLabel(p.key, p.anchor_px, None, "other-side")
+            self.placed[p.key] = p
+        for aid, label in self.labels.items():
+            p = self.placed.get(aid)
+            label.setVisible(p is not None and p.visible)
+            if p is not None and p.visible:
+                label.move(QPoint(round(p.rect[0]), round(p.rect[1])))
+        markers = tuple(p.key for p in self.placed.values()
+                        if p.reason in ("shown", "overlap"))
+        if markers != self._markers:  # rebuilt only when the set changes, then one more frame
+            self._markers = markers
+            import pyvista as pv
+            pts = np.array([by_id[k].position for k in markers], np.float64).reshape(-1, 3)
             self.view.set_overlay_actor(
                 "hotspots", pv.PolyData(pts) if len(pts) else None, color=HOTSPOT_COLOUR,
                 point_size=14, spheres=True)
-        self.show_card()
-        self.place()
-
-    def place(self) -> None:
-        """Move each label next to its marker's screen position (after every frame)."""
-        if self.view.closed:
-            return
-        by_id = {a.id: a for a in self.annotations()}
-        w, h = self.view.plotter.width(), self.view.plotter.height()
-        for aid, label in self.labels.items():
-            a = by_id.get(aid)
-            if a is None:
-                continue
-            x, y, front = self.view.world_to_widget(a.position)
-            visible = front and 0 <= x < w and 0 <= y < h and aid in self._drawn
-            label.setVisible(visible)
-            if visible:
-                label.move(QPoint(int(x) + 10, int(y) - label.height() // 2))
         if self.card.isVisible():
             self._place_card()
 
@@ -143,9 +170,14 @@ class AnnotationOverlay:
     def hit(self, pos: QPoint, radius: float = 14.0) -> str | None:
         """The annotation whose marker is within `radius` pixels of a click."""
         best, best_d = None, radius
-        for a in self.annotations():
-            x, y, front = self.view.world_to_widget(a.position)
+        for aid in self._markers or ():
+            x, y = self.placed[aid].anchor_px
             d = float(np.hypot(x - pos.x(), y - pos.y()))
-            if front and d <= best_d:
-                best, best_d = a.id, d
+            if d <= best_d:
+                best, best_d = aid, d
+        if best is None:  # a click on a label selects its annotation too
+            for aid, p in self.placed.items():
+                if p.visible and p.rect[0] <= pos.x() <= p.rect[0] + p.rect[2] and \
+                        p.rect[1] <= pos.y() <= p.rect[1] + p.rect[3]:
+                    return aid
         return best

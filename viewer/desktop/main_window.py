@@ -34,6 +34,7 @@ from viewer.desktop.info_panel import InfoPanel
 from viewer.desktop.measure import MeasurePanel, marker_geometry
 from viewer.desktop.regions import RegionsList
 from viewer.desktop.site_list import SiteList
+from viewer.desktop.stories import install as install_stories
 from viewer.desktop.timeline import Player, TimelineBar
 from viewer.desktop.viewpoints import ViewpointPanel
 from viewer.model.scene import MeshData
@@ -171,6 +172,7 @@ class MainWindow(QMainWindow):
         for view in c.views.values():
             view.interaction.connect(c.begin_interaction)
         self.annotations = AnnotationOverlay(m, self.view_area.primary)
+        self.annotations_b = AnnotationOverlay(m, self.view_area.secondary)  # side by side: B
         self.player = Player(m, ready=c.is_ready)
         self.compare_bar = CompareBar(m, self)
         self.timeline = TimelineBar(m, self.player, self)
@@ -216,6 +218,7 @@ class MainWindow(QMainWindow):
         self.panel_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.panel_dock)
         self.resizeDocks([self.sites_dock, self.panel_dock], [190, 330], Qt.Orientation.Horizontal)
+        self.stories_dock = install_stories(self, self.panel_dock)
 
         self.footer = QLabel(self)
         self.footer.setObjectName("licence-footer")
@@ -250,6 +253,7 @@ class MainWindow(QMainWindow):
         self.viewpoints.save_requested.connect(c.save_viewpoint)
         c.thumbnail_mesh.connect(self._queue_thumbnail)
         c.scene_changed.connect(self.annotations.refresh)
+        c.scene_changed.connect(self.annotations_b.refresh)
         c.loader.busy.connect(self._busy)
         c.loader.progress.connect(self._progress)
         for view in (self.view_area.primary, self.view_area.secondary):
@@ -361,6 +365,7 @@ class MainWindow(QMainWindow):
         self.view_area.help.set_entries(self.tr("Keyboard shortcuts"), self.shortcut_help(),
                                         self.tr("Click anywhere or press F1 to close"))
         self.annotations.retranslate()
+        self.annotations_b.retranslate()
         self._update_footer()
 
     def shortcut_help(self) -> list[tuple[str, str]]:
@@ -476,10 +481,10 @@ class MainWindow(QMainWindow):
             if point is not None:
                 m.add_measure_point(point)
             return
-        if view is self.view_area.primary:
-            hit = self.annotations.hit(pos)
-            if hit is not None:
-                m.select_annotation(hit)
+        overlay = self.annotations if view is self.view_area.primary else self.annotations_b
+        hit = overlay.hit(pos)
+        if hit is not None:
+            m.select_annotation(hit)
 
     def _draw_measurement(self) -> None:
         meas = self.model.measurement
@@ -519,7 +524,7 @@ class MainWindow(QMainWindow):
 
     def _save_view_shortcut(self) -> None:
         self.tabs.setCurrentWidget(self.viewpoints)
-        self.viewpoints._save()
+        self.viewpoints.ask_and_save()
 
     def _focus_search(self) -> None:
         self.site_list.search.setFocus()

@@ -1,12 +1,28 @@
-"""The list of changed regions (sign, area, volume); choosing one flies the camera there."""
+"""The list of changed regions (plain name, sign, area, volume); choosing one flies the camera
+there. Numbers follow the UI language ("−2.621,3 m³" in German) and columns fit their text."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from viewer.model.state import Region, ViewerModel
+from viewer.model.change_display import format_area, format_volume
+from viewer.model.state import AnnotationInfo, Region, ViewerModel
+
+
+def region_name(region: Region, annotations: list[AnnotationInfo], language: str) -> str | None:
+    """The title of the annotation nearest the region's centre, if it lies within the region
+    (in plan view, within half the region's size of its centre)."""
+    if region.centroid is None:
+        return None
+    best, best_d = None, region.size / 2
+    for a in annotations:
+        d = ((a.position[0] - region.centroid[0]) ** 2 +
+             (a.position[1] - region.centroid[1]) ** 2) ** 0.5
+        if d <= best_d:
+            best, best_d = a, d
+    return best.title.get(language) if best else None
 
 
 class _Row(QTreeWidgetItem):
@@ -19,8 +35,10 @@ class _Row(QTreeWidgetItem):
         if isinstance(other, _Row):
             a, b = self.region, other.region
             keys = {0: lambda r: (float(r.id) if r.id.isdigit() else 0.0, r.id),
-                    1: lambda r: (r.sign, r.id), 2: lambda r: (r.area or 0.0, r.id),
-                    3: lambda r: (abs(r.volume or 0.0), r.id)}
+                    2: lambda r: (r.sign, r.id), 3: lambda r: (r.area or 0.0, r.id),
+                    4: lambda r: (abs(r.volume or 0.0), r.id)}
+            if col == 1:
+                return self.text(1) < other.text(1)
             return keys.get(col, keys[0])(a) < keys.get(col, keys[0])(b)
         return super().__lt__(other)
 
@@ -35,6 +53,8 @@ class RegionsList(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSortingEnabled(True)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.header().setStretchLastSection(False)
         self.tree.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 4)
@@ -43,11 +63,12 @@ class RegionsList(QWidget):
         self.tree.itemActivated.connect(self._clicked)
         model.events.change.connect(self.refresh)
         model.events.language.connect(self.refresh)
+        model.events.site.connect(self.refresh)
         self.retranslate()
 
     def retranslate(self) -> None:
-        self.tree.setHeaderLabels([self.tr("#"), self.tr("Change"), self.tr("Area (m²)"),
-                                   self.tr("Volume (m³)")])
+        self.tree.setHeaderLabels([self.tr("#"), self.tr("Name"), self.tr("Change"),
+                                   self.tr("Area"), self.tr("Volume")])
         self.refresh()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
@@ -57,21 +78,21 @@ class RegionsList(QWidget):
 
     def refresh(self) -> None:
         self.tree.clear()
-        ch = self.model.change
+        m = self.model
+        ch, lang = m.change, m.language
+        annotations = list(m.site.annotations) if m.site else []
         for region in ch.regions if ch else []:
             kind = self.tr("added") if region.sign > 0 else self.tr("removed")
-            item = _Row([region.id, kind,
-                         "" if region.area is None else f"{region.area:.1f}",
-                         "" if region.volume is None else f"{region.volume:+.1f}"])
+            item = _Row([region.id, region_name(region, annotations, lang) or "", kind,
+                         "" if region.area is None else format_area(region.area, lang),
+                         "" if region.volume is None else format_volume(region.volume, lang)])
             item.region = region
             item.setData(0, Qt.ItemDataRole.UserRole, region)
-            for col in (2, 3):
+            for col in (3, 4):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight)
-            item.setForeground(1, QBrush(QColor("#b2182b" if region.sign > 0 else "#2166ac")))
+            item.setForeground(2, QBrush(QColor("#b2182b" if region.sign > 0 else "#2166ac")))
             self.tree.addTopLevelItem(item)
         self.tree.sortItems(self.tree.sortColumn(), self.tree.header().sortIndicatorOrder())
-        for col in range(4):
-            self.tree.resizeColumnToContents(col)
 
     def _clicked(self, item: QTreeWidgetItem) -> None:
         region: Region = item.data(0, Qt.ItemDataRole.UserRole)

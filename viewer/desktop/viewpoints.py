@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -68,8 +69,42 @@ class ViewpointPanel(QWidget):
         if cam is not None:
             self.model.set_camera(cam)
 
+    def default_name(self) -> str:
+        """A name that says what the view shows: "2021-09-01, Change 2019-06-15 → 2021-09-01"."""
+        m = self.model
+        mode = m.compare_mode.value
+        shown = m.epoch or ""
+        if mode != "single" and m.epoch_a:
+            shown = f"{m.epoch_a} → {m.epoch}"
+        return self.tr("View %1 (%2)").replace("%1", shown).replace("%2", mode)
+
     def _save(self) -> None:
-        name = self.name.text().strip() or self.tr("View %1").replace(
-            "%1", str(len(self.model.viewpoints) + 1))
+        name = self.name.text().strip()
+        if not name:
+            self.ask_and_save()
+            return
         self.save_requested.emit(name)
         self.name.clear()
+
+    def ask_and_save(self) -> QInputDialog | None:
+        """Ask for a name (and so for confirmation) before writing a new archive version."""
+        if self.model.site is None:
+            return None
+        dialog = QInputDialog(self)
+        dialog.setObjectName("save-view-dialog")
+        dialog.setWindowTitle(self.tr("Save view"))
+        dialog.setLabelText(self.tr("Saving writes a new version of the site to the archive.\n"
+                                    "Name of the view:"))
+        dialog.setTextValue(self.default_name())
+        dialog.setOkButtonText(self.tr("Save in archive"))
+
+        def accepted() -> None:
+            name = dialog.textValue().strip()
+            if name:
+                self.save_requested.emit(name)
+            self.name.clear()
+
+        dialog.accepted.connect(accepted)
+        dialog.open()  # window-modal, not a nested event loop
+        self.dialog = dialog
+        return dialog

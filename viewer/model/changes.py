@@ -1,10 +1,20 @@
-"""Change values for a pair of epochs when the archive holds no change product (no Qt).
+"""Which change a pair of epochs shows, and its values when the archive holds none (no Qt).
+
+The method follows what the epochs captured (`default_method`): when both scans saw walls
+(terrestrial or mobile LiDAR, photogrammetry) M3C2 on the cleaned points gives walls, roofs and
+ground a value wherever both point clouds sampled the surface (its cylinders need points of
+both epochs), with a level of detection per point; when either was flown (airborne LiDAR sees
+roofs and ground, hardly walls) the DEM difference (DoD) is what both saw. On the demo's
+2021 → 2024 pair M3C2 leaves 0 % of the Gasometer's wall vertices without a value (DoD: 100 %)
+and measures the unchanged walls at 4 cm median; C2M on the meshes gives them ~1.9 m, the
+meshing's difference rather than change. Volumes of changed regions are 2.5D
+quantities: a stored DoD product's regions are shown beside 3D values.
 
 The viewer never writes products: what it computes here is shown and then forgotten. The work
-is the processing layer's: `processing.compare.mesh_change` when the orchestration offers it,
-else cloud-to-mesh distance (`processing.change.c2m`) of B's vertices against A's mesh, with
-regions from `processing.change.regions.point_regions`. Where B reaches beyond what A captured
-(its closest point on A is on A's open border), there is no value rather than a false change.
+is the processing layer's (`processing.compare.compare(..., store=False)`, the code behind
+`stadtzeit compare`); for epochs without archive products (meshes only) the viewer falls back
+to cloud-to-mesh distance of B's vertices against A's mesh, with no value where B reaches
+beyond what A captured (its closest point on A is on A's open border).
 """
 
 from __future__ import annotations
@@ -16,11 +26,22 @@ import numpy as np
 
 from assets_manifest.errors import StadtzeitError
 from viewer.model.scene import Cancelled, MeshData
-from viewer.model.state import ChangeData, Region
+from viewer.model.state import ChangeData, EpochInfo, Region
 
 MAX_DISTANCE = 25.0   # metres; farther vertices get no value instead of a slow search
 MIN_REGION_CHANGE = 0.10  # metres; with no level of detection, regions need at least this
 BORDER_TOLERANCE = 0.5    # metres; beyond A's open border by more than this: not covered by A
+
+
+#: Captures that sample walls as well as roofs and ground.
+SEES_WALLS = frozenset({"terrestrial-lidar", "mobile-lidar", "photogrammetry"})
+
+
+def default_method(a: EpochInfo | None, b: EpochInfo | None) -> str:
+    """"m3c2" when both epochs captured walls, else "dod" (see the module's docstring)."""
+    if a is not None and b is not None and a.capture in SEES_WALLS and b.capture in SEES_WALLS:
+        return "m3c2"
+    return "dod"
 
 
 def _processing_hook() -> Callable[..., Any] | None:
@@ -119,24 +140,32 @@ def compute_change(a_id: str, b_id: str, lod: int, a: MeshData, b: MeshData,
 def compute_pair_change(archive: Any, site: str, a_id: str, b_id: str, lod: int,
                         load_a: Callable[[], MeshData], load_b: Callable[[], MeshData],
                         progress: Callable[[float, str], None],
-                        cancelled: Callable[[], bool]) -> ChangeData:
-    """Change of a pair that has no stored product, computed and shown, never stored.
-
-    The same code as `stadtzeit compare` (a DEM difference on the epochs' cleaned points) when
-    both epochs have archive products; else mesh-to-mesh C2M on the loaded meshes.
+                        cancelled: Callable[[], bool], method: str = "dod",
+                        regions_from: dict[str, Any] | None = None) -> ChangeData:
+    """Change of a pair that has no stored product of `method`, computed and shown, never
+    stored: `processing.compare.compare` (what `stadtzeit compare` runs) when both epochs have
+    archive products, else mesh-to-mesh C2M on the loaded meshes. `regions_from`: a stored
+    summary (a DoD's) whose regions and volumes replace the computed ones.
     """
+    change = None
     if archive is not None:
         from processing.compare import compare
         from viewer.model.scene import change_from_products
 
         try:
-            result = compare(archive, site, a_id, b_id, method="dod", store=False,
+            result = compare(archive, site, a_id, b_id, method=method, store=False,
                              progress=progress)
         except StadtzeitError:
             result = None
         if result is not None and lod in result.lod_values:
             change = change_from_products(a_id, b_id, lod, result.lod_values[lod],
                                           result.summary)
-            change.computed = True
-            return change
-    return compute_change(a_id, b_id, lod, load_a(), load_b(), progress, cancelled)
+    if change is None:
+        change = compute_change(a_id, b_id, lod, load_a(), load_b(), progress, cancelled)
+    change.computed = True
+    if regions_from is not None:
+        change.regions = [Region.from_json(r, i)
+                          for i, r in enumerate(regions_from.get("regions") or [])
+                          if isinstance(r, dict)]
+        change.regions_method = str(regions_from.get("method") or "")
+    return change

@@ -266,7 +266,7 @@ _DIVERGING = np.array([
     [1.00, 178, 24, 43],
 ])
 NO_VALUE_GREY = np.array([90, 90, 90], np.uint8)
-INSIGNIFICANT_GREY = np.array([185, 185, 185], np.uint8)
+INSIGNIFICANT_GREY = np.array([150, 150, 150], np.uint8)  # mid grey: apart from white (0)
 
 
 def diverging_colormap(n: int = 256) -> np.ndarray:

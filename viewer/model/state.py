@@ -98,6 +98,11 @@ class ChangeRef:
     lods: dict[int, str] = field(default_factory=dict)         # LOD of epoch b -> logical .npz
     summary: str | None = None                                 # logical path of summary.json
 
+    @property
+    def method(self) -> str:
+        """The method id the product's folder starts with (`dod-<key>`, `m3c2-<key>`)."""
+        return self.key.split("-", 1)[0].lower()
+
 
 @dataclass(frozen=True)
 class SiteInfo:
@@ -120,8 +125,10 @@ class SiteInfo:
     def epoch_ids(self) -> list[str]:
         return [e.id for e in self.epochs]
 
-    def change(self, a: str, b: str) -> ChangeRef | None:
-        return next((c for c in self.changes if c.a == a and c.b == b), None)
+    def change(self, a: str, b: str, method: str | None = None) -> ChangeRef | None:
+        """A stored change product of the pair (of `method`, when given)."""
+        return next((c for c in self.changes if c.a == a and c.b == b and
+                     (method is None or c.method == method)), None)
 
     def matches(self, query: str) -> bool:
         """Case-insensitive search over the id and both names."""
@@ -396,6 +403,7 @@ class ChangeData:
     regions: list[Region] = field(default_factory=list)
     method: str = ""
     computed: bool = False                               # computed by the viewer, not stored
+    regions_method: str = ""                             # the regions' method, when another
 
     def scale(self) -> ColourScale:
         """The colour scale every front-end uses for this change (see change_display)."""
@@ -603,10 +611,23 @@ class ViewerModel:
         self.events.measure.emit()
 
     # ---- annotations
-    def visible_annotations(self) -> list[AnnotationInfo]:
+    def visible_annotations(self, epochs: Iterable[str | None] | None = None
+                            ) -> list[AnnotationInfo]:
+        """The annotations of the shown epoch, or of any of `epochs` (what one view draws)."""
         if not self.site:
             return []
-        return [a for a in self.site.annotations if a.applies_to(self.epoch)]
+        wanted = [self.epoch] if epochs is None else list(epochs)
+        return [a for a in self.site.annotations if any(a.applies_to(e) for e in wanted)]
+
+    def view_epochs(self, view: str = "primary") -> list[str]:
+        """The epochs that `view` ("primary" or "secondary") draws: in side by side the primary
+        view shows A and the secondary B; otherwise the primary shows `shown_epochs()`."""
+        if view == "secondary":
+            side = self.compare_mode == CompareMode.SIDE_BY_SIDE
+            return [self.epoch] if side and self.epoch else []
+        if self.compare_mode == CompareMode.SIDE_BY_SIDE:
+            return [self.epoch_a] if self.epoch_a else []
+        return self.shown_epochs()
 
     def select_annotation(self, annotation_id: str | None) -> None:
         self.selected_annotation = annotation_id

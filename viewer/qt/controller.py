@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, QVariantAnimation, Signal
 
 from assets_manifest.errors import StadtzeitError
-from viewer.model.changes import compute_pair_change
+from viewer.model.changes import compute_pair_change, default_method
 from viewer.model.scene import (
     INTERACTIVE_FACE_BUDGET,
     Cancelled,
@@ -287,10 +287,16 @@ class ViewerController(QObject):
         name = f"change:{m.site.id}:{a}:{b}"
         if name in self.loader.jobs:
             return
-        ref = m.site.change(a, b)
         version = self.versions.get(m.site.id)
         if version is None:
             return
+        # the method follows what the epochs captured; a stored product of it is shown as is,
+        # else it is computed, with a stored DoD's regions (2.5D volumes) beside it
+        method = default_method(m.site.epoch(a), m.site.epoch(b))
+        ref = m.site.change(a, b, method)
+        if ref is None and (method == "dod" or self.store is None):
+            ref = m.site.change(a, b)
+        stored_dod = m.site.change(a, b, "dod")
         want = self.lods.get(b, 0)
         if ref is not None and ref.lods:
             lod = want if want in ref.lods else min(ref.lods, key=lambda k: abs(k - want))
@@ -320,15 +326,25 @@ class ViewerController(QObject):
             path_b = version.files[info_b.lods[lod_b]]
             lod = lod_b
             m.message("info", fill(self.tr(
-                "No stored change product for %1 → %2: computing it now."), a, b))
+                "No stored %3 change product for %1 → %2: computing it now (not stored)."),
+                a, b, method.upper()))
 
             archive = self.store.archive if self.store else None
             site_id = m.site.id
+            regions_path = stored_dod.summary if stored_dod is not None and \
+                method != "dod" else None
 
             def job(progress, cancelled):
+                regions_from = None
+                if regions_path is not None:
+                    try:
+                        regions_from = version.read_json(regions_path)
+                    except (OSError, ValueError) as exc:
+                        raise ProductError(regions_path, f"unreadable: {exc}") from exc
                 return compute_pair_change(
                     archive, site_id, a, b, lod, lambda: mesh_a or read_glb(path_a),
-                    lambda: mesh_b or read_glb(path_b), progress, cancelled)
+                    lambda: mesh_b or read_glb(path_b), progress, cancelled, method=method,
+                    regions_from=regions_from)
 
         def done(change: ChangeData) -> None:
             if (m.epoch_a, m.epoch) == (change.a, change.b):

@@ -10,6 +10,29 @@
     </message>
 </context>
 <context>
+    <name>ChangeCard</name>
+    <message>
+        <location filename="../../kiosk/site.py" line="312"/>
+        <source>What changed?</source>
+        <translation>Was hat sich verändert?</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="317"/>
+        <source>Looking for changes…</source>
+        <translation>Veränderungen werden gesucht…</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="325"/>
+        <source>Red: higher or new since %1. Blue: lower or gone. Grey: no real change.</source>
+        <translation>Rot: höher oder neu seit %1. Blau: niedriger oder verschwunden. Grau: keine echte Veränderung.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="332"/>
+        <source>No larger changed areas between %1 and %2.</source>
+        <translation>Keine größeren Veränderungen zwischen %1 und %2.</translation>
+    </message>
+</context>
+<context>
     <name>CompareBar</name>
     <message>
         <location filename="../../desktop/compare.py" line="66"/>
@@ -88,6 +111,14 @@
     </message>
 </context>
 <context>
+    <name>ErrorCard</name>
+    <message>
+        <location filename="../../kiosk/window.py" line="133"/>
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+</context>
+<context>
     <name>HeatmapPanel</name>
     <message>
         <location filename="../../desktop/heatmap.py" line="129"/>
@@ -139,6 +170,24 @@
         <location filename="../../desktop/heatmap.py" line="176"/>
         <source>%1 % of the vertices have no value (dark grey).</source>
         <translation>%1 % der Punkte haben keinen Wert (dunkelgrau).</translation>
+    </message>
+</context>
+<context>
+    <name>HomeScreen</name>
+    <message>
+        <location filename="../../kiosk/home.py" line="120"/>
+        <source>Places over time</source>
+        <translation>Orte im Wandel der Zeit</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/home.py" line="121"/>
+        <source>Choose a place and see how it has changed.</source>
+        <translation>Wählen Sie einen Ort und sehen Sie, wie er sich verändert hat.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/home.py" line="122"/>
+        <source>No places to show yet.</source>
+        <translation>Noch keine Orte zum Zeigen.</translation>
     </message>
 </context>
 <context>
@@ -270,386 +319,419 @@
     </message>
 </context>
 <context>
+    <name>KioskWindow</name>
+    <message>
+        <location filename="../../kiosk/window.py" line="463"/>
+        <source>Sorry</source>
+        <translation>Entschuldigung</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="464"/>
+        <source>Something could not be shown here. Please choose another place or year.</source>
+        <translation>Etwas konnte hier nicht gezeigt werden. Bitte wählen Sie einen anderen Ort oder ein anderes Jahr.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="467"/>
+        <source>This model is being restored</source>
+        <translation>Dieses Modell wird gerade restauriert</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="468"/>
+        <source>Please choose another year on the timeline.</source>
+        <translation>Bitte wählen Sie ein anderes Jahr auf der Zeitleiste.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="516"/>
+        <source>Before: %1</source>
+        <translation>Vorher: %1</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/window.py" line="518"/>
+        <source>After: %1</source>
+        <translation>Nachher: %1</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/main_window.py" line="333"/>
+        <location filename="../../desktop/main_window.py" line="335"/>
         <source>stadtzeit – places over time</source>
         <translation>stadtzeit – Orte im Wandel der Zeit</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="335"/>
+        <location filename="../../desktop/main_window.py" line="337"/>
         <source>&amp;Open archive…</source>
         <translation>Archiv ö&amp;ffnen…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="335"/>
+        <location filename="../../desktop/main_window.py" line="337"/>
         <source>Save &amp;screenshot…</source>
         <translation>&amp;Bildschirmfoto speichern…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="336"/>
+        <location filename="../../desktop/main_window.py" line="338"/>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="336"/>
+        <location filename="../../desktop/main_window.py" line="338"/>
         <source>&amp;Reset view</source>
         <translation>Ansicht &amp;zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="337"/>
+        <location filename="../../desktop/main_window.py" line="339"/>
         <source>&amp;Fly mode (WASD)</source>
         <translation>&amp;Flugmodus (WASD)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="337"/>
+        <location filename="../../desktop/main_window.py" line="339"/>
         <source>Keyboard &amp;shortcuts</source>
         <translation>&amp;Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="338"/>
+        <location filename="../../desktop/main_window.py" line="340"/>
         <source>F&amp;ull screen</source>
         <translation>&amp;Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="338"/>
+        <location filename="../../desktop/main_window.py" line="340"/>
         <source>&amp;Previous epoch</source>
         <translation>&amp;Vorherige Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="339"/>
+        <location filename="../../desktop/main_window.py" line="341"/>
         <source>&amp;Next epoch</source>
         <translation>&amp;Nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="339"/>
+        <location filename="../../desktop/main_window.py" line="341"/>
         <source>Play / &amp;pause</source>
         <translation>Abspielen / &amp;Pause</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="340"/>
+        <location filename="../../desktop/main_window.py" line="342"/>
         <source>&amp;Single epoch</source>
         <translation>&amp;Einzelne Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="340"/>
+        <location filename="../../desktop/main_window.py" line="342"/>
         <source>Side &amp;by side</source>
         <translation>&amp;Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="341"/>
+        <location filename="../../desktop/main_window.py" line="343"/>
         <source>&amp;Overlay</source>
         <translation>Über&amp;lagerung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="341"/>
+        <location filename="../../desktop/main_window.py" line="343"/>
         <source>S&amp;wipe</source>
         <translation>&amp;Wischen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="342"/>
+        <location filename="../../desktop/main_window.py" line="344"/>
         <source>&amp;Change heatmap</source>
         <translation>Änderungs-&amp;Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="342"/>
+        <location filename="../../desktop/main_window.py" line="344"/>
         <source>&amp;Distance</source>
         <translation>&amp;Abstand</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="343"/>
+        <location filename="../../desktop/main_window.py" line="345"/>
         <source>&amp;Height difference</source>
         <translation>&amp;Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="343"/>
+        <location filename="../../desktop/main_window.py" line="345"/>
         <source>&amp;Area</source>
         <translation>&amp;Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="344"/>
-        <location filename="../../desktop/main_window.py" line="360"/>
+        <location filename="../../desktop/main_window.py" line="346"/>
+        <location filename="../../desktop/main_window.py" line="362"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="344"/>
+        <location filename="../../desktop/main_window.py" line="346"/>
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345"/>
-        <location filename="../../desktop/main_window.py" line="383"/>
+        <location filename="../../desktop/main_window.py" line="347"/>
+        <location filename="../../desktop/main_window.py" line="385"/>
         <source>Search sites</source>
         <translation>Orte suchen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345"/>
+        <location filename="../../desktop/main_window.py" line="347"/>
         <source>Switch language</source>
         <translation>Sprache wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="349"/>
+        <location filename="../../desktop/main_window.py" line="351"/>
         <source>&amp;File</source>
         <translation>&amp;Datei</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="349"/>
+        <location filename="../../desktop/main_window.py" line="351"/>
         <source>&amp;View</source>
         <translation>&amp;Ansicht</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="350"/>
+        <location filename="../../desktop/main_window.py" line="352"/>
         <source>&amp;Compare</source>
         <translation>&amp;Vergleichen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="350"/>
+        <location filename="../../desktop/main_window.py" line="352"/>
         <source>&amp;Measure</source>
         <translation>&amp;Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="353"/>
         <source>&amp;Language</source>
         <translation>&amp;Sprache</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="353"/>
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354"/>
+        <location filename="../../desktop/main_window.py" line="356"/>
         <source>Sites</source>
         <translation>Orte</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355"/>
+        <location filename="../../desktop/main_window.py" line="357"/>
         <source>Details</source>
         <translation>Details</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="356"/>
+        <location filename="../../desktop/main_window.py" line="358"/>
         <source>Information</source>
         <translation>Informationen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="356"/>
+        <location filename="../../desktop/main_window.py" line="358"/>
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="357"/>
+        <location filename="../../desktop/main_window.py" line="359"/>
         <source>Measure</source>
         <translation>Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="357"/>
+        <location filename="../../desktop/main_window.py" line="359"/>
         <source>Views</source>
         <translation>Ansichten</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="359"/>
+        <location filename="../../desktop/main_window.py" line="361"/>
         <source>Changed regions</source>
         <translation>Geänderte Bereiche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361"/>
+        <location filename="../../desktop/main_window.py" line="363"/>
         <source>Keyboard shortcuts</source>
         <translation>Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="362"/>
+        <location filename="../../desktop/main_window.py" line="364"/>
         <source>Click anywhere or press F1 to close</source>
         <translation>Zum Schließen irgendwo klicken oder F1 drücken</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="368"/>
+        <location filename="../../desktop/main_window.py" line="370"/>
         <source>Left drag</source>
         <translation>Linke Maustaste ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="368"/>
+        <location filename="../../desktop/main_window.py" line="370"/>
         <source>Orbit</source>
         <translation>Drehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="369"/>
+        <location filename="../../desktop/main_window.py" line="371"/>
         <source>Right drag / wheel</source>
         <translation>Rechte Maustaste ziehen / Mausrad</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="369"/>
+        <location filename="../../desktop/main_window.py" line="371"/>
         <source>Zoom</source>
         <translation>Zoomen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="370"/>
+        <location filename="../../desktop/main_window.py" line="372"/>
         <source>Middle drag / Shift+left drag</source>
         <translation>Mittlere Maustaste / Umschalt+links ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="370"/>
+        <location filename="../../desktop/main_window.py" line="372"/>
         <source>Pan</source>
         <translation>Verschieben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="371"/>
+        <location filename="../../desktop/main_window.py" line="373"/>
         <source>Click</source>
         <translation>Klick</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="371"/>
+        <location filename="../../desktop/main_window.py" line="373"/>
         <source>Pick a point when measuring; open a hotspot</source>
         <translation>Beim Messen einen Punkt wählen; einen Hinweis öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="372"/>
+        <location filename="../../desktop/main_window.py" line="374"/>
         <source>Pinch / two-finger turn / drag</source>
         <translation>Zwei Finger spreizen / drehen / ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="372"/>
+        <location filename="../../desktop/main_window.py" line="374"/>
         <source>Zoom / turn / move (touch)</source>
         <translation>Zoomen / drehen / verschieben (Touch)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373"/>
+        <location filename="../../desktop/main_window.py" line="375"/>
         <source>Reset view</source>
         <translation>Ansicht zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="374"/>
+        <location filename="../../desktop/main_window.py" line="376"/>
         <source>Fly mode on/off</source>
         <translation>Flugmodus ein/aus</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="375"/>
+        <location filename="../../desktop/main_window.py" line="377"/>
         <source>Fly forward, left, back, right</source>
         <translation>Vorwärts, links, rückwärts, rechts fliegen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="376"/>
+        <location filename="../../desktop/main_window.py" line="378"/>
         <source>Fly down / up (Shift: faster)</source>
         <translation>Nach unten / oben fliegen (Umschalt: schneller)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="377"/>
+        <location filename="../../desktop/main_window.py" line="379"/>
         <source>Previous / next epoch</source>
         <translation>Vorherige / nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="378"/>
+        <location filename="../../desktop/main_window.py" line="380"/>
         <source>Space</source>
         <translation>Leertaste</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="378"/>
+        <location filename="../../desktop/main_window.py" line="380"/>
         <source>Play through the epochs</source>
         <translation>Die Epochen nacheinander abspielen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="379"/>
+        <location filename="../../desktop/main_window.py" line="381"/>
         <source>Single, side by side, overlay, swipe, change heatmap</source>
         <translation>Einzeln, nebeneinander, Überlagerung, Wischen, Änderungs-Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="380"/>
+        <location filename="../../desktop/main_window.py" line="382"/>
         <source>Measure distance / height / area</source>
         <translation>Abstand / Höhe / Fläche messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="381"/>
+        <location filename="../../desktop/main_window.py" line="383"/>
         <source>Stop measuring, leave fly mode, close help</source>
         <translation>Messen beenden, Flugmodus verlassen, Hilfe schließen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="382"/>
+        <location filename="../../desktop/main_window.py" line="384"/>
         <source>Save the current view in the archive</source>
         <translation>Die aktuelle Ansicht im Archiv speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="384"/>
+        <location filename="../../desktop/main_window.py" line="386"/>
         <source>Switch language Deutsch / English</source>
         <translation>Sprache wechseln: Deutsch / Englisch</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="385"/>
+        <location filename="../../desktop/main_window.py" line="387"/>
         <source>Save a screenshot</source>
         <translation>Ein Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="386"/>
+        <location filename="../../desktop/main_window.py" line="388"/>
         <source>Full screen</source>
         <translation>Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="387"/>
+        <location filename="../../desktop/main_window.py" line="389"/>
         <source>This help</source>
         <translation>Diese Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="403"/>
+        <location filename="../../desktop/main_window.py" line="405"/>
         <source>There is no site “%1” in this archive.</source>
         <translation>In diesem Archiv gibt es keinen Ort „%1“.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="410"/>
+        <location filename="../../desktop/main_window.py" line="412"/>
         <source>Site %1 has no epoch %2.</source>
         <translation>Ort %1 hat keine Epoche %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="421"/>
+        <location filename="../../desktop/main_window.py" line="423"/>
         <source>No site open</source>
         <translation>Kein Ort geöffnet</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="424"/>
+        <location filename="../../desktop/main_window.py" line="426"/>
         <source>licence not stated</source>
         <translation>Lizenz nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="425"/>
+        <location filename="../../desktop/main_window.py" line="427"/>
         <source>attribution not stated</source>
         <translation>Namensnennung nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="426"/>
+        <location filename="../../desktop/main_window.py" line="428"/>
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="426"/>
+        <location filename="../../desktop/main_window.py" line="428"/>
         <source>Attribution</source>
         <translation>Namensnennung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="452"/>
+        <location filename="../../desktop/main_window.py" line="454"/>
         <source>Loading %1</source>
         <translation>Lade %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="453"/>
+        <location filename="../../desktop/main_window.py" line="455"/>
         <source>Loading…</source>
         <translation>Lade…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="532"/>
+        <location filename="../../desktop/main_window.py" line="534"/>
         <source>Open archive</source>
         <translation>Archiv öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="537"/>
+        <location filename="../../desktop/main_window.py" line="539"/>
         <source>Save screenshot</source>
         <translation>Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="538"/>
+        <location filename="../../desktop/main_window.py" line="540"/>
         <source>PNG images (*.png)</source>
         <translation>PNG-Bilder (*.png)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="556"/>
+        <location filename="../../desktop/main_window.py" line="558"/>
         <source>Fly mode: W A S D to move, Q / E down / up, Shift faster, Esc to leave.</source>
         <translation>Flugmodus: W A S D bewegen, Q / E nach unten / oben, Umschalt schneller, Esc beendet.</translation>
     </message>
@@ -759,6 +841,58 @@
     </message>
 </context>
 <context>
+    <name>ModeBar</name>
+    <message>
+        <location filename="../../kiosk/site.py" line="111"/>
+        <source>Explore</source>
+        <translation>Entdecken</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="111"/>
+        <source>Before / after</source>
+        <translation>Vorher / nachher</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="112"/>
+        <source>What changed?</source>
+        <translation>Was hat sich verändert?</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="112"/>
+        <source>Story</source>
+        <translation>Geschichte</translation>
+    </message>
+</context>
+<context>
+    <name>PinPad</name>
+    <message>
+        <location filename="../../kiosk/admin.py" line="92"/>
+        <source>Staff: enter the PIN</source>
+        <translation>Personal: PIN eingeben</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/admin.py" line="93"/>
+        <source>Cancel</source>
+        <translation>Abbrechen</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/admin.py" line="95"/>
+        <location filename="../../kiosk/admin.py" line="135"/>
+        <source>Too many wrong PINs. Try again in a minute.</source>
+        <translation>Zu viele falsche PINs. Bitte in einer Minute erneut versuchen.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/admin.py" line="97"/>
+        <source>No PIN is configured: staff exit is disabled.</source>
+        <translation>Keine PIN eingerichtet: Beenden durch das Personal ist abgeschaltet.</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/admin.py" line="137"/>
+        <source>Wrong PIN.</source>
+        <translation>Falsche PIN.</translation>
+    </message>
+</context>
+<context>
     <name>RegionsList</name>
     <message>
         <location filename="../../desktop/regions.py" line="49"/>
@@ -813,6 +947,156 @@
     </message>
 </context>
 <context>
+    <name>StoryCard</name>
+    <message>
+        <location filename="../../kiosk/story.py" line="164"/>
+        <source>Back</source>
+        <translation>Zurück</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="165"/>
+        <source>Pause</source>
+        <translation>Pause</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="165"/>
+        <source>Play</source>
+        <translation>Abspielen</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="169"/>
+        <source>End story</source>
+        <translation>Geschichte beenden</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="174"/>
+        <source>Finish</source>
+        <translation>Fertig</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="174"/>
+        <source>Next</source>
+        <translation>Weiter</translation>
+    </message>
+</context>
+<context>
+    <name>StoryPanel</name>
+    <message>
+        <location filename="../../desktop/stories.py" line="115"/>
+        <source>Story</source>
+        <translation>Geschichte</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="115"/>
+        <source>Id</source>
+        <translation>Kennung</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="115"/>
+        <source>Title (DE)</source>
+        <translation>Titel (DE)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="115"/>
+        <source>Title (EN)</source>
+        <translation>Titel (EN)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="116"/>
+        <source>Stop title (DE)</source>
+        <translation>Titel des Halts (DE)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="116"/>
+        <source>Stop title (EN)</source>
+        <translation>Titel des Halts (EN)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="117"/>
+        <source>Text (DE)</source>
+        <translation>Text (DE)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="117"/>
+        <source>Text (EN)</source>
+        <translation>Text (EN)</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="120"/>
+        <source>Add current view</source>
+        <translation>Aktuelle Ansicht hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="121"/>
+        <source>Add the current view, epochs and compare mode as a stop</source>
+        <translation>Die aktuelle Ansicht, Epochen und den Vergleichsmodus als Halt hinzufügen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="122"/>
+        <source>Remove</source>
+        <translation>Entfernen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="123"/>
+        <source>Preview</source>
+        <translation>Vorschau</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="124"/>
+        <source>Save story in the archive…</source>
+        <translation>Geschichte im Archiv speichern…</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="125"/>
+        <source>e.g. what-changed</source>
+        <translation>z. B. was-sich-aenderte</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="127"/>
+        <location filename="../../desktop/stories.py" line="148"/>
+        <source>New story</source>
+        <translation>Neue Geschichte</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="129"/>
+        <source>Stories</source>
+        <translation>Geschichten</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="280"/>
+        <source>Save story</source>
+        <translation>Geschichte speichern</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="281"/>
+        <source>Save the story “%1” with %2 stops as a new version of %3 in the archive?</source>
+        <translation>Die Geschichte „%1“ mit %2 Halten als neue Version von %3 im Archiv speichern?</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/stories.py" line="305"/>
+        <source>Saved story “%1” as archive version %2.</source>
+        <translation>Geschichte „%1“ als Archivversion %2 gespeichert.</translation>
+    </message>
+</context>
+<context>
+    <name>Timeline</name>
+    <message>
+        <location filename="../../kiosk/site.py" line="177"/>
+        <source>%1 (before)</source>
+        <translation>%1 (vorher)</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="181"/>
+        <source>Tap a year</source>
+        <translation>Tippen Sie auf ein Jahr</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/site.py" line="182"/>
+        <source>Tap a year to compare it with the one before</source>
+        <translation>Tippen Sie auf ein Jahr, um es mit dem vorherigen zu vergleichen</translation>
+    </message>
+</context>
+<context>
     <name>TimelineBar</name>
     <message>
         <location filename="../../desktop/timeline.py" line="212"/>
@@ -838,6 +1122,14 @@
         <location filename="../../desktop/timeline.py" line="230"/>
         <source>Epoch %1</source>
         <translation>Epoche %1</translation>
+    </message>
+</context>
+<context>
+    <name>TopBar</name>
+    <message>
+        <location filename="../../kiosk/site.py" line="76"/>
+        <source>Home</source>
+        <translation>Start</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,334 @@
+"""The museum kiosk in a real window (Xvfb + Mesa) over a real archive, driven by touch events
+through QTest: every screen, a story to its end, idle -> attract -> touch -> Home, blocked
+shortcuts, no dialogs, a damaged product, the archive byte-identical after the session, and the
+staff exit."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import pytest
+from viewer_fixtures import E1, E2, E3, SITE, build_archive, ensure_display
+
+from viewer.kiosk.config import KioskConfig, hash_pin
+
+_no_display = ensure_display()  # before any QApplication exists
+pytestmark = [pytest.mark.gui,
+              pytest.mark.skipif(_no_display is not None, reason=_no_display or "")]
+
+PIN = "2468"
+
+
+# --------------------------------------------------------------------------- the window
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    from viewer.model.stories import save_story
+
+    built = build_archive(tmp_path_factory.mktemp("kiosk"), epochs=(E1, E2, E3))
+    cam = {"position": [-80.0, -110.0, 90.0], "focal_point": [0.0, 0.0, 0.0]}
+    save_story(built.archive, {
+        "id": "tour", "site": SITE, "title": {"de": "Rundgang", "en": "Tour"},
+        "stops": [
+            {"id": "hall", "title": {"de": "Die Halle", "en": "The hall"},
+             "text": {"de": "Hier stand eine Halle.", "en": "A hall stood here."},
+             "camera": cam, "epoch": E1},
+            {"id": "gone", "title": {"de": "Weg", "en": "Gone"},
+             "text": {"de": "Abgerissen.", "en": "Demolished."}, "camera": cam,
+             "epoch": E2, "epoch_a": E1, "compare": "swipe"},
+            {"id": "new", "title": {"de": "Neu", "en": "New"},
+             "text": {"de": "Ein Neubau.", "en": "A new building."}, "camera": cam,
+             "epoch": E2, "epoch_a": E1, "compare": "heatmap"}]}, user="pytest")
+    return built
+
+
+@pytest.fixture(scope="module")
+def kiosk(archive, qapp):
+    from PySide6.QtWidgets import QApplication
+
+    from viewer.kiosk.window import KioskWindow
+
+    if QApplication.platformName() not in ("xcb", "wayland"):
+        pytest.skip("needs X for OpenGL widgets")
+    before = tree_digest(archive.root)
+    config = KioskConfig(default_language="de", pin_hash=hash_pin(PIN),
+                         admin_hold_seconds=2, idle_seconds=90)
+    w = KioskWindow(config, archive.root, size=(1920, 1080), start="home")
+    w.show_kiosk()
+    deadline = time.monotonic() + 30
+    while not w.model.sites and time.monotonic() < deadline:
+        qapp.processEvents()
+        time.sleep(0.02)
+    yield w
+    w.exit_allowed = True
+    w.close()
+    assert tree_digest(archive.root) == before, "the kiosk changed the archive"
+
+
+def settle(qtbot, w, ms: int = 80) -> None:
+    qtbot.waitUntil(lambda: w.controller.loader.idle, timeout=20000)
+    qtbot.wait(ms)
+    w.view.render_now()
+
+
+def tap(w, widget, pos=None) -> None:
+    """One finger down and up on `widget` (window coordinates through the window)."""
+    from PySide6.QtTest import QTest
+
+    device = getattr(tap, "device", None) or QTest.createTouchDevice()
+    tap.device = device
+    p = widget.mapTo(w, pos if pos is not None else widget.rect().center())
+    QTest.touchEvent(w, device).press(0, p, w).commit()
+    QTest.touchEvent(w, device).release(0, p, w).commit()
+
+
+def drag(w, widget, start, end, steps: int = 8) -> None:
+    from PySide6.QtTest import QTest
+
+    device = getattr(tap, "device", None) or QTest.createTouchDevice()
+    tap.device = device
+    a, b = widget.mapTo(w, start), widget.mapTo(w, end)
+    QTest.touchEvent(w, device).press(0, a, w).commit()
+    for k in range(1, steps + 1):
+        QTest.touchEvent(w, device).move(0, a + (b - a) * (k / steps), w).commit()
+    QTest.touchEvent(w, device).release(0, b, w).commit()
+
+
+def home(qtbot, w) -> None:
+    w.show_home()
+    w.set_language("de")
+    qtbot.wait(30)
+
+
+def into_site(qtbot, w) -> None:
+    home(qtbot, w)
+    qtbot.waitUntil(lambda: SITE in w.home.tiles, timeout=20000)
+    tap(w, w.home.tiles[SITE])
+    qtbot.waitUntil(lambda: w.screen_name == "site", timeout=5000)
+    qtbot.waitUntil(lambda: w.model.camera is not None, timeout=20000)
+    settle(qtbot, w)
+
+
+def test_home_tiles_language_and_sizes(qtbot, kiosk):
+    w = kiosk
+    home(qtbot, w)
+    tile = w.home.tiles[SITE]
+    assert tile.name.text() == "Testblock Altstadt" and tile.span.text() == "2019 – 2024"
+    assert w.home.heading.text() == "Orte im Wandel der Zeit"
+    tap(w, w.language.buttons["en"])
+    qtbot.waitUntil(lambda: w.model.language == "en", timeout=2000)
+    assert tile.name.text() == "Old town test block"
+    assert w.home.heading.text() == "Places over time"
+    qtbot.waitUntil(lambda: tile.image.pixmap() is not None and not tile.image.pixmap().isNull(),
+                    timeout=20000)
+    # readable and touchable at 1.5 m: nothing smaller than the metrics allow
+    for b in [*w.language.buttons.values(), tile]:
+        assert b.height() >= 80 and b.width() >= 80
+    assert w.home.subheading.font().pixelSize() >= 24
+    assert w.windowFlags() & w.windowFlags().FramelessWindowHint
+
+
+def test_site_timeline_crossfade_orbit_and_double_tap(qtbot, kiosk):
+    from PySide6.QtCore import QPoint
+
+    w = kiosk
+    into_site(qtbot, w)
+    m = w.model
+    assert m.epoch == E3 and w.mode == "explore" and w.view.layers
+    fades = []
+    m.events.fade.connect(lambda: fades.append(m.fade_t))
+    tap(w, w.timeline.buttons[E1])
+    assert m.epoch == E1
+    qtbot.waitUntil(lambda: bool(fades) and fades[-1] == 1.0, timeout=5000)
+    assert any(0 < f < 1 for f in fades)                  # a crossfade, not a cut
+    settle(qtbot, w)
+    # one finger orbits
+    cam = m.camera
+    c = w.view.rect().center()
+    drag(w, w.view.plotter, c, c + QPoint(200, 0))
+    qtbot.wait(50)
+    assert m.camera.position != pytest.approx(cam.position, abs=1e-3)
+    # a double tap resets the camera to the whole site
+    moved = m.camera
+    tap(w, w.view.plotter, c)
+    tap(w, w.view.plotter, c)
+    qtbot.wait(50)
+    from viewer.model.state import Camera
+    fit = Camera.fit(w.controller.mesh(m.epoch).bounds)
+    assert m.camera != moved and m.camera.position == pytest.approx(fit.position)
+
+
+def test_swipe_handle_follows_a_finger(qtbot, kiosk):
+    from PySide6.QtCore import QPoint
+
+    w = kiosk
+    into_site(qtbot, w)
+    tap(w, w.modes.buttons["swipe"])
+    m = w.model
+    assert m.compare_mode.value == "swipe" and (m.epoch_a, m.epoch) == (E2, E3)
+    assert w.swipe.isVisible() and w.swipe.width() >= 80
+    assert "2022" in w.swipe_labels[0].text() and "2024" in w.swipe_labels[1].text()
+    h = w.swipe.rect().center()
+    drag(w, w.swipe, h, h + QPoint(-480, 0))
+    assert m.swipe_position == pytest.approx(0.25, abs=0.03)
+    assert w.swipe.geometry().center().x() == pytest.approx(480, abs=4)
+    tap(w, w.timeline.buttons[E2])               # compares 2022 with the scan before it
+    assert (m.epoch_a, m.epoch) == (E1, E2)
+
+
+def test_what_changed_plain_words_and_hotspots(qtbot, kiosk):
+    w = kiosk
+    into_site(qtbot, w)
+    tap(w, w.language.buttons["en"])
+    tap(w, w.timeline.buttons[E2])
+    tap(w, w.modes.buttons["changes"])
+    m = w.model
+    qtbot.waitUntil(lambda: m.change is not None, timeout=20000)
+    settle(qtbot, w, 300)
+    text = w.changes.regions.text()
+    assert "About 6,000 m³ removed between 2019 and 2022" in text
+    assert "About 4,000 m³ built between 2019 and 2022" in text
+    assert "lowered / removed" in w.changes.low.text()
+    badges = [b for b in w.hotspots.badges if b.isVisible()]
+    assert [b.text() for b in badges] == ["1", "2"]
+    assert not badges[0].geometry().intersects(badges[1].geometry())
+    tap(w, w.language.buttons["de"])
+    assert "Etwa 6.000 m³ abgetragen zwischen 2019 und 2022" in w.changes.regions.text()
+    # tapping a hotspot flies there
+    before = m.camera
+    tap(w, badges[0])
+    qtbot.wait(900)
+    assert m.camera != before
+
+
+def test_story_played_to_its_end(qtbot, kiosk):
+    w = kiosk
+    into_site(qtbot, w)
+    assert w.modes.buttons["stories"].isVisible()
+    tap(w, w.modes.buttons["stories"])
+    card = w.story_card
+    assert card.isVisible() and card.title.text() == "Die Halle"
+    assert w.model.epoch == E1
+    tap(w, card.next)
+    assert card.title.text() == "Weg" and w.model.compare_mode.value == "swipe"
+    assert card.counter.text() == "2 / 3"
+    tap(w, card.back)
+    assert card.title.text() == "Die Halle"
+    tap(w, card.next)
+    tap(w, card.next)
+    assert card.title.text() == "Neu" and card.next.text() == "Fertig"
+    assert w.model.compare_mode.value == "heatmap"
+    tap(w, card.next)                                # the end: back to exploring
+    assert not w.player.playing and w.mode == "explore" and not card.isVisible()
+
+
+def test_idle_attract_touch_home_with_default_language(qtbot, kiosk):
+    w = kiosk
+    into_site(qtbot, w)
+    tap(w, w.language.buttons["en"])
+    assert w.model.language == "en"
+    w.idle.setInterval(300)                          # the config's 90 s, shortened
+    try:
+        qtbot.waitUntil(lambda: w.screen_name == "attract", timeout=3000)
+    finally:
+        w.idle.setInterval(round(w.config.idle_seconds * 1000))
+    assert w.model.language == "de" and w.attract_band.isVisible()
+    assert "Berühren zum Entdecken" in w.attract_band.call.text()
+    assert "Touch to explore" in w.attract_band.call.text()
+    qtbot.waitUntil(lambda: w.player.playing, timeout=10000)    # the site's story plays
+    assert w.attract.current.story.id == "tour"
+    qtbot.waitUntil(lambda: "Die Halle" in w.attract_band.caption.text(), timeout=5000)
+    tap(w, w.view.plotter)                           # the first touch goes Home
+    assert w.screen_name == "home" and w.home.isVisible() and not w.player.playing
+    qtbot.wait(700)                                  # the touch did not open a tile
+    assert w.screen_name == "home"
+
+
+def test_blocked_shortcuts_and_no_dialogs(qtbot, kiosk):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    w = kiosk
+    into_site(qtbot, w)
+    w.activateWindow()
+    keys = [(Qt.Key.Key_F4, Qt.KeyboardModifier.AltModifier),
+            (Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier),
+            (Qt.Key.Key_W, Qt.KeyboardModifier.ControlModifier),
+            (Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier),
+            (Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier),
+            (Qt.Key.Key_Escape, Qt.KeyboardModifier.NoModifier),
+            (Qt.Key.Key_F11, Qt.KeyboardModifier.NoModifier),
+            (Qt.Key.Key_Tab, Qt.KeyboardModifier.AltModifier)]
+    for key, mod in keys:
+        QTest.keyClick(w, key, mod)
+        QTest.keyClick(w.view.plotter, key, mod)
+        qtbot.wait(10)
+    assert w.isVisible() and w.screen_name == "site"
+    w.close()                                        # what the window manager's Alt+F4 does
+    qtbot.wait(50)
+    assert w.isVisible()
+    # a dialog opened by anything is closed at once
+    box = QMessageBox(QMessageBox.Icon.Warning, "x", "y")
+    box.show()
+    dialog = QFileDialog()
+    dialog.show()
+    qtbot.waitUntil(lambda: not box.isVisible() and not dialog.isVisible(), timeout=2000)
+    assert w.dialogs_closed >= 2
+
+
+def test_damaged_product_shows_a_friendly_card(qtbot, tmp_path, qapp):
+    from viewer.kiosk.window import KioskWindow
+
+    built = build_archive(tmp_path, epochs=(E1, E2), damage=E1)
+    w = KioskWindow(KioskConfig(default_language="en"), built.root, size=(1280, 720),
+                    start="home")
+    qtbot.addWidget(w)
+    w.show_kiosk()
+    qtbot.waitUntil(lambda: SITE in w.home.tiles, timeout=20000)
+    w.open_site(SITE)
+    settle(qtbot, w)
+    tap(w, w.timeline.buttons[E1])
+    qtbot.waitUntil(w.error_card.isVisible, timeout=10000)
+    assert w.error_card.heading.text() == "This model is being restored"
+    assert "⚠" in w.timeline.buttons[E1].text()
+    tap(w, w.error_card.ok)
+    tap(w, w.timeline.buttons[E2])                   # the other epoch still works
+    settle(qtbot, w)
+    assert w.model.epoch == E2 and any(la.epoch == E2 for la in w.view.layers.values())
+    w.exit_allowed = True
+    w.close()
+
+
+def test_staff_exit_needs_the_corner_and_the_pin(qtbot, kiosk):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    w = kiosk
+    home(qtbot, w)
+    device = QTest.createTouchDevice()
+    corner = QPoint(10, 10)
+    QTest.touchEvent(w, device).press(0, corner, w).commit()
+    qtbot.wait(800)
+    QTest.touchEvent(w, device).release(0, corner, w).commit()
+    assert not w.pin.isVisible()                     # too short
+    QTest.touchEvent(w, device).press(0, corner, w).commit()
+    qtbot.waitUntil(w.pin.isVisible, timeout=4000)
+    QTest.touchEvent(w, device).release(0, corner, w).commit()
+    exits = []
+    w.exited.connect(exits.append)
+    for k in "1111":
+        tap(w, w.pin.keys[k])
+    tap(w, w.pin.keys["ok"])
+    assert w.pin.isVisible() and w.pin.note.text() == "Falsche PIN." and not exits
+    for k in PIN:
+        tap(w, w.pin.keys[k])
+    tap(w, w.pin.keys["ok"])
+    assert exits == [0] and not w.isVisible()
