@@ -187,6 +187,29 @@ def test_significant_only_greys_what_is_below_the_level_of_detection(scene):
     assert light_grey(after).sum() > light_grey(before).sum() + 1000
 
 
+def test_a_story_played_to_its_end_with_its_text_in_view(scene):
+    """The stored three-stop story: next on the controller steps through it; at each stop the
+    left eye shows the stop's card (dark, with light text) in the middle of the view."""
+    from viewer.vr.interaction import InputFrame
+
+    def script(n: int, inp: InputFrame) -> InputFrame:
+        inp.next_epoch = n in (25, 50)          # next, next: the epoch buttons step the story
+        return inp
+
+    r = run(scene, frames=75, script=script, story=scene.story(vr_site.STORY),
+            capture_stops=True)
+    assert r.stops == ["overview", "new-hall", "today"] and r.events.count("story") == 3
+    assert sorted(r.stop_captures) == sorted(r.stops)
+    for stop_id, img in r.stop_captures.items():
+        h, w = img.shape[:2]
+        middle = img[int(h * 0.35):int(h * 0.85), int(w * 0.3):int(w * 0.7), :3].astype(int)
+        dark = (middle.max(axis=-1) < 45).mean()
+        light = ((middle.min(axis=-1) > 200) & (np.ptp(middle, axis=-1) < 30)).sum()
+        assert dark > 0.3, f"{stop_id}: no card in view ({dark:.0%} dark)"
+        assert light > 100, f"{stop_id}: no text on the card"
+    assert r.epoch == B and r.mode == "miniature"
+
+
 def test_cli_end_to_end_with_a_screenshot(archive_root, tmp_path):
     png = tmp_path / "left.png"
     done = subprocess.run(

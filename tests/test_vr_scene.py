@@ -53,6 +53,14 @@ def test_load_scene_reads_epochs_changes_and_markers(archive_root):
     assert scene.index(None) == 1 and scene.index(A) == 0
 
 
+def test_stories_come_with_the_scene(archive_root):
+    scene = load_scene(archive_root)
+    assert [s.id for s in scene.stories] == [vr_site.STORY]
+    assert [st.id for st in scene.story(vr_site.STORY).stops] == ["overview", "new-hall", "today"]
+    with pytest.raises(SceneError, match="no story 'nope'.*tour"):
+        scene.story("nope")
+
+
 def test_lod_follows_the_triangle_budget(archive_root):
     small = load_scene(archive_root, face_budget=10_000)   # lod0 has 20000, lod1 5000
     assert [e.lod for e in small.epochs] == [1, 1]

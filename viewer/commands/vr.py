@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start standing in the site (default) or above it as a miniature")
     p.add_argument("--heatmap", action="store_true",
                    help="start with the change heatmap on (where change data exists)")
+    p.add_argument("--story", metavar="ID",
+                   help="play this guided tour of the site (a museum station): next/back "
+                        "step through its stops, and it plays by itself when nobody does")
     p.add_argument("--seated", action="store_true",
                    help="a seated station: show the site from a standing adult's eye height "
                         "whatever the visitor's (also for wheelchair users and children)")
@@ -112,13 +115,14 @@ def run(args: argparse.Namespace) -> int:
     scene = load_scene(archive_path(args), args.site, lod=args.lod,
                        face_budget=args.face_budget or FACE_BUDGET)
     scene.index(args.epoch)   # an unknown epoch fails before the headset shows anything
+    story = scene.story(args.story) if args.story else None   # so does an unknown story
     lods = ", ".join(f"{e.id} lod{e.lod} ({e.n_faces:,} triangles"
                      f"{', change' if e.change else ''})" for e in scene.epochs)
     print(f"{scene.site_id}: {lods}", file=sys.stderr)
     result = run_vr(scene, epoch=args.epoch, frames=args.frames, screenshot=args.screenshot,
                     graphics=args.graphics, mode=args.start, heatmap=args.heatmap,
                     language=_language(args.language), seated=args.seated,
-                    reset_after_s=args.reset_after or None)
+                    reset_after_s=args.reset_after or None, story=story)
     work = sorted(result.work_ms)
     median = work[len(work) // 2] if work else 0.0
     print(f"{result.runtime} / {result.system} ({result.graphics}, {result.space} space, "

@@ -18,18 +18,29 @@ from pathlib import Path
 import numpy as np
 import xr
 
+from viewer.model.stories import Stop, Story
 from viewer.vr.actions import Actions, locate
 from viewer.vr.interaction import InputFrame, Interaction, Mode, WalkSurface
 from viewer.vr.interrupt import StopFlag, stop_on_sigint
-from viewer.vr.panel import PANEL_WIDTH, PanelState, render_panel
+from viewer.vr.panel import (
+    CARD_METRES,
+    PANEL_WIDTH,
+    CardState,
+    PanelState,
+    render_card,
+    render_panel,
+)
 from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer
 from viewer.vr.scene_data import VRScene
 from viewer.vr.session import XRSession, XRSessionLost
-from viewer.vr.xform import pose_matrix, translation
+from viewer.vr.story import StoryPlayer, stop_place
+from viewer.vr.xform import forward_yaw, pose_matrix, translation, yaw_matrix
 
 log = logging.getLogger(__name__)
 
 NOTE_SECONDS = 2.5
+CARD_DISTANCE = 1.4   # metres in front of the head, where a story stop's card stands
+CARD_DROP = 0.15      # metres below eye height: read with a slightly lowered gaze
 LOST = (xr.InstanceLostError, xr.SessionLostError, xr.RuntimeFailureError)
 LOST_MESSAGE = ("the VR runtime ended the session (headset disconnected or runtime stopped); "
                 "start it again and rerun stadtzeit vr")
@@ -55,6 +66,8 @@ class VRResult:
     captures: dict[int, np.ndarray] = field(default_factory=dict)  # eye -> last frame's pixels
     work_ms: list[float] = field(default_factory=list)  # Python + GL submission per frame
     events: list[str] = field(default_factory=list)     # what the interaction did, in order
+    stops: list[str] = field(default_factory=list)      # story stops shown, in order
+    stop_captures: dict[str, np.ndarray] = field(default_factory=dict)  # with capture_stops
     epoch: str = ""                                     # shown at the end
     mode: str = ""
     heatmap: bool = False
@@ -75,12 +88,16 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
            mode: Mode | str = Mode.LIFE_SIZE, heatmap: bool = False, language: str = "de",
            script: Callable[[int, InputFrame], InputFrame] | None = None,
            capture_last: bool = False, timeout_s: float | None = None,
-           seated: bool = False, reset_after_s: float | None = 60.0) -> VRResult:
+           seated: bool = False, reset_after_s: float | None = 60.0,
+           story: Story | None = None, capture_stops: bool = False) -> VRResult:
     """Show `scene` in the headset until the user (or the runtime) ends the session, or for
     `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests;
     `present=False` takes the headset off); `capture_last` keeps both eyes' pixels of the last
     frame in the result. `seated` calibrates the eye height to a standing adult's at the start;
-    after `reset_after_s` without the headset worn, the visit starts again."""
+    after `reset_after_s` without the headset worn, the visit starts again. With `story`, the
+    visit is that guided tour: next/back step through its stops (the epoch buttons), and a
+    visitor who does nothing is taken round it; `capture_stops` keeps the left eye's pixels of
+    each stop once its fade is over (tests)."""
     result = VRResult()
     with stop_on_sigint() as stop, XRSession(graphics) as xs:
         result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
@@ -90,7 +107,8 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
         result.color_format = int(xs.color_format)
         try:
             _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
-                  language, script, capture_last, timeout_s, seated, reset_after_s)
+                  language, script, capture_last, timeout_s, seated, reset_after_s, story,
+                  capture_stops)
         except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
             xs.lost = True
             log.debug("runtime lost: %r", exc)
@@ -104,7 +122,8 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
           epoch: str | None, frames: int | None, screenshot: Path | None, mode: Mode | str,
           heatmap: bool, language: str,
           script: Callable[[int, InputFrame], InputFrame] | None, capture_last: bool,
-          timeout_s: float | None, seated: bool, reset_after_s: float | None) -> None:
+          timeout_s: float | None, seated: bool, reset_after_s: float | None,
+          story: Story | None, capture_stops: bool) -> None:
     xs.context.make_current()
     renderer = Renderer(scene)
     actions = Actions(xs.instance, xs.session, xs.enabled_extensions)
@@ -122,6 +141,9 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                         compare_with=[[c.a for c in e.changes] for e in scene.epochs],
                         start_epoch=start, mode=mode, heatmap=heatmap, floor_y=xs.floor_y,
                         seated=seated, reset_after_s=reset_after_s)
+    player = StoryPlayer(story) if story is not None else None
+    card: np.ndarray | None = None
+    stop_to_capture: str | None = None
     name = scene.name.get(language) or scene.site_id
     panel_key: PanelState | None = None
     note, note_until = "", 0.0
@@ -142,6 +164,8 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
             if not xs.running:
                 if inter.presence(False, time.monotonic()):    # headset off, no frames
                     result.events.append("reset")
+                    if player is not None:
+                        player.restart()
                 time.sleep(0.005)      # IDLE or STOPPING: no frames; the runtime paces us
                 continue
             fs = xs.wait_frame()
@@ -152,6 +176,15 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
             if script is not None:
                 inp = script(result.frames, inp)
             reset = inter.presence(worn and inp.present, time.monotonic())
+            if player is not None:
+                if reset:
+                    player.restart()
+                stop = player.step(time.monotonic(), inp.next_epoch, inp.previous_epoch)
+                inp.next_epoch = inp.previous_epoch = False   # they step the story instead
+                if stop is not None:
+                    card = _show_stop(inter, renderer, scene, player, stop, language)
+                    result.stops.append(stop.id)
+                    stop_to_capture = stop.id if capture_stops else None
             events = ["reset"] * reset + inter.update(inp)
             result.events += events
             for ev in events:
@@ -183,14 +216,14 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                 left = hands[0][1]
                 panel = None
                 if left is not None:
-                    size = np.diag([PANEL_WIDTH, PANEL_WIDTH / renderer.panel_aspect, 1.0, 1.0])
+                    size = np.diag([PANEL_WIDTH, PANEL_WIDTH / renderer.panel_aspect(), 1.0, 1.0])
                     panel = (pose_matrix(left.position, left.orientation)
                              @ translation((0.0, 0.085, 0.02)) @ _rot_x(-0.6) @ size)
                 frame = FrameView(inter.stage_from_site(), inter.epoch_index,
                                   inter.heatmap_visible, inter.change_index,
                                   inter.significant_only, inter.fade,
                                   inter.mode == Mode.MINIATURE, inter.ground_y, inter.aim,
-                                  hand_mats, panel)
+                                  hand_mats, panel, card)
                 renderer.set_aim(inter.aim, frame.miniature)
                 last = frames is not None and result.frames + 1 >= frames
                 last_views = []
@@ -201,6 +234,9 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                     renderer.draw(fbo, w, h, eye, frame)
                     if last and (capture_last or (screenshot is not None and i == 0)):
                         result.captures[i] = renderer.read_pixels(fbo, w, h)
+                    if i == 0 and stop_to_capture and inter.fade == 0.0 and not inter.busy:
+                        result.stop_captures[stop_to_capture] = renderer.read_pixels(fbo, w, h)
+                        stop_to_capture = None
                     xs.release(i)
                     last_views.append(eye)
                 last_frame = frame
@@ -231,6 +267,33 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
             renderer.destroy()
         except (xr.XrException, RuntimeError) as exc:   # a lost runtime: nothing to free
             log.debug("cleanup after the session: %s", exc)
+
+
+def _show_stop(inter: Interaction, renderer: Renderer, scene: VRScene, player: StoryPlayer,
+               stop: Stop, language: str) -> np.ndarray:
+    """Fade to a story stop's place and put its text on a card in front of the visitor;
+    returns the card's stage-from-card matrix."""
+    epochs = [e.id for e in scene.epochs]
+
+    def ground(epoch: int, x: float, y: float) -> float | None:
+        surface = inter.surface(epoch)
+        hit = surface.drop(x, y) if surface is not None else None
+        return None if hit is None or not hit.walkable else float(hit.point[2])
+
+    place = stop_place(stop, epochs, inter.compare_with, ground)
+    inter.go_to(place.epoch, place.heatmap, place.compare, place.miniature, place.site_point,
+                place.bearing)
+    n = len(player.story.stops)
+    footer = f"{player.story.title.get(language)} · {player.index + 1}/{n}"
+    renderer.set_panel(render_card(CardState(stop.title.get(language), stop.text.get(language),
+                                             footer)), "card")
+    head = inter.head
+    heading = forward_yaw(head.orientation)
+    ahead = np.array([-math.sin(heading), 0.0, -math.cos(heading)])
+    where = np.asarray(head.position, np.float64) + ahead * CARD_DISTANCE
+    where[1] -= CARD_DROP
+    size = np.diag([CARD_METRES, CARD_METRES / renderer.panel_aspect("card"), 1.0, 1.0])
+    return translation(where) @ yaw_matrix(heading) @ size
 
 
 __all__ = ["VRResult", "XRSessionLost", "run_vr"]

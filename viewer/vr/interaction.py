@@ -360,6 +360,16 @@ class Interaction:
         return self.heatmap and self.has_change[self.epoch_index]
 
     @property
+    def busy(self) -> bool:
+        """A fade (teleport, epoch, story stop...) is under way."""
+        return self._transition is not None
+
+    @property
+    def head(self) -> Pose:
+        """The head's last tracked pose (stage frame)."""
+        return self._head
+
+    @property
     def change_index(self) -> int:
         """Which of the shown epoch's comparisons the heatmap draws."""
         return self.compare_choice[self.epoch_index]
@@ -611,6 +621,27 @@ class Interaction:
             self._keep_on_ground()
         else:
             self._place(Mode.MINIATURE)
+
+    def go_to(self, epoch: int, heatmap: bool, compare: int, miniature: bool,
+              site_point: Sequence[float], bearing: float) -> None:
+        """Fade to a story stop's place (`viewer.vr.story.StopPlace`'s fields): its epoch and
+        heatmap pair; at life size standing at `site_point` looking along `bearing` (radians
+        clockwise from north), else the miniature seen from that side."""
+        def apply() -> None:
+            self.epoch_index = int(epoch)
+            self.heatmap = bool(heatmap)
+            if self.compare_with[self.epoch_index]:
+                self.compare_choice[self.epoch_index] = int(compare)
+            heading = forward_yaw(self._head.orientation) + bearing
+            if miniature:
+                self._place(Mode.MINIATURE)
+                self.rig = Rig(self.rig.scale, heading, self.rig.site_anchor,
+                               self.rig.stage_anchor)
+            else:
+                self.mode = Mode.LIFE_SIZE
+                self.rig = Rig(1.0, heading, np.asarray(site_point, np.float64),
+                               self._floor_point())
+        self._start("story", apply)
 
     def _toggle_scale(self) -> None:
         if self.mode == Mode.LIFE_SIZE:

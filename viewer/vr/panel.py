@@ -129,3 +129,46 @@ def render_panel(state: PanelState, width: int = WIDTH, height: int = HEIGHT) ->
     if state.note:
         line(state.note, small, fill=(255, 200, 120, 255))
     return np.asarray(img, np.uint8).copy()
+
+
+CARD_WIDTH, CARD_HEIGHT = 1024, 640
+#: metres: a card's width where it stands, about 1.4 m in front of the visitor
+CARD_METRES = 0.9
+
+
+@dataclass(frozen=True)
+class CardState:
+    """A text card: a story stop's title and text, or an annotation's."""
+
+    title: str
+    text: str
+    footer: str = ""            # e.g. "Stop 2/6 · next: A" or the story's title
+
+
+def render_card(state: CardState, width: int = CARD_WIDTH,
+                height: int = CARD_HEIGHT) -> np.ndarray:
+    """The card as (H, W, 4) sRGB bytes: large light text on a dark, nearly opaque ground
+    (contrast well above WCAG AA), word-wrapped; what does not fit ends with an ellipsis."""
+    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((0, 0, width - 1, height - 1), radius=height // 14,
+                        fill=(16, 20, 26, 240), outline=(255, 255, 255, 110), width=4)
+    x, y = width // 18, height // 14
+    title, body, small = _font(width // 16), _font(width // 26), _font(width // 34)
+    d.text((x, y), _fit(d, state.title, title, width - 2 * x), font=title,
+           fill=(255, 255, 255, 255))
+    y += int(title.size * 1.5) if hasattr(title, "size") else 60
+    bottom = height - (int(small.size * 2.2) if state.footer else height // 14)
+    step = int(body.size * 1.35) if hasattr(body, "size") else 30
+    lines = _wrap(d, state.text, body, width - 2 * x)
+    room = max((bottom - y) // step, 1)
+    if len(lines) > room:
+        lines = lines[:room]
+        lines[-1] = _fit(d, lines[-1] + " …", body, width - 2 * x)
+    for text in lines:
+        d.text((x, y), text, font=body, fill=(235, 235, 235, 255))
+        y += step
+    if state.footer:
+        d.text((x, height - int(small.size * 1.8)), _fit(d, state.footer, small, width - 2 * x),
+               font=small, fill=(180, 200, 230, 255))
+    return np.asarray(img, np.uint8).copy()

@@ -189,6 +189,7 @@ class FrameView:
     aim: Aim | None = None
     hands: list[np.ndarray] = field(default_factory=list)   # stage-from-controller
     panel: np.ndarray | None = None                          # stage-from-panel (metres)
+    card: np.ndarray | None = None                           # stage-from-card: story text
 
     @property
     def near_far(self) -> tuple[float, float]:
@@ -349,8 +350,7 @@ class Renderer:
         GL.glEnableVertexAttribArray(0)
         glVertexAttribPointer(0, 3, GL.GL_FLOAT, GL.GL_FALSE, 0, ctypes.c_void_p(0))
         GL.glBindVertexArray(0)
-        self.panel_texture = 0
-        self.panel_aspect = 1.6
+        self.panels: dict[str, tuple[int, float]] = {}   # name -> (texture, width/height)
         self._aim_counts = (0, 0)
         self._aim_key: object = None
         self._colors = {name: linear(c) for name, c in (
@@ -404,12 +404,16 @@ class Renderer:
         GL.glBindVertexArray(0)
         return int(vao), [a, b], len(centres)
 
-    def set_panel(self, rgba: np.ndarray) -> None:
-        """New hand-panel image (H, W, 4 sRGB bytes); uploaded only when the text changes."""
-        if self.panel_texture:
-            GL.glDeleteTextures([self.panel_texture])
-        self.panel_texture = _texture(rgba)
-        self.panel_aspect = rgba.shape[1] / rgba.shape[0]
+    def set_panel(self, rgba: np.ndarray, name: str = "hand") -> None:
+        """New image (H, W, 4 sRGB bytes) for the hand panel ("hand") or the text card
+        ("card"); uploaded only when its text changes."""
+        old = self.panels.pop(name, None)
+        if old is not None:
+            GL.glDeleteTextures([old[0]])
+        self.panels[name] = (_texture(rgba), rgba.shape[1] / rgba.shape[0])
+
+    def panel_aspect(self, name: str = "hand") -> float:
+        return self.panels[name][1] if name in self.panels else 1.6
 
     # ----------------------------------------------------------------- per frame
 
@@ -531,13 +535,15 @@ class Renderer:
 
         GL.glEnable(GL.GL_BLEND)
         GL.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
-        if frame.panel is not None and self.panel_texture:
+        for name, where in (("card", frame.card), ("hand", frame.panel)):
+            if where is None or name not in self.panels:
+                continue
             pp = self.panel_prog
             GL.glUseProgram(pp.id)
             GL.glUniformMatrix4fv(pp["u_mvp"], 1, GL.GL_TRUE,
-                                  (view_proj @ frame.panel).astype(np.float32))
+                                  (view_proj @ where).astype(np.float32))
             GL.glActiveTexture(GL.GL_TEXTURE0)
-            GL.glBindTexture(GL.GL_TEXTURE_2D, self.panel_texture)
+            GL.glBindTexture(GL.GL_TEXTURE_2D, self.panels[name][0])
             GL.glBindVertexArray(self.quad[0])
             GL.glDrawArrays(GL.GL_TRIANGLES, 0, 6)
         if frame.fade > 0.0:
@@ -583,8 +589,7 @@ class Renderer:
             buffers += geometry[1]
         GL.glDeleteBuffers(len(buffers), buffers)
         GL.glDeleteVertexArrays(len(vaos), vaos)
-        GL.glDeleteTextures([self.colormap] + ([self.panel_texture] if self.panel_texture
-                                               else []))
+        GL.glDeleteTextures([self.colormap] + [tex for tex, _ in self.panels.values()])
         for prog in (self.mesh_prog, self.flat_prog, self.marker_prog, self.panel_prog):
             GL.glDeleteProgram(prog.id)
 

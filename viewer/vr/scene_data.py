@@ -23,6 +23,7 @@ from processing.gltf import read_glb
 from processing.types import Mesh
 from viewer.model.change_display import ColourScale, colour_scale
 from viewer.model.state import ChangeRef, EpochInfo, SiteInfo, Text
+from viewer.model.stories import Story, read_stories
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class VRScene:
     version: int | None
     epochs: list[EpochScene]
     markers: list[Marker]
+    stories: list[Story] = field(default_factory=list)
 
     def index(self, epoch_id: str | None) -> int:
         """Position of an epoch (None: the newest)."""
@@ -219,6 +221,9 @@ def load_scene(archive_path: str | Path, site: str | None = None, lod: int | Non
         previous = e.id
 
     markers = [Marker(a.id, a.position, a.title, a.epochs) for a in info.annotations]
+    stories, broken = read_stories(version, [e.id for e in with_meshes])
+    for err in broken:              # a damaged story never hides the site or the others
+        log.warning("%s", err)
     return VRScene(info.id, info.name, info.licence, info.attribution, info.origin,
-                   info.version, epochs, markers)
+                   info.version, epochs, markers, stories)
 
