@@ -9,7 +9,15 @@ import pytest
 from vr_site import NEW, A, B, grid
 
 from viewer.model.stories import Bilingual, Stop, Story, StoryCamera
-from viewer.vr.interaction import Comfort, InputFrame, Interaction, Mode, Pose, WalkSurface
+from viewer.vr.interaction import (
+    Comfort,
+    InputFrame,
+    Interaction,
+    Mode,
+    Pointed,
+    Pose,
+    WalkSurface,
+)
 from viewer.vr.story import StoryPlayer, stop_place
 from viewer.vr.xform import transform_points
 
@@ -97,3 +105,50 @@ def test_player_steps_with_buttons_and_plays_by_itself():
     assert player.step(12.1).id == "overview"           # and round again
     player.restart()
     assert player.step(20.0).id == "overview"
+
+
+def test_pointing_opens_the_card_of_a_marker_or_a_region(surfaces):
+    from viewer.model.state import Region, Text
+    from viewer.vr.cards import card_at
+    from viewer.vr.scene_data import ChangeField, Marker
+
+    hall = Marker("hall", (20.0, 0.0, 10.0), Text("Neue Halle", "New hall"), (B,),
+                  Text("Gebaut 2021", "Built in 2021"))
+    pavilion = Region("1", +1, 400.0, 2002.4, (20.0, 0.0, 5.0), 28.0)
+    gone = Region("2", -1, 400.0, -6010.0, (-20.0, 0.0, 7.5), 28.0)
+    change = ChangeField(A, B, "m3c2", np.zeros(3, np.float32), regions=[pavilion, gone])
+    inter = Interaction(surfaces, (np.array([-50.0, -50, 0]), np.array([50.0, 50, 15])),
+                        [A, B], compare_with=[[], [A]], start_epoch=1)
+    inter.update(InputFrame(0.0, HEAD))
+    inter._arrive(np.array([0.0, -40.0, 0.0]))
+    # the right hand points from the south at the new hall's roof
+    hand = Pose((0.25, 1.2, -0.2), (0.0, 0.0, 0.0, 1.0))
+    target = transform_points(inter.stage_from_site(), np.array([[20.0, 0.0, 10.0]]))[0]
+    d = target - np.array(hand.position)
+    yaw = math.atan2(-d[0], -d[2])
+    pitch = math.atan2(d[1], math.hypot(d[0], d[2]))
+    q_yaw = np.array([0.0, math.sin(yaw / 2), 0.0, math.cos(yaw / 2)])
+    q_pitch = np.array([math.sin(pitch / 2), 0.0, 0.0, math.cos(pitch / 2)])
+    x1, y1, z1, w1 = q_yaw
+    x2, y2, z2, w2 = q_pitch
+    q = (w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2, w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
+         w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2, w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2)
+    from viewer.vr.interaction import HandInput
+
+    events = inter.update(InputFrame(0.1, HEAD, right=HandInput(aim=Pose(hand.position, q)),
+                                     select=True))
+    assert events == ["select"]
+    assert inter.pointed.point[1] == pytest.approx(-10.0, abs=0.3)   # the hall's south wall
+    card = card_at(inter.pointed, B, [hall], change, "en")     # its marker, over the roof
+    assert (card.title, card.text) == ("New hall", "Built in 2021")
+    named = card_at(inter.pointed, A, [hall], change, "en")    # not in A: the region there
+    assert named.text.startswith("New hall: about 2,000 m³ built between 2019 and 2023")
+
+    def at(x, y, z):
+        return Pointed(np.array([x, y - 30.0, z + 20.0]), np.array([0.0, 30.0, -20.0]) * 3,
+                       np.array([x, y, z]))
+
+    region = card_at(at(-22.0, 3.0, 7.5), B, [hall], change, "de")
+    assert region.title == "Entfernt"
+    assert region.text.startswith("Etwa 6.000 m³ abgetragen zwischen 2019 und 2023")
+    assert card_at(at(0.0, 40.0, 0.0), B, [hall], change, "en") is None

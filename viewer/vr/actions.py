@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 HANDS = ("left", "right")
 BOOLEAN_ACTIONS = ("next_epoch", "previous_epoch", "heatmap", "scale", "recenter", "compare",
-                   "significant", "calibrate")
+                   "significant", "calibrate", "select")
 
 _L, _R = "/user/hand/left", "/user/hand/right"
 
@@ -42,14 +42,15 @@ def _touch_like(squeeze: str = "/input/squeeze/value", menu: bool = True,
         "previous_epoch": [f"{_L}/input/x/click"],
         "heatmap": [f"{_R}/input/b/click"],
         "scale": [f"{_L}/input/y/click"],
-        "compare": [f"{_R}{squeeze}"],
+        "select": [f"{_R}{squeeze}"],
         "calibrate": [f"{_L}{squeeze}"],
         "haptic": _both("/output/haptic"),
     }
     if menu:
         binds["recenter"] = [f"{_L}/input/menu/click"]
     if stick_click:
-        binds["significant"] = [f"{_R}/input/thumbstick/click"]
+        binds["compare"] = [f"{_R}/input/thumbstick/click"]
+        binds["significant"] = [f"{_L}/input/thumbstick/click"]
     return binds
 
 
@@ -72,9 +73,9 @@ BINDINGS: dict[str, dict[str, list[str]]] = {
         "heatmap": [f"{_R}/input/b/click"],
         "scale": [f"{_L}/input/b/click"],
         "recenter": [f"{_L}/input/thumbstick/click"],
-        "compare": [f"{_R}/input/squeeze/value"],
-        "significant": [f"{_R}/input/thumbstick/click"],
-        "calibrate": [f"{_L}/input/squeeze/value"],
+        "select": [f"{_R}/input/squeeze/value"],
+        "compare": [f"{_R}/input/thumbstick/click"],
+        "significant": [f"{_L}/input/squeeze/value"],
         "haptic": _both("/output/haptic"),
     },
     "/interaction_profiles/htc/vive_controller": {
@@ -96,9 +97,9 @@ BINDINGS: dict[str, dict[str, list[str]]] = {
         "heatmap": [f"{_R}/input/trackpad/click"],
         "scale": [f"{_L}/input/trackpad/click"],
         "recenter": [f"{_L}/input/thumbstick/click"],
-        "compare": [f"{_R}/input/squeeze/click"],
-        "significant": [f"{_R}/input/thumbstick/click"],
-        "calibrate": [f"{_L}/input/squeeze/click"],
+        "select": [f"{_R}/input/squeeze/click"],
+        "compare": [f"{_R}/input/thumbstick/click"],
+        "significant": [f"{_L}/input/squeeze/click"],
         "haptic": _both("/output/haptic"),
     },
     # profiles that come with an instance extension (enabled when the runtime offers it)
@@ -136,6 +137,7 @@ _TYPES = {
     "compare": (xr.ActionType.BOOLEAN_INPUT, "Compare with an earlier epoch", False),
     "significant": (xr.ActionType.BOOLEAN_INPUT, "Significant change only", False),
     "calibrate": (xr.ActionType.BOOLEAN_INPUT, "Eye height calibration", False),
+    "select": (xr.ActionType.BOOLEAN_INPUT, "Read what the hand points at", False),
     "haptic": (xr.ActionType.VIBRATION_OUTPUT, "Haptic pulse", True),
 }
 

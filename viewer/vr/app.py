@@ -20,6 +20,7 @@ import xr
 
 from viewer.model.stories import Stop, Story
 from viewer.vr.actions import Actions, locate
+from viewer.vr.cards import card_at
 from viewer.vr.interaction import InputFrame, Interaction, Mode, WalkSurface
 from viewer.vr.interrupt import StopFlag, stop_on_sigint
 from viewer.vr.panel import (
@@ -67,6 +68,7 @@ class VRResult:
     work_ms: list[float] = field(default_factory=list)  # Python + GL submission per frame
     events: list[str] = field(default_factory=list)     # what the interaction did, in order
     stops: list[str] = field(default_factory=list)      # story stops shown, in order
+    cards: list[str] = field(default_factory=list)      # titles of the cards opened
     stop_captures: dict[str, np.ndarray] = field(default_factory=dict)  # with capture_stops
     epoch: str = ""                                     # shown at the end
     mode: str = ""
@@ -186,6 +188,13 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                     result.stops.append(stop.id)
                     stop_to_capture = stop.id if capture_stops else None
             events = ["reset"] * reset + inter.update(inp)
+            if "select" in events:
+                e = scene.epochs[inter.epoch_index]
+                shown = e.changes[inter.change_index] if e.changes and inter.heatmap else None
+                found = card_at(inter.pointed, e.id, scene.markers, shown, language)
+                if found is not None:
+                    card = _card_in_front(inter, renderer, found)
+                    result.cards.append(found.title)
             result.events += events
             for ev in events:
                 if ev in ("blocked", "no-change-data"):
@@ -285,8 +294,14 @@ def _show_stop(inter: Interaction, renderer: Renderer, scene: VRScene, player: S
                 place.bearing)
     n = len(player.story.stops)
     footer = f"{player.story.title.get(language)} · {player.index + 1}/{n}"
-    renderer.set_panel(render_card(CardState(stop.title.get(language), stop.text.get(language),
-                                             footer)), "card")
+    return _card_in_front(inter, renderer, CardState(stop.title.get(language),
+                                                     stop.text.get(language), footer))
+
+
+def _card_in_front(inter: Interaction, renderer: Renderer, card: CardState) -> np.ndarray:
+    """Put `card` in front of the visitor, facing them, a little below eye height; returns
+    its stage-from-card matrix (it stays there while the visitor looks around)."""
+    renderer.set_panel(render_card(card), "card")
     head = inter.head
     heading = forward_yaw(head.orientation)
     ahead = np.array([-math.sin(heading), 0.0, -math.cos(heading)])

@@ -42,6 +42,7 @@ from viewer.vr.xform import (
 
 STICK_ON = 0.7    # a stick deflection beyond this starts an action...
 STICK_OFF = 0.35  # ...and must fall below this before the next one (hysteresis)
+POINT_REACH = 300.0  # metres a pointing ray reaches at life size
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class InputFrame:
     significant: bool = False             # significant change only, on/off
     calibrate: bool = False               # height calibration (seated, wheelchair, children)
     present: bool = True                  # False: a script takes the headset off (tests)
+    select: bool = False                  # open the card of what the right hand points at
 
 
 # --------------------------------------------------------------------------- casting
@@ -281,6 +283,15 @@ class Aim:
     valid: bool
 
 
+@dataclass(frozen=True)
+class Pointed:
+    """A selection: the pointing ray (site frame) and the surface point it meets, if any."""
+
+    origin: np.ndarray
+    direction: np.ndarray       # not normalised: its length is the ray's reach
+    point: np.ndarray | None
+
+
 @dataclass
 class _Transition:
     start: float
@@ -348,6 +359,7 @@ class Interaction:
         self._life_rig: Rig | None = None
         self._transition: _Transition | None = None
         self._aiming: str | None = None
+        self.pointed: Pointed | None = None     # the last selection's ray
 
     # ----------------------------------------------------------------- state for the renderer
 
@@ -449,7 +461,8 @@ class Interaction:
         buttons = {"next": frame.next_epoch, "previous": frame.previous_epoch,
                    "heatmap": frame.heatmap, "scale": frame.scale, "recenter": frame.recenter,
                    "compare": frame.compare, "significant": frame.significant,
-                   "calibrate": frame.calibrate, "teleport-left": frame.left.teleport,
+                   "calibrate": frame.calibrate, "select": frame.select,
+                   "teleport-left": frame.left.teleport,
                    "teleport-right": frame.right.teleport}
         pressed = {name: held and not self._held.get(name, False)
                    for name, held in buttons.items()}
@@ -474,6 +487,9 @@ class Interaction:
         if pressed["calibrate"]:
             self.calibrate_height()
             self._keep_on_ground()
+        if pressed["select"]:
+            self.pointed = self._point(frame.right.aim or frame.left.aim)
+            self.events.append("select" if self.pointed is not None else "blocked")
         if not busy:
             if pressed["next"] or pressed["previous"]:
                 step = 1 if pressed["next"] else -1
@@ -572,6 +588,19 @@ class Interaction:
             return Aim(hand, pts, None, False)
         target = transform_points(self.stage_from_site(), hit.point[None])[0]
         return Aim(hand, np.vstack([pts[:hit.segment + 1], target]), target, hit.walkable)
+
+    def _point(self, pose: Pose | None) -> Pointed | None:
+        """A straight pointing ray from `pose` in the site frame, and where it first meets the
+        shown epoch's surface (walkable or not; None when it meets nothing)."""
+        if pose is None:
+            return None
+        origin = np.asarray(pose.position, np.float64)
+        reach = self.comfort.ray_length if self.mode == Mode.MINIATURE else POINT_REACH
+        pts = transform_points(self.site_from_stage(),
+                               origin + pose.forward() * np.linspace(0.0, reach, 16)[:, None])
+        surface = self.surface()
+        hit = surface.cast(pts) if surface is not None else None
+        return Pointed(pts[0], pts[-1] - pts[0], None if hit is None else hit.point)
 
     def _arrive(self, target_site: np.ndarray) -> None:
         """Stand at `target_site` at life size: the ground point there comes under the head."""

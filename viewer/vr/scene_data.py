@@ -22,7 +22,7 @@ from assets_manifest.errors import StadtzeitError
 from processing.gltf import read_glb
 from processing.types import Mesh
 from viewer.model.change_display import ColourScale, colour_scale
-from viewer.model.state import ChangeRef, EpochInfo, SiteInfo, Text
+from viewer.model.state import ChangeRef, EpochInfo, Region, SiteInfo, Text
 from viewer.model.stories import Story, read_stories
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ class ChangeField:
     significant: np.ndarray | None = None   # (N,) bool, when the product has it
     level_of_detection: float | None = None
     scale: ColourScale | None = None        # filled from the values when not given
+    regions: list[Region] = field(default_factory=list)   # from the product's summary
 
     def __post_init__(self) -> None:
         if self.scale is None:
@@ -93,6 +94,7 @@ class Marker:
     position: tuple[float, float, float]    # site frame
     title: Text
     epochs: tuple[str, ...] = ()            # empty: every epoch
+    text: Text | None = None
 
     def applies_to(self, epoch: str) -> bool:
         return not self.epochs or epoch in self.epochs
@@ -216,11 +218,11 @@ def load_scene(archive_path: str | Path, site: str | None = None, lod: int | Non
             summary = version.read_json(ref.summary) if ref.summary else None
             ch = change_from_products(ref.a, ref.b, k, data, summary)
             changes.append(ChangeField(ref.a, ref.b, ref.key, ch.values, ch.significant,
-                                       ch.level_of_detection, ch.scale()))
+                                       ch.level_of_detection, ch.scale(), ch.regions))
         epochs.append(EpochScene(e.id, e.date, k, mesh, changes))
         previous = e.id
 
-    markers = [Marker(a.id, a.position, a.title, a.epochs) for a in info.annotations]
+    markers = [Marker(a.id, a.position, a.title, a.epochs, a.text) for a in info.annotations]
     stories, broken = read_stories(version, [e.id for e in with_meshes])
     for err in broken:              # a damaged story never hides the site or the others
         log.warning("%s", err)
