@@ -122,6 +122,14 @@ class VRScene:
         raise SceneError(f"site {self.site_id!r} has no mesh for epoch {epoch_id!r}; epochs "
                          f"with meshes: {', '.join(e.id for e in self.epochs)}")
 
+    def story(self, story_id: str) -> Story:
+        for s in self.stories:
+            if s.id == story_id:
+                return s
+        known = ", ".join(s.id for s in self.stories)
+        raise SceneError(f"site {self.site_id!r} has no story {story_id!r}; its stories: "
+                         f"{known or 'none (author one in the desktop viewer: Stories)'}")
+
     @property
     def bounds(self) -> tuple[np.ndarray, np.ndarray]:
         lo = np.min([e.mesh.vertices.min(axis=0) for e in self.epochs], axis=0)
