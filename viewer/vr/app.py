@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,7 @@ from viewer.vr.panel import (
 from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer
 from viewer.vr.scene_data import VRScene
 from viewer.vr.session import XRSession, XRSessionLost
-from viewer.vr.story import StoryPlayer, stop_place
+from viewer.vr.story import StoryPlayer, camera_place, stop_place
 from viewer.vr.xform import forward_yaw, pose_matrix, translation, yaw_matrix
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,8 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
            script: Callable[[int, InputFrame], InputFrame] | None = None,
            capture_last: bool = False, timeout_s: float | None = None,
            seated: bool = False, reset_after_s: float | None = 60.0,
-           story: Story | None = None, capture_stops: bool = False) -> VRResult:
+           story: Story | None = None, capture_stops: bool = False,
+           start_view: tuple[Sequence[float], Sequence[float]] | None = None) -> VRResult:
     """Show `scene` in the headset until the user (or the runtime) ends the session, or for
     `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests;
     `present=False` takes the headset off); `capture_last` keeps both eyes' pixels of the last
@@ -99,7 +100,8 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
     after `reset_after_s` without the headset worn, the visit starts again. With `story`, the
     visit is that guided tour: next/back step through its stops (the epoch buttons), and a
     visitor who does nothing is taken round it; `capture_stops` keeps the left eye's pixels of
-    each stop once its fade is over (tests)."""
+    each stop once its fade is over (tests). `start_view` (camera position, focal point in the
+    site frame: the desktop viewer's view) is where the visit starts."""
     result = VRResult()
     with stop_on_sigint() as stop, XRSession(graphics) as xs:
         result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
@@ -110,7 +112,7 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
         try:
             _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
                   language, script, capture_last, timeout_s, seated, reset_after_s, story,
-                  capture_stops)
+                  capture_stops, start_view)
         except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
             xs.lost = True
             log.debug("runtime lost: %r", exc)
@@ -125,7 +127,8 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
           heatmap: bool, language: str,
           script: Callable[[int, InputFrame], InputFrame] | None, capture_last: bool,
           timeout_s: float | None, seated: bool, reset_after_s: float | None,
-          story: Story | None, capture_stops: bool) -> None:
+          story: Story | None, capture_stops: bool,
+          start_view: tuple[Sequence[float], Sequence[float]] | None) -> None:
     xs.context.make_current()
     renderer = Renderer(scene)
     actions = Actions(xs.instance, xs.session, xs.enabled_extensions)
@@ -187,6 +190,11 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                     card = _show_stop(inter, renderer, scene, player, stop, language)
                     result.stops.append(stop.id)
                     stop_to_capture = stop.id if capture_stops else None
+            if start_view is not None:        # the desktop's view, once the head is known
+                place = camera_place(*start_view, inter.epoch_index, _ground_of(inter))
+                inter.go_to(place.epoch, inter.heatmap, 0, place.miniature, place.site_point,
+                            place.bearing)
+                start_view = None
             events = ["reset"] * reset + inter.update(inp)
             if "select" in events:
                 e = scene.epochs[inter.epoch_index]
@@ -282,20 +290,23 @@ def _show_stop(inter: Interaction, renderer: Renderer, scene: VRScene, player: S
                stop: Stop, language: str) -> np.ndarray:
     """Fade to a story stop's place and put its text on a card in front of the visitor;
     returns the card's stage-from-card matrix."""
-    epochs = [e.id for e in scene.epochs]
-
-    def ground(epoch: int, x: float, y: float) -> float | None:
-        surface = inter.surface(epoch)
-        hit = surface.drop(x, y) if surface is not None else None
-        return None if hit is None or not hit.walkable else float(hit.point[2])
-
-    place = stop_place(stop, epochs, inter.compare_with, ground)
+    place = stop_place(stop, [e.id for e in scene.epochs], inter.compare_with,
+                       _ground_of(inter))
     inter.go_to(place.epoch, place.heatmap, place.compare, place.miniature, place.site_point,
                 place.bearing)
     n = len(player.story.stops)
     footer = f"{player.story.title.get(language)} · {player.index + 1}/{n}"
     return _card_in_front(inter, renderer, CardState(stop.title.get(language),
                                                      stop.text.get(language), footer))
+
+
+def _ground_of(inter: Interaction) -> Callable[[int, float, float], float | None]:
+    """Walkable height of an epoch at (x, y), None where there is none (or not yet built)."""
+    def ground(epoch: int, x: float, y: float) -> float | None:
+        surface = inter.surface(epoch)
+        hit = surface.drop(x, y) if surface is not None else None
+        return None if hit is None or not hit.walkable else float(hit.point[2])
+    return ground
 
 
 def _card_in_front(inter: Interaction, renderer: Renderer, card: CardState) -> np.ndarray:

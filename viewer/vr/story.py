@@ -43,8 +43,17 @@ def stop_place(stop: Stop, epochs: Sequence[str], compare_with: Sequence[Sequenc
     options = list(compare_with[epoch])
     compare = options.index(stop.epoch_a) if stop.epoch_a in options else 0
     heatmap = stop.compare == "heatmap" and bool(options)
-    pos = np.asarray(stop.camera.position, np.float64)
-    look = np.asarray(stop.camera.focal_point, np.float64) - pos
+    return camera_place(stop.camera.position, stop.camera.focal_point, epoch, ground, heatmap,
+                        compare)
+
+
+def camera_place(position: Sequence[float], focal_point: Sequence[float], epoch: int,
+                 ground: Callable[[int, float, float], float | None], heatmap: bool = False,
+                 compare: int = 0) -> StopPlace:
+    """Where a desktop camera (site frame) puts the visitor: high above the ground, the
+    miniature seen from the camera's side; near it, standing there looking the same way."""
+    pos = np.asarray(position, np.float64)
+    look = np.asarray(focal_point, np.float64) - pos
     bearing = math.atan2(look[0], look[1]) if np.hypot(look[0], look[1]) > 1e-9 else 0.0
     z = ground(epoch, float(pos[0]), float(pos[1]))
     miniature = z is None or pos[2] - z > MINIATURE_ABOVE

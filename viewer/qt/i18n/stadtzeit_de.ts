@@ -4,7 +4,7 @@
 <context>
     <name>AnnotationOverlay</name>
     <message>
-        <location filename="../../desktop/annotations.py" line="60"/>
+        <location filename="../../desktop/annotations.py" line="67"/>
         <source>Close</source>
         <translation>Schließen</translation>
     </message>
@@ -12,22 +12,22 @@
 <context>
     <name>ChangeCard</name>
     <message>
-        <location filename="../../kiosk/site.py" line="312"/>
+        <location filename="../../kiosk/site.py" line="313"/>
         <source>What changed?</source>
         <translation>Was hat sich verändert?</translation>
     </message>
     <message>
-        <location filename="../../kiosk/site.py" line="317"/>
+        <location filename="../../kiosk/site.py" line="318"/>
         <source>Looking for changes…</source>
         <translation>Veränderungen werden gesucht…</translation>
     </message>
     <message>
-        <location filename="../../kiosk/site.py" line="325"/>
+        <location filename="../../kiosk/site.py" line="326"/>
         <source>Red: higher or new since %1. Blue: lower or gone. Grey: no real change.</source>
         <translation>Rot: höher oder neu seit %1. Blau: niedriger oder verschwunden. Grau: keine echte Veränderung.</translation>
     </message>
     <message>
-        <location filename="../../kiosk/site.py" line="332"/>
+        <location filename="../../kiosk/site.py" line="333"/>
         <source>No larger changed areas between %1 and %2.</source>
         <translation>Keine größeren Veränderungen zwischen %1 und %2.</translation>
     </message>
@@ -113,7 +113,7 @@
 <context>
     <name>ErrorCard</name>
     <message>
-        <location filename="../../kiosk/window.py" line="133"/>
+        <location filename="../../kiosk/window.py" line="134"/>
         <source>OK</source>
         <translation>OK</translation>
     </message>
@@ -121,71 +121,114 @@
 <context>
     <name>HeatmapPanel</name>
     <message>
-        <location filename="../../desktop/heatmap.py" line="129"/>
+        <location filename="../../desktop/heatmap.py" line="197"/>
+        <source>DEM difference (DoD, ground and roofs from above)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="198"/>
+        <source>M3C2 (3D distance along the surface normal)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="199"/>
+        <source>Cloud-to-mesh distance (C2M)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="200"/>
+        <source>Cloud-to-cloud distance (C2C)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="205"/>
         <source>Significant change only</source>
         <translation>Nur signifikante Änderungen</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="131"/>
+        <location filename="../../desktop/heatmap.py" line="207"/>
         <source>Grey out change smaller than the level of detection (95 %)</source>
         <translation>Änderungen unterhalb der Nachweisgrenze (95 %) grau darstellen</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="145"/>
-        <location filename="../../desktop/heatmap.py" line="156"/>
+        <location filename="../../desktop/heatmap.py" line="208"/>
+        <source>Change (m)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="209"/>
+        <source>Vertices (log scale)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="224"/>
+        <location filename="../../desktop/heatmap.py" line="250"/>
         <source>Change from A (%1) to B (%2)</source>
         <translation>Änderung von A (%1) zu B (%2)</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="149"/>
+        <location filename="../../desktop/heatmap.py" line="229"/>
         <source>Choose the Change mode to compute or load the change.</source>
         <translation>Wählen Sie den Modus „Änderung“, um die Änderung zu laden oder zu berechnen.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="165"/>
-        <source>Red: added or raised; blue: removed or lowered (metres).</source>
-        <translation>Rot: hinzugekommen oder erhöht; blau: entfernt oder abgesenkt (Meter).</translation>
+        <location filename="../../desktop/heatmap.py" line="237"/>
+        <source>Showing significant change only: change smaller than the level of detection is grey.</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="167"/>
+        <location filename="../../desktop/heatmap.py" line="243"/>
+        <source>Showing all change, small change included.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="271"/>
+        <source>%1 % of the surface has no value (dark grey): not seen in both scans.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Red: added or raised; blue: removed or lowered (metres).</source>
+        <translation type="vanished">Rot: hinzugekommen oder erhöht; blau: entfernt oder abgesenkt (Meter).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="262"/>
         <source>Level of detection: %1</source>
         <translation>Nachweisgrenze: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="170"/>
+        <location filename="../../desktop/heatmap.py" line="265"/>
         <source>No level of detection is known for this product.</source>
         <translation>Für dieses Produkt ist keine Nachweisgrenze bekannt.</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="172"/>
+        <location filename="../../desktop/heatmap.py" line="267"/>
         <source>Method: %1</source>
         <translation>Verfahren: %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="174"/>
+        <location filename="../../desktop/heatmap.py" line="269"/>
         <source>Computed by the viewer (not stored in the archive).</source>
         <translation>Vom Viewer berechnet (nicht im Archiv gespeichert).</translation>
     </message>
     <message>
-        <location filename="../../desktop/heatmap.py" line="176"/>
         <source>%1 % of the vertices have no value (dark grey).</source>
-        <translation>%1 % der Punkte haben keinen Wert (dunkelgrau).</translation>
+        <translation type="vanished">%1 % der Punkte haben keinen Wert (dunkelgrau).</translation>
     </message>
 </context>
 <context>
     <name>HomeScreen</name>
     <message>
-        <location filename="../../kiosk/home.py" line="120"/>
+        <location filename="../../kiosk/home.py" line="121"/>
         <source>Places over time</source>
         <translation>Orte im Wandel der Zeit</translation>
     </message>
     <message>
-        <location filename="../../kiosk/home.py" line="121"/>
+        <location filename="../../kiosk/home.py" line="122"/>
         <source>Choose a place and see how it has changed.</source>
         <translation>Wählen Sie einen Ort und sehen Sie, wie er sich verändert hat.</translation>
     </message>
     <message>
-        <location filename="../../kiosk/home.py" line="122"/>
+        <location filename="../../kiosk/home.py" line="123"/>
         <source>No places to show yet.</source>
         <translation>Noch keine Orte zum Zeigen.</translation>
     </message>
@@ -321,32 +364,32 @@
 <context>
     <name>KioskWindow</name>
     <message>
-        <location filename="../../kiosk/window.py" line="463"/>
+        <location filename="../../kiosk/window.py" line="467"/>
         <source>Sorry</source>
         <translation>Entschuldigung</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="464"/>
+        <location filename="../../kiosk/window.py" line="468"/>
         <source>Something could not be shown here. Please choose another place or year.</source>
         <translation>Etwas konnte hier nicht gezeigt werden. Bitte wählen Sie einen anderen Ort oder ein anderes Jahr.</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="467"/>
+        <location filename="../../kiosk/window.py" line="471"/>
         <source>This model is being restored</source>
         <translation>Dieses Modell wird gerade restauriert</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="468"/>
+        <location filename="../../kiosk/window.py" line="472"/>
         <source>Please choose another year on the timeline.</source>
         <translation>Bitte wählen Sie ein anderes Jahr auf der Zeitleiste.</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="516"/>
+        <location filename="../../kiosk/window.py" line="520"/>
         <source>Before: %1</source>
         <translation>Vorher: %1</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="518"/>
+        <location filename="../../kiosk/window.py" line="522"/>
         <source>After: %1</source>
         <translation>Nachher: %1</translation>
     </message>
@@ -354,384 +397,384 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/main_window.py" line="335"/>
+        <location filename="../../desktop/main_window.py" line="339"/>
         <source>stadtzeit – places over time</source>
         <translation>stadtzeit – Orte im Wandel der Zeit</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="337"/>
+        <location filename="../../desktop/main_window.py" line="341"/>
         <source>&amp;Open archive…</source>
         <translation>Archiv ö&amp;ffnen…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="337"/>
+        <location filename="../../desktop/main_window.py" line="341"/>
         <source>Save &amp;screenshot…</source>
         <translation>&amp;Bildschirmfoto speichern…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="338"/>
+        <location filename="../../desktop/main_window.py" line="342"/>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="338"/>
+        <location filename="../../desktop/main_window.py" line="342"/>
         <source>&amp;Reset view</source>
         <translation>Ansicht &amp;zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="339"/>
+        <location filename="../../desktop/main_window.py" line="343"/>
         <source>&amp;Fly mode (WASD)</source>
         <translation>&amp;Flugmodus (WASD)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="339"/>
+        <location filename="../../desktop/main_window.py" line="343"/>
         <source>Keyboard &amp;shortcuts</source>
         <translation>&amp;Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="340"/>
+        <location filename="../../desktop/main_window.py" line="344"/>
         <source>F&amp;ull screen</source>
         <translation>&amp;Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="340"/>
+        <location filename="../../desktop/main_window.py" line="344"/>
         <source>&amp;Previous epoch</source>
         <translation>&amp;Vorherige Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="341"/>
+        <location filename="../../desktop/main_window.py" line="345"/>
         <source>&amp;Next epoch</source>
         <translation>&amp;Nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="341"/>
+        <location filename="../../desktop/main_window.py" line="345"/>
         <source>Play / &amp;pause</source>
         <translation>Abspielen / &amp;Pause</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="342"/>
+        <location filename="../../desktop/main_window.py" line="346"/>
         <source>&amp;Single epoch</source>
         <translation>&amp;Einzelne Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="342"/>
+        <location filename="../../desktop/main_window.py" line="346"/>
         <source>Side &amp;by side</source>
         <translation>&amp;Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="343"/>
+        <location filename="../../desktop/main_window.py" line="347"/>
         <source>&amp;Overlay</source>
         <translation>Über&amp;lagerung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="343"/>
+        <location filename="../../desktop/main_window.py" line="347"/>
         <source>S&amp;wipe</source>
         <translation>&amp;Wischen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="344"/>
+        <location filename="../../desktop/main_window.py" line="348"/>
         <source>&amp;Change heatmap</source>
         <translation>Änderungs-&amp;Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="344"/>
+        <location filename="../../desktop/main_window.py" line="348"/>
         <source>&amp;Distance</source>
         <translation>&amp;Abstand</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345"/>
+        <location filename="../../desktop/main_window.py" line="349"/>
         <source>&amp;Height difference</source>
         <translation>&amp;Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="345"/>
+        <location filename="../../desktop/main_window.py" line="349"/>
         <source>&amp;Area</source>
         <translation>&amp;Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="346"/>
-        <location filename="../../desktop/main_window.py" line="362"/>
+        <location filename="../../desktop/main_window.py" line="350"/>
+        <location filename="../../desktop/main_window.py" line="366"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="346"/>
+        <location filename="../../desktop/main_window.py" line="350"/>
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="347"/>
-        <location filename="../../desktop/main_window.py" line="385"/>
+        <location filename="../../desktop/main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="390"/>
         <source>Search sites</source>
         <translation>Orte suchen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="347"/>
+        <location filename="../../desktop/main_window.py" line="351"/>
         <source>Switch language</source>
         <translation>Sprache wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="355"/>
         <source>&amp;File</source>
         <translation>&amp;Datei</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="355"/>
         <source>&amp;View</source>
         <translation>&amp;Ansicht</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="352"/>
+        <location filename="../../desktop/main_window.py" line="356"/>
         <source>&amp;Compare</source>
         <translation>&amp;Vergleichen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="352"/>
+        <location filename="../../desktop/main_window.py" line="356"/>
         <source>&amp;Measure</source>
         <translation>&amp;Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353"/>
+        <location filename="../../desktop/main_window.py" line="357"/>
         <source>&amp;Language</source>
         <translation>&amp;Sprache</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353"/>
+        <location filename="../../desktop/main_window.py" line="357"/>
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="356"/>
+        <location filename="../../desktop/main_window.py" line="360"/>
         <source>Sites</source>
         <translation>Orte</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="357"/>
+        <location filename="../../desktop/main_window.py" line="361"/>
         <source>Details</source>
         <translation>Details</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="358"/>
+        <location filename="../../desktop/main_window.py" line="362"/>
         <source>Information</source>
         <translation>Informationen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="358"/>
+        <location filename="../../desktop/main_window.py" line="362"/>
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="359"/>
+        <location filename="../../desktop/main_window.py" line="363"/>
         <source>Measure</source>
         <translation>Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="359"/>
+        <location filename="../../desktop/main_window.py" line="363"/>
         <source>Views</source>
         <translation>Ansichten</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361"/>
+        <location filename="../../desktop/main_window.py" line="365"/>
         <source>Changed regions</source>
         <translation>Geänderte Bereiche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="363"/>
+        <location filename="../../desktop/main_window.py" line="367"/>
         <source>Keyboard shortcuts</source>
         <translation>Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="364"/>
+        <location filename="../../desktop/main_window.py" line="368"/>
         <source>Click anywhere or press F1 to close</source>
         <translation>Zum Schließen irgendwo klicken oder F1 drücken</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="370"/>
+        <location filename="../../desktop/main_window.py" line="375"/>
         <source>Left drag</source>
         <translation>Linke Maustaste ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="370"/>
+        <location filename="../../desktop/main_window.py" line="375"/>
         <source>Orbit</source>
         <translation>Drehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="371"/>
+        <location filename="../../desktop/main_window.py" line="376"/>
         <source>Right drag / wheel</source>
         <translation>Rechte Maustaste ziehen / Mausrad</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="371"/>
+        <location filename="../../desktop/main_window.py" line="376"/>
         <source>Zoom</source>
         <translation>Zoomen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="372"/>
+        <location filename="../../desktop/main_window.py" line="377"/>
         <source>Middle drag / Shift+left drag</source>
         <translation>Mittlere Maustaste / Umschalt+links ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="372"/>
+        <location filename="../../desktop/main_window.py" line="377"/>
         <source>Pan</source>
         <translation>Verschieben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373"/>
+        <location filename="../../desktop/main_window.py" line="378"/>
         <source>Click</source>
         <translation>Klick</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373"/>
+        <location filename="../../desktop/main_window.py" line="378"/>
         <source>Pick a point when measuring; open a hotspot</source>
         <translation>Beim Messen einen Punkt wählen; einen Hinweis öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="374"/>
+        <location filename="../../desktop/main_window.py" line="379"/>
         <source>Pinch / two-finger turn / drag</source>
         <translation>Zwei Finger spreizen / drehen / ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="374"/>
+        <location filename="../../desktop/main_window.py" line="379"/>
         <source>Zoom / turn / move (touch)</source>
         <translation>Zoomen / drehen / verschieben (Touch)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="375"/>
+        <location filename="../../desktop/main_window.py" line="380"/>
         <source>Reset view</source>
         <translation>Ansicht zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="376"/>
+        <location filename="../../desktop/main_window.py" line="381"/>
         <source>Fly mode on/off</source>
         <translation>Flugmodus ein/aus</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="377"/>
+        <location filename="../../desktop/main_window.py" line="382"/>
         <source>Fly forward, left, back, right</source>
         <translation>Vorwärts, links, rückwärts, rechts fliegen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="378"/>
+        <location filename="../../desktop/main_window.py" line="383"/>
         <source>Fly down / up (Shift: faster)</source>
         <translation>Nach unten / oben fliegen (Umschalt: schneller)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="379"/>
+        <location filename="../../desktop/main_window.py" line="384"/>
         <source>Previous / next epoch</source>
         <translation>Vorherige / nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="380"/>
+        <location filename="../../desktop/main_window.py" line="385"/>
         <source>Space</source>
         <translation>Leertaste</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="380"/>
+        <location filename="../../desktop/main_window.py" line="385"/>
         <source>Play through the epochs</source>
         <translation>Die Epochen nacheinander abspielen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="381"/>
+        <location filename="../../desktop/main_window.py" line="386"/>
         <source>Single, side by side, overlay, swipe, change heatmap</source>
         <translation>Einzeln, nebeneinander, Überlagerung, Wischen, Änderungs-Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="382"/>
+        <location filename="../../desktop/main_window.py" line="387"/>
         <source>Measure distance / height / area</source>
         <translation>Abstand / Höhe / Fläche messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="383"/>
+        <location filename="../../desktop/main_window.py" line="388"/>
         <source>Stop measuring, leave fly mode, close help</source>
         <translation>Messen beenden, Flugmodus verlassen, Hilfe schließen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="384"/>
+        <location filename="../../desktop/main_window.py" line="389"/>
         <source>Save the current view in the archive</source>
         <translation>Die aktuelle Ansicht im Archiv speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="386"/>
+        <location filename="../../desktop/main_window.py" line="391"/>
         <source>Switch language Deutsch / English</source>
         <translation>Sprache wechseln: Deutsch / Englisch</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="387"/>
+        <location filename="../../desktop/main_window.py" line="392"/>
         <source>Save a screenshot</source>
         <translation>Ein Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="388"/>
+        <location filename="../../desktop/main_window.py" line="393"/>
         <source>Full screen</source>
         <translation>Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="389"/>
+        <location filename="../../desktop/main_window.py" line="394"/>
         <source>This help</source>
         <translation>Diese Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="405"/>
+        <location filename="../../desktop/main_window.py" line="410"/>
         <source>There is no site “%1” in this archive.</source>
         <translation>In diesem Archiv gibt es keinen Ort „%1“.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="412"/>
+        <location filename="../../desktop/main_window.py" line="417"/>
         <source>Site %1 has no epoch %2.</source>
         <translation>Ort %1 hat keine Epoche %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="423"/>
+        <location filename="../../desktop/main_window.py" line="428"/>
         <source>No site open</source>
         <translation>Kein Ort geöffnet</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="426"/>
+        <location filename="../../desktop/main_window.py" line="431"/>
         <source>licence not stated</source>
         <translation>Lizenz nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="427"/>
+        <location filename="../../desktop/main_window.py" line="432"/>
         <source>attribution not stated</source>
         <translation>Namensnennung nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="428"/>
+        <location filename="../../desktop/main_window.py" line="433"/>
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="428"/>
+        <location filename="../../desktop/main_window.py" line="433"/>
         <source>Attribution</source>
         <translation>Namensnennung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="454"/>
+        <location filename="../../desktop/main_window.py" line="459"/>
         <source>Loading %1</source>
         <translation>Lade %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="455"/>
+        <location filename="../../desktop/main_window.py" line="460"/>
         <source>Loading…</source>
         <translation>Lade…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="534"/>
+        <location filename="../../desktop/main_window.py" line="539"/>
         <source>Open archive</source>
         <translation>Archiv öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="539"/>
+        <location filename="../../desktop/main_window.py" line="544"/>
         <source>Save screenshot</source>
         <translation>Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="540"/>
+        <location filename="../../desktop/main_window.py" line="545"/>
         <source>PNG images (*.png)</source>
         <translation>PNG-Bilder (*.png)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="558"/>
+        <location filename="../../desktop/main_window.py" line="563"/>
         <source>Fly mode: W A S D to move, Q / E down / up, Shift faster, Esc to leave.</source>
         <translation>Flugmodus: W A S D bewegen, Q / E nach unten / oben, Umschalt schneller, Esc beendet.</translation>
     </message>
@@ -864,6 +907,39 @@
     </message>
 </context>
 <context>
+    <name>OpenInVR</name>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="60"/>
+        <source>Looking for a VR headset…</source>
+        <translation>Suche nach einer VR-Brille …</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="62"/>
+        <source>No VR runtime with a headset answered: start SteamVR or Monado (see docs/VR.md), then restart the viewer.</source>
+        <translation>Keine VR-Laufzeitumgebung mit Brille hat geantwortet: SteamVR oder Monado starten (siehe docs/VR.md), dann den Viewer neu starten.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="65"/>
+        <source>Open a site first.</source>
+        <translation>Zuerst einen Ort öffnen.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="67"/>
+        <source>Show this site, epoch and view in the headset.</source>
+        <translation>Diesen Ort, diese Epoche und diese Ansicht in der VR-Brille zeigen.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="72"/>
+        <source>Open in &amp;VR</source>
+        <translation>In &amp;VR öffnen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="91"/>
+        <source>VR mode is already running.</source>
+        <translation>Der VR-Modus läuft bereits.</translation>
+    </message>
+</context>
+<context>
     <name>PinPad</name>
     <message>
         <location filename="../../kiosk/admin.py" line="92"/>
@@ -895,32 +971,45 @@
 <context>
     <name>RegionsList</name>
     <message>
-        <location filename="../../desktop/regions.py" line="49"/>
+        <location filename="../../desktop/regions.py" line="70"/>
         <source>#</source>
         <translation>#</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="49"/>
+        <location filename="../../desktop/regions.py" line="70"/>
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="49"/>
+        <location filename="../../desktop/regions.py" line="70"/>
+        <source>Name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/regions.py" line="71"/>
+        <source>Area</source>
+        <translation type="unfinished">Fläche</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/regions.py" line="71"/>
+        <source>Volume</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Area (m²)</source>
-        <translation>Fläche (m²)</translation>
+        <translation type="vanished">Fläche (m²)</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="50"/>
         <source>Volume (m³)</source>
-        <translation>Volumen (m³)</translation>
+        <translation type="vanished">Volumen (m³)</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="62"/>
+        <location filename="../../desktop/regions.py" line="85"/>
         <source>added</source>
         <translation>hinzugekommen</translation>
     </message>
     <message>
-        <location filename="../../desktop/regions.py" line="62"/>
+        <location filename="../../desktop/regions.py" line="85"/>
         <source>removed</source>
         <translation>entfernt</translation>
     </message>
@@ -1155,22 +1244,26 @@
         <translation>Wählen Sie zwei verschiedene Epochen A und B, um Änderungen zu sehen.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="316"/>
+        <location filename="../controller.py" line="322"/>
         <source>No meshes to compare for %1 and %2.</source>
         <translation>Keine Modelle zum Vergleich von %1 und %2.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="323"/>
-        <source>No stored change product for %1 → %2: computing it now.</source>
-        <translation>Kein gespeichertes Änderungsprodukt für %1 → %2: wird jetzt berechnet.</translation>
+        <location filename="../controller.py" line="329"/>
+        <source>No stored %3 change product for %1 → %2: computing it now (not stored).</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../controller.py" line="379"/>
+        <source>No stored change product for %1 → %2: computing it now.</source>
+        <translation type="vanished">Kein gespeichertes Änderungsprodukt für %1 → %2: wird jetzt berechnet.</translation>
+    </message>
+    <message>
+        <location filename="../controller.py" line="395"/>
         <source>The change product does not match the mesh of %1 (%2 values for %3 vertices).</source>
         <translation>Das Änderungsprodukt passt nicht zum Modell von %1 (%2 Werte für %3 Punkte).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="462"/>
+        <location filename="../controller.py" line="478"/>
         <source>Saved view “%1” as archive version %2.</source>
         <translation>Ansicht „%1“ als Archivversion %2 gespeichert.</translation>
     </message>
@@ -1178,29 +1271,45 @@
 <context>
     <name>ViewpointPanel</name>
     <message>
-        <location filename="../../desktop/viewpoints.py" line="48"/>
+        <location filename="../../desktop/viewpoints.py" line="49"/>
         <source>Name of the view</source>
         <translation>Name der Ansicht</translation>
     </message>
     <message>
-        <location filename="../../desktop/viewpoints.py" line="49"/>
+        <location filename="../../desktop/viewpoints.py" line="50"/>
+        <location filename="../../desktop/viewpoints.py" line="95"/>
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/viewpoints.py" line="50"/>
+        <location filename="../../desktop/viewpoints.py" line="51"/>
         <source>Save the current view in the archive (Ctrl+S)</source>
         <translation>Die aktuelle Ansicht im Archiv speichern (Strg+S)</translation>
     </message>
     <message>
-        <location filename="../../desktop/viewpoints.py" line="51"/>
+        <location filename="../../desktop/viewpoints.py" line="52"/>
         <source>Saving writes a new version of the site to the archive.</source>
         <translation>Speichern schreibt eine neue Version des Ortes ins Archiv.</translation>
     </message>
     <message>
-        <location filename="../../desktop/viewpoints.py" line="72"/>
+        <location filename="../../desktop/viewpoints.py" line="79"/>
+        <source>View %1 (%2)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/viewpoints.py" line="96"/>
+        <source>Saving writes a new version of the site to the archive.
+Name of the view:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../desktop/viewpoints.py" line="99"/>
+        <source>Save in archive</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>View %1</source>
-        <translation>Ansicht %1</translation>
+        <translation type="vanished">Ansicht %1</translation>
     </message>
 </context>
 </TS>
