@@ -184,12 +184,12 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
             if player is not None:
                 if reset:
                     player.restart()
-                stop = player.step(time.monotonic(), inp.next_epoch, inp.previous_epoch)
+                shown = player.step(time.monotonic(), inp.next_epoch, inp.previous_epoch)
                 inp.next_epoch = inp.previous_epoch = False   # they step the story instead
-                if stop is not None:
-                    card = _show_stop(inter, renderer, scene, player, stop, language)
-                    result.stops.append(stop.id)
-                    stop_to_capture = stop.id if capture_stops else None
+                if shown is not None:
+                    card = _show_stop(inter, renderer, scene, player, shown, language)
+                    result.stops.append(shown.id)
+                    stop_to_capture = shown.id if capture_stops else None
             if start_view is not None:        # the desktop's view, once the head is known
                 place = camera_place(*start_view, inter.epoch_index, _ground_of(inter))
                 inter.go_to(place.epoch, inter.heatmap, 0, place.miniature, place.site_point,
