@@ -40,8 +40,9 @@ from viewer.vr.xform import forward_yaw, pose_matrix, translation, yaw_matrix
 log = logging.getLogger(__name__)
 
 NOTE_SECONDS = 2.5
-CARD_DISTANCE = 1.4   # metres in front of the head, where a story stop's card stands
-CARD_DROP = 0.15      # metres below eye height: read with a slightly lowered gaze
+CARD_DISTANCE = 1.4   # metres in front of the head, where a card stands...
+CARD_SIDE = 0.5       # ...this far to the left, turned towards the visitor (the view stays free)
+CARD_DROP = 0.1       # metres below eye height: read with a slightly lowered gaze
 LOST = (xr.InstanceLostError, xr.SessionLostError, xr.RuntimeFailureError)
 LOST_MESSAGE = ("the VR runtime ended the session (headset disconnected or runtime stopped); "
                 "start it again and rerun stadtzeit vr")
@@ -310,16 +311,20 @@ def _ground_of(inter: Interaction) -> Callable[[int, float, float], float | None
 
 
 def _card_in_front(inter: Interaction, renderer: Renderer, card: CardState) -> np.ndarray:
-    """Put `card` in front of the visitor, facing them, a little below eye height; returns
-    its stage-from-card matrix (it stays there while the visitor looks around)."""
+    """Put `card` in front of the visitor and a little to the left, turned to face them, a
+    little below eye height; returns its stage-from-card matrix (it stays there while the
+    visitor looks around)."""
     renderer.set_panel(render_card(card), "card")
     head = inter.head
     heading = forward_yaw(head.orientation)
     ahead = np.array([-math.sin(heading), 0.0, -math.cos(heading)])
-    where = np.asarray(head.position, np.float64) + ahead * CARD_DISTANCE
+    left = np.array([-math.cos(heading), 0.0, math.sin(heading)])
+    where = (np.asarray(head.position, np.float64) + ahead * CARD_DISTANCE
+             + left * CARD_SIDE)
     where[1] -= CARD_DROP
+    facing = heading + math.atan2(CARD_SIDE, CARD_DISTANCE)
     size = np.diag([CARD_METRES, CARD_METRES / renderer.panel_aspect("card"), 1.0, 1.0])
-    return translation(where) @ yaw_matrix(heading) @ size
+    return translation(where) @ yaw_matrix(facing) @ size
 
 
 __all__ = ["VRResult", "XRSessionLost", "run_vr"]

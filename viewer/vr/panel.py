@@ -147,12 +147,13 @@ class CardState:
 
 def render_card(state: CardState, width: int = CARD_WIDTH,
                 height: int = CARD_HEIGHT) -> np.ndarray:
-    """The card as (H, W, 4) sRGB bytes: large light text on a dark, nearly opaque ground
+    """The card as (H, W, 4) sRGB bytes: large light text on a dark, opaque ground
     (contrast well above WCAG AA), word-wrapped; what does not fit ends with an ellipsis."""
     img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
+    # opaque: blending in linear light would lift the dark ground towards the sky behind
     d.rounded_rectangle((0, 0, width - 1, height - 1), radius=height // 14,
-                        fill=(16, 20, 26, 240), outline=(255, 255, 255, 110), width=4)
+                        fill=(16, 20, 26, 255), outline=(150, 160, 175, 255), width=4)
     x, y = width // 18, height // 14
     title, body, small = _font(width // 16), _font(width // 26), _font(width // 34)
     d.text((x, y), _fit(d, state.title, title, width - 2 * x), font=title,
