@@ -63,7 +63,7 @@ def story() -> dict:
     def stop(sid, position, focal, epoch, title, **kw):
         return {"id": sid, "title": {"de": title, "en": title}, "camera": {
             "position": position, "focal_point": focal}, "epoch": epoch,
-            "text": {"de": f"Text zu {title}", "en": f"About {title}"}, "duration_s": 4, **kw}
+            "text": {"de": f"Text zu {title}", "en": f"About {title}"}, "duration_s": 60, **kw}
     return {"format": "stadtzeit-story/1", "id": STORY, "site": SITE,
             "title": {"de": "Rundgang", "en": "Tour"}, "stops": [
                 stop("overview", [-60, -60, 80], [0, 0, 0], A, "Overview"),
