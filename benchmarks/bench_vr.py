@@ -180,8 +180,9 @@ def main() -> int:
         c0, t0 = time.thread_time(), time.perf_counter()
         inter.update(InputFrame(1.0 + i / 90, head, right=HandInput(aim, (0.0, 1.0))))
         c1 = time.thread_time()
-        frame = FrameView(inter.stage_from_site(), inter.epoch_index, inter.heatmap_visible,
-                          inter.fade, inter.mode == Mode.MINIATURE, 0.0, inter.aim)
+        frame = FrameView(inter.stage_from_site(), epoch=inter.epoch_index,
+                          heatmap=inter.heatmap_visible, fade=inter.fade,
+                          miniature=inter.mode == Mode.MINIATURE, aim=inter.aim)
         renderer.set_aim(inter.aim, frame.miniature)
         GL.glBeginQuery(GL.GL_TIME_ELAPSED, query)
         for eye, target in zip(views, targets, strict=True):

@@ -95,6 +95,20 @@ def test_colours_survive_the_srgb_round_trip(gl, scene):
     np.testing.assert_allclose(img[row, col], vr_site.TINT[B], atol=1)
 
 
+def test_a_coarser_level_draws_the_same_site(gl, scene):
+    r = Renderer(scene, lighting=False)
+    try:
+        frame = FrameView(miniature(scene), epoch=1, miniature=True)
+        fine, coarse = draw(r, frame), draw(r, FrameView(frame.stage_from_site, epoch=1,
+                                                          level=1, miniature=True))
+    finally:
+        r.destroy()
+    row, col = project(frame, (0.0, -30.0, 0.0))                       # open ground of B
+    np.testing.assert_allclose(coarse[row, col], vr_site.TINT[B], atol=1)
+    same = (np.abs(fine - coarse).max(axis=-1) <= 2).mean()
+    assert same > 0.97, f"only {same:.1%} of the pixels agree"         # the same place
+
+
 def test_heatmap_red_where_added_blue_where_removed(gl, scene):
     r = Renderer(scene, lighting=False)
     try:

@@ -183,3 +183,19 @@ def test_long_names_are_shortened_not_cut_off():
                                    "Rhein-Herne-Kanal im Kaisergarten"))
     text = (img[..., :3].min(axis=2) > 200) & (img[..., 3] > 200)
     assert not text[:, -30:].any()                                  # nothing in the margin
+
+
+def test_coarser_levels_load_and_far_views_draw_them(archive_root):
+    from viewer.vr.scene_data import detail_level
+
+    scene = load_scene(archive_root)
+    b = scene.epochs[1]
+    assert [lv.lod for lv in b.levels] == [0, 1]              # lod1 loaded for far views
+    assert b.levels[1].n_faces < b.n_faces and b.levels[1].edge > b.edge
+    assert b.levels[1].changes == []                          # change values: lod0 only
+    pixel = 1e-3                                              # radians per pixel
+    assert detail_level(b, 10.0, pixel) == 0                  # 1 m edges at 10 m: visible
+    assert detail_level(b, 5000.0, pixel) == 1                # 2 m edges at 5 km: not
+    assert detail_level(b, 5000.0, pixel, change_from=A) == 0  # the heatmap needs lod0
+    forced = load_scene(archive_root, lod=0)
+    assert [len(e.levels) for e in forced.epochs] == [1, 1]   # --lod: that one only

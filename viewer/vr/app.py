@@ -32,10 +32,16 @@ from viewer.vr.panel import (
     render_panel,
 )
 from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer
-from viewer.vr.scene_data import VRScene
+from viewer.vr.scene_data import VRScene, detail_level
 from viewer.vr.session import XRSession, XRSessionLost
 from viewer.vr.story import StoryPlayer, camera_place, stop_place
-from viewer.vr.xform import forward_yaw, pose_matrix, translation, yaw_matrix
+from viewer.vr.xform import (
+    forward_yaw,
+    pose_matrix,
+    transform_points,
+    translation,
+    yaw_matrix,
+)
 
 log = logging.getLogger(__name__)
 
@@ -237,8 +243,12 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                     size = np.diag([PANEL_WIDTH, PANEL_WIDTH / renderer.panel_aspect(), 1.0, 1.0])
                     panel = (pose_matrix(left.position, left.orientation)
                              @ translation((0.0, 0.085, 0.02)) @ _rot_x(-0.6) @ size)
+                fov = views[0].fov
+                pixel = (fov.angle_right - fov.angle_left) / xs.eyes[0].width
+                level = detail_level(e, _site_distance(inter, scene), pixel,
+                                     inter.compared_with if inter.heatmap_visible else None)
                 frame = FrameView(inter.stage_from_site(), inter.epoch_index,
-                                  inter.heatmap_visible, inter.change_index,
+                                  inter.heatmap_visible, inter.change_index, level,
                                   inter.significant_only, inter.fade,
                                   inter.mode == Mode.MINIATURE, inter.ground_y, inter.aim,
                                   hand_mats, panel, card)
@@ -299,6 +309,13 @@ def _show_stop(inter: Interaction, renderer: Renderer, scene: VRScene, player: S
     footer = f"{player.story.title.get(language)} · {player.index + 1}/{n}"
     return _card_in_front(inter, renderer, CardState(stop.title.get(language),
                                                      stop.text.get(language), footer))
+
+
+def _site_distance(inter: Interaction, scene: VRScene) -> float:
+    """Site metres from the head to the nearest point of the site's box (at least 1 cm)."""
+    head = transform_points(inter.site_from_stage(), np.array([inter.head.position]))[0]
+    lo, hi = scene.bounds
+    return max(float(np.linalg.norm(head - np.clip(head, lo, hi))), 0.01)
 
 
 def _ground_of(inter: Interaction) -> Callable[[int, float, float], float | None]:

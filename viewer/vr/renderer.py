@@ -182,6 +182,7 @@ class FrameView:
     epoch: int = 0
     heatmap: bool = False
     change: int = 0                 # which of the epoch's comparisons (EpochScene.changes)
+    level: int = 0                  # which of the epoch's levels of detail (EpochScene.levels)
     significant_only: bool = False
     fade: float = 0.0
     miniature: bool = False
@@ -331,7 +332,8 @@ class Renderer:
         GL.glUseProgram(0)
         self.colormap = _texture(diverging_colormap(256)[None], mipmaps=False)
 
-        self.meshes = [self._upload_mesh(e) for e in scene.epochs]
+        # every epoch's levels of detail (finest first), uploaded once
+        self.meshes = [[self._upload_mesh(level) for level in e.levels] for e in scene.epochs]
         self.markers = [self._upload_markers(e.id) for e in scene.epochs]
         lo, hi = scene.bounds
         self.centre = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, lo[2] - 0.02])
@@ -446,17 +448,22 @@ class Renderer:
         GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
         self._aim_counts = (len(ribbon), len(ring))
 
-    def _show_change(self, epoch: int, gm: _GPUMesh, index: int, significant_only: bool) -> None:
-        """Put the chosen comparison into the mesh's change attribute (only when it differs
-        from what is there: a switch costs one buffer upload, not one per frame)."""
-        changes = self.scene.epochs[epoch].changes
-        index = min(max(index, 0), len(changes) - 1)
-        if gm.shown == (index, significant_only):
+    def _show_change(self, epoch: int, level: int, gm: _GPUMesh, index: int,
+                     significant_only: bool) -> None:
+        """Put the chosen comparison (`index` into the finest level's list) into the mesh's
+        change attribute — only when it differs from what is there: a switch costs one buffer
+        upload, not one per frame."""
+        e = self.scene.epochs[epoch]
+        chosen = e.changes[min(max(index, 0), len(e.changes) - 1)]
+        changes = e.levels[level].changes
+        i = next((j for j, c in enumerate(changes) if c.a == chosen.a), 0)
+        if gm.shown == (i, significant_only):
             return
-        data = change_attribute(changes[index], significant_only)
+        data = change_attribute(changes[i], significant_only)
         GL.glBindBuffer(GL.GL_ARRAY_BUFFER, gm.change_vbo)
         GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
-        gm.shown, gm.limit = (index, significant_only), float(changes[index].limit)
+        # the finest level's scale for all: no colour jump when the level changes
+        gm.shown, gm.limit = (i, significant_only), float(chosen.limit)
 
     def draw(self, framebuffer: int, width: int, height: int, eye: EyeView,
              frame: FrameView) -> None:
@@ -477,13 +484,14 @@ class Renderer:
         GL.glClearColor(sky[0], sky[1], sky[2], 1.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
 
-        gm = self.meshes[frame.epoch]
+        gm = self.meshes[frame.epoch][frame.level]
         p = self.mesh_prog
         GL.glUseProgram(p.id)
         GL.glUniformMatrix4fv(p["u_mvp"], 1, GL.GL_TRUE, mvp)
         heat = frame.heatmap and gm.has_change
         if heat:
-            self._show_change(frame.epoch, gm, frame.change, frame.significant_only)
+            self._show_change(frame.epoch, frame.level, gm, frame.change,
+                              frame.significant_only)
         GL.glUniform1i(p["u_heatmap"], 1 if heat else 0)
         GL.glUniform1i(p["u_color_mode"], gm.color_mode)
         if heat:
@@ -578,7 +586,7 @@ class Renderer:
     def destroy(self) -> None:
         buffers: list[int] = [self.aim_vbo]
         vaos = [self.aim_vao]
-        for gm in self.meshes:
+        for gm in (g for levels in self.meshes for g in levels):
             buffers += gm.buffers
             vaos.append(gm.vao)
             if gm.texture:

@@ -77,6 +77,19 @@ class EpochScene:
     lod: int
     mesh: Mesh                  # site frame, float32 vertices, normals, colours or texture
     changes: list[ChangeField] = field(default_factory=list)   # the epoch before first
+    #: the coarser LODs of the same epoch (finest first), drawn instead of this mesh when its
+    #: detail would be finer than the eye can see (far away, or a small miniature)
+    coarser: list[EpochScene] = field(default_factory=list)
+    edge: float = 0.0           # metres: median edge length, the detail this mesh carries
+
+    def __post_init__(self) -> None:
+        if not self.edge:
+            self.edge = median_edge(self.mesh.vertices, self.mesh.faces)
+
+    @property
+    def levels(self) -> list[EpochScene]:
+        """This mesh and its coarser LODs, finest first."""
+        return [self, *self.coarser]
 
     @property
     def change(self) -> ChangeField | None:
@@ -137,6 +150,34 @@ class VRScene:
         return lo.astype(np.float64), hi.astype(np.float64)
 
 
+#: pixels: a level whose median edge looks smaller than this carries detail the eye cannot see
+DETAIL_PIXELS = 2.0
+
+
+def detail_level(epoch: EpochScene, metres_per_radian: float, pixel_angle: float,
+                 change_from: str | None = None) -> int:
+    """The coarsest of an epoch's levels whose median edge still looks smaller than
+    `DETAIL_PIXELS` (0 = the finest, drawn when even its edges are visible). A model seen at
+    `metres_per_radian` (its nearest distance over its scale) of a pixel `pixel_angle` wide.
+    With `change_from`, only levels that hold the heatmap for that pair."""
+    best = 0
+    for i, level in enumerate(epoch.levels):
+        if change_from is not None and not any(c.a == change_from for c in level.changes):
+            continue
+        if level.edge / max(metres_per_radian, 1e-9) < DETAIL_PIXELS * pixel_angle:
+            best = i
+    return best
+
+
+def median_edge(vertices: np.ndarray, faces: np.ndarray, sample: int = 20_000) -> float:
+    """Median edge length of a mesh (from a sample of its triangles), metres."""
+    f = np.asarray(faces)[:: max(len(faces) // sample, 1)]
+    if not len(f):
+        return 0.0
+    v = np.asarray(vertices, np.float64)
+    return float(np.median(np.linalg.norm(v[f[:, 0]] - v[f[:, 1]], axis=1)))
+
+
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted vertex normals (for meshes stored without any)."""
     v = vertices.astype(np.float64)
@@ -181,6 +222,29 @@ def choose_lod(epoch: EpochInfo, change: ChangeRef | None, budget: int,
     return min(with_change or fitting)
 
 
+def _epoch_level(version, e: EpochInfo, k: int, refs: list[ChangeRef]) -> EpochScene:
+    """Epoch `e` at LOD `k`: its mesh and the change values stored for that LOD."""
+    from viewer.model.scene import ProductError, change_from_products, read_change_values
+
+    mesh = read_glb(version.files[e.lods[k]])
+    if mesh.normals is None or len(mesh.normals) != len(mesh.vertices):
+        mesh.normals = vertex_normals(mesh.vertices, mesh.faces)
+    changes = []
+    for ref in refs:
+        if k not in ref.lods:
+            continue
+        try:
+            data = read_change_values(version.files[ref.lods[k]], len(mesh.vertices))
+        except ProductError as exc:   # the site stays viewable without this heatmap
+            log.warning("no heatmap %s -> %s at lod%d: %s", ref.a, e.id, k, exc)
+            continue
+        summary = version.read_json(ref.summary) if ref.summary else None
+        ch = change_from_products(ref.a, ref.b, k, data, summary)
+        changes.append(ChangeField(ref.a, ref.b, ref.key, ch.values, ch.significant,
+                                   ch.level_of_detection, ch.scale(), ch.regions))
+    return EpochScene(e.id, e.date, k, mesh, changes)
+
+
 def load_scene(archive_path: str | Path, site: str | None = None, lod: int | None = None,
                face_budget: int = FACE_BUDGET) -> VRScene:
     """Read a site's meshes, change values and annotations for VR mode.
@@ -188,7 +252,6 @@ def load_scene(archive_path: str | Path, site: str | None = None, lod: int | Non
     Raises `SceneError` (or the archive's own errors) with what to do.
     """
     from archive import Archive
-    from viewer.model.scene import ProductError, change_from_products, read_change_values
     from viewer.model.store import site_info
 
     archive = Archive.open(Path(archive_path))
@@ -211,23 +274,10 @@ def load_scene(archive_path: str | Path, site: str | None = None, lod: int | Non
     for e in with_meshes:
         refs = _change_refs(info, e, previous)
         k = choose_lod(e, refs[0] if refs else None, face_budget, lod)
-        mesh = read_glb(version.files[e.lods[k]])
-        if mesh.normals is None or len(mesh.normals) != len(mesh.vertices):
-            mesh.normals = vertex_normals(mesh.vertices, mesh.faces)
-        changes = []
-        for ref in refs:
-            if k not in ref.lods:
-                continue
-            try:
-                data = read_change_values(version.files[ref.lods[k]], len(mesh.vertices))
-            except ProductError as exc:   # the site stays viewable without this heatmap
-                log.warning("no heatmap %s -> %s: %s", ref.a, e.id, exc)
-                continue
-            summary = version.read_json(ref.summary) if ref.summary else None
-            ch = change_from_products(ref.a, ref.b, k, data, summary)
-            changes.append(ChangeField(ref.a, ref.b, ref.key, ch.values, ch.significant,
-                                       ch.level_of_detection, ch.scale(), ch.regions))
-        epochs.append(EpochScene(e.id, e.date, k, mesh, changes))
+        fine = _epoch_level(version, e, k, refs)
+        if lod is None:      # the coarser LODs too, for far views and small miniatures
+            fine.coarser = [_epoch_level(version, e, c, refs) for c in sorted(e.lods) if c > k]
+        epochs.append(fine)
         previous = e.id
 
     markers = [Marker(a.id, a.position, a.title, a.epochs, a.text) for a in info.annotations]
