@@ -46,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--view", type=_view, metavar="PX,PY,PZ,FX,FY,FZ",
                    help="start where this camera looks (site frame: position, focal point; "
                         "the desktop viewer's Open in VR passes its view)")
+    p.add_argument("--msaa", type=int, default=4, metavar="N",
+                   help="anti-aliasing samples per pixel (default 4; 1: none)")
     p.add_argument("--seated", action="store_true",
                    help="a seated station: show the site from a standing adult's eye height "
                         "whatever the visitor's (also for wheelchair users and children)")
@@ -107,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
                     graphics=args.graphics, mode=args.start, heatmap=args.heatmap,
                     language=_language(args.language), seated=args.seated,
                     reset_after_s=args.reset_after or None, story=story,
-                    start_view=args.view)
+                    start_view=args.view, msaa=args.msaa)
     work = sorted(result.work_ms)
     median = work[len(work) // 2] if work else 0.0
     print(f"{result.runtime} / {result.system} ({result.graphics}, {result.space} space, "

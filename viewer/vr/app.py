@@ -21,6 +21,7 @@ import xr
 from viewer.model.stories import Stop, Story
 from viewer.vr.actions import Actions, locate
 from viewer.vr.cards import card_at
+from viewer.vr.gl import GL
 from viewer.vr.interaction import InputFrame, Interaction, Mode, WalkSurface
 from viewer.vr.interrupt import StopFlag, stop_on_sigint
 from viewer.vr.panel import (
@@ -31,7 +32,13 @@ from viewer.vr.panel import (
     render_card,
     render_panel,
 )
-from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer
+from viewer.vr.renderer import (
+    EyeView,
+    FrameView,
+    MultisampleTarget,
+    OffscreenTarget,
+    Renderer,
+)
 from viewer.vr.scene_data import VRScene, detail_level
 from viewer.vr.session import XRSession, XRSessionLost
 from viewer.vr.story import StoryPlayer, camera_place, stop_place
@@ -99,7 +106,8 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
            capture_last: bool = False, timeout_s: float | None = None,
            seated: bool = False, reset_after_s: float | None = 60.0,
            story: Story | None = None, capture_stops: bool = False,
-           start_view: tuple[Sequence[float], Sequence[float]] | None = None) -> VRResult:
+           start_view: tuple[Sequence[float], Sequence[float]] | None = None,
+           msaa: int = 4) -> VRResult:
     """Show `scene` in the headset until the user (or the runtime) ends the session, or for
     `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests;
     `present=False` takes the headset off); `capture_last` keeps both eyes' pixels of the last
@@ -108,7 +116,8 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
     visit is that guided tour: next/back step through its stops (the epoch buttons), and a
     visitor who does nothing is taken round it; `capture_stops` keeps the left eye's pixels of
     each stop once its fade is over (tests). `start_view` (camera position, focal point in the
-    site frame: the desktop viewer's view) is where the visit starts."""
+    site frame: the desktop viewer's view) is where the visit starts. `msaa` samples per pixel
+    (1: none), resolved into the swapchain images."""
     result = VRResult()
     with stop_on_sigint() as stop, XRSession(graphics) as xs:
         result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
@@ -119,7 +128,7 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
         try:
             _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
                   language, script, capture_last, timeout_s, seated, reset_after_s, story,
-                  capture_stops, start_view)
+                  capture_stops, start_view, msaa)
         except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
             xs.lost = True
             log.debug("runtime lost: %r", exc)
@@ -135,9 +144,12 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
           script: Callable[[int, InputFrame], InputFrame] | None, capture_last: bool,
           timeout_s: float | None, seated: bool, reset_after_s: float | None,
           story: Story | None, capture_stops: bool,
-          start_view: tuple[Sequence[float], Sequence[float]] | None) -> None:
+          start_view: tuple[Sequence[float], Sequence[float]] | None, msaa: int) -> None:
     xs.context.make_current()
     renderer = Renderer(scene)
+    depth = xs.depth_format or GL.GL_DEPTH_COMPONENT24
+    samples = [MultisampleTarget(eye.width, eye.height, msaa, depth) for eye in xs.eyes] \
+        if msaa > 1 else []
     actions = Actions(xs.instance, xs.session, xs.enabled_extensions)
     result.profiles = [p.profile for p in actions.profiles if p.accepted]
     # the first epoch's walkable surface now (the start point stands on it), the others in
@@ -259,7 +271,11 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                     fbo, w, h = xs.acquire(i)
                     eye = EyeView(_pose(view.pose), (view.fov.angle_left, view.fov.angle_right,
                                                      view.fov.angle_up, view.fov.angle_down))
-                    renderer.draw(fbo, w, h, eye, frame)
+                    if samples:
+                        renderer.draw(samples[i].fbo, w, h, eye, frame)
+                        samples[i].resolve(fbo, with_depth=xs.depth_format is not None)
+                    else:
+                        renderer.draw(fbo, w, h, eye, frame)
                     if last and (capture_last or (screenshot is not None and i == 0)):
                         result.captures[i] = renderer.read_pixels(fbo, w, h)
                     if i == 0 and stop_to_capture and inter.fade == 0.0 and not inter.busy:
@@ -293,6 +309,8 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
             xs.context.make_current()
             actions.destroy()
             renderer.destroy()
+            for target in samples:
+                target.destroy()
         except (xr.XrException, RuntimeError) as exc:   # a lost runtime: nothing to free
             log.debug("cleanup after the session: %s", exc)
 

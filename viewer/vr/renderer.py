@@ -634,3 +634,47 @@ class OffscreenTarget:
         GL.glDeleteFramebuffers(1, [self.fbo])
         GL.glDeleteRenderbuffers(1, [self.depth])
         GL.glDeleteTextures([self.color])
+
+
+class MultisampleTarget:
+    """Where an eye is drawn with MSAA: multisampled colour and depth renderbuffers, resolved
+    into the swapchain's framebuffer after drawing (works on every runtime: the swapchain
+    images themselves stay single-sampled)."""
+
+    def __init__(self, width: int, height: int, samples: int,
+                 depth_format: int = GL.GL_DEPTH_COMPONENT24):
+        self.width, self.height = width, height
+        self.samples = max(1, min(int(samples), int(GL.glGetIntegerv(GL.GL_MAX_SAMPLES))))
+        self.color, self.depth = (int(b) for b in GL.glGenRenderbuffers(2))
+        for buf, fmt in ((self.color, GL.GL_SRGB8_ALPHA8), (self.depth, depth_format)):
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buf)
+            GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, self.samples, fmt,
+                                                width, height)
+        self.depth_bits = (GL.GL_DEPTH_BUFFER_BIT if depth_format != GL.GL_DEPTH24_STENCIL8
+                           else GL.GL_DEPTH_BUFFER_BIT | GL.GL_STENCIL_BUFFER_BIT)
+        attach = GL.GL_DEPTH_STENCIL_ATTACHMENT if depth_format == GL.GL_DEPTH24_STENCIL8 \
+            else GL.GL_DEPTH_ATTACHMENT
+        self.fbo = int(GL.glGenFramebuffers(1))
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.fbo)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0,
+                                     GL.GL_RENDERBUFFER, self.color)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attach, GL.GL_RENDERBUFFER, self.depth)
+        status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        if status != GL.GL_FRAMEBUFFER_COMPLETE:
+            raise RuntimeError(f"multisample framebuffer incomplete (0x{status:x})")
+
+    def resolve(self, framebuffer: int, with_depth: bool = True) -> None:
+        """Average the samples into `framebuffer` (the swapchain image), depth too when the
+        runtime is given a depth layer."""
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.fbo)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, framebuffer)
+        w, h = self.width, self.height
+        GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        if with_depth:
+            GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, self.depth_bits, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def destroy(self) -> None:
+        GL.glDeleteFramebuffers(1, [self.fbo])
+        GL.glDeleteRenderbuffers(2, [self.color, self.depth])
