@@ -87,8 +87,8 @@ def synthetic_scene(faces: int, seed: int = 5) -> VRScene:
     col[:, 3] = 255
     mesh = Mesh(vertices=v, faces=f, frame="site", vertex_colors=col, normals=nrm)
     change = (3 * np.sin(v[:, 0] / 40) * np.cos(v[:, 1] / 30)).astype(np.float32)
-    epoch = EpochScene("2024-01-01", None, 0, mesh, ChangeField("2020-01-01", "2024-01-01",
-                                                                "synthetic", change, 5.0))
+    epoch = EpochScene("2024-01-01", None, 0, mesh, [ChangeField("2020-01-01", "2024-01-01",
+                                                                 "synthetic", change)])
     markers = [Marker(f"m{i}", (float(px), float(py), 20.0), Text("Marke", "Marker"))
                for i, (px, py) in enumerate(rng.uniform(-150, 150, (8, 2)))]
     return VRScene("synthetic", Text("Synthetisch", "Synthetic"), "", "", (0.0, 0.0, 0.0), None,
@@ -163,7 +163,8 @@ def main() -> int:
     del mesh
     head = Pose((0.0, 1.6, 0.0))
     inter = Interaction(surfaces, scene.bounds, [e.id for e in scene.epochs],
-                        [e.change is not None for e in scene.epochs], start_epoch=epoch,
+                        compare_with=[[c.a for c in e.changes] for e in scene.epochs],
+                        start_epoch=epoch,
                         mode=Mode(args.view), heatmap=not args.no_heatmap)
     inter.update(InputFrame(0.0, head))
     # the right hand aims a teleport arc (a ray in the miniature) the whole time
@@ -179,8 +180,9 @@ def main() -> int:
         c0, t0 = time.thread_time(), time.perf_counter()
         inter.update(InputFrame(1.0 + i / 90, head, right=HandInput(aim, (0.0, 1.0))))
         c1 = time.thread_time()
-        frame = FrameView(inter.stage_from_site(), inter.epoch_index, inter.heatmap_visible,
-                          inter.fade, inter.mode == Mode.MINIATURE, 0.0, inter.aim)
+        frame = FrameView(inter.stage_from_site(), epoch=inter.epoch_index,
+                          heatmap=inter.heatmap_visible, fade=inter.fade,
+                          miniature=inter.mode == Mode.MINIATURE, aim=inter.aim)
         renderer.set_aim(inter.aim, frame.miniature)
         GL.glBeginQuery(GL.GL_TIME_ELAPSED, query)
         for eye, target in zip(views, targets, strict=True):

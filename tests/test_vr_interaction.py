@@ -349,15 +349,106 @@ def test_heatmap_only_where_there_is_change_data(surfaces):
     assert not inter.heatmap
 
 
-def test_recenter_returns_to_the_start(surfaces):
+def switch(inter: Interaction, t: float, **button) -> float:
+    """Press a button that fades, and run the frames until the fade is over."""
+    inter.update(frame(t, **button))
+    inter.update(frame(t + FADE + 0.001))
+    inter.update(frame(t + 2 * FADE + 0.01))
+    return t + 2 * FADE + 0.02
+
+
+def test_recenter_keeps_the_user_where_they_stand(surfaces):
     inter = make(surfaces)
     inter.update(frame(0.0))
-    start = inter.stage_from_site().copy()
-    inter.update(frame(0.1, right=HandInput(stick=(1.0, 0.0))))
+    inter.update(frame(0.1, right=HandInput(stick=(1.0, 0.0))))       # a snap turn
+    inter.update(frame(0.2))
     inter._arrive(np.array([-40.0, 30.0, 0.0]))
-    inter.update(frame(0.5, recenter=True))
-    inter.update(frame(0.5 + FADE + 0.01))
+    yaw = inter.rig.yaw
+    switch(inter, 0.5, recenter=True)
+    np.testing.assert_allclose(site_under_head(inter), [-40.0, 30.0, 0.0], atol=1e-6)
+    assert inter.rig.yaw == yaw                     # the view does not swing round either
+    mini = make(surfaces, mode=Mode.MINIATURE)
+    mini.update(frame(0.0))
+    placed = mini.stage_from_site().copy()
+    mini.rig.yaw += 1.0                             # turned the turntable
+    switch(mini, 0.5, recenter=True)
+    np.testing.assert_allclose(mini.stage_from_site(), placed, atol=1e-9)
+
+
+@pytest.mark.parametrize("roof, start, target", [(OLD, 0, 1), (NEW, 1, 0)])
+def test_an_epoch_switch_keeps_the_user_on_the_ground(surfaces, roof, start, target):
+    """On a roof that the other epoch does not have: after the switch the user stands on that
+    epoch's ground below, not in the air (the demo's Gasometer roof at 117 m, back to 2021)."""
+    x0, x1, y0, y1, h = roof
+    inter = make(surfaces, epoch=start)
+    inter.update(frame(0.0))
+    inter._arrive(np.array([(x0 + x1) / 2, (y0 + y1) / 2, h]))
+    np.testing.assert_allclose(site_under_head(inter)[2], h, atol=1e-6)
+    switch(inter, 0.5, **({"next_epoch": True} if target > start else {"previous_epoch": True}))
+    assert inter.epoch_index == target
+    np.testing.assert_allclose(site_under_head(inter), [(x0 + x1) / 2, (y0 + y1) / 2, 0.0],
+                               atol=1e-4)
+
+
+def test_an_epoch_switch_on_unchanged_ground_does_not_move_the_user(surfaces):
+    inter = make(surfaces, epoch=1)
+    inter.update(frame(0.0))
+    inter._arrive(np.array([0.0, -30.0, 0.0]))
+    switch(inter, 0.5, previous_epoch=True)
+    np.testing.assert_allclose(site_under_head(inter), [0.0, -30.0, 0.0], atol=1e-4)
+
+
+def test_height_calibration_for_a_seated_visitor(surfaces):
+    seated_head = Pose((0.3, 1.15, 0.2))
+    inter = make(surfaces)
+    inter.seated = True
+    inter.update(frame(0.0, head=seated_head))
+    # the eye is 1.6 m above the site's ground although the head is 1.15 m above the floor
+    assert inter.ground_y == pytest.approx(-0.45)
+    eye = transform_points(inter.site_from_stage(), np.array([seated_head.position]))[0]
+    assert eye[2] == pytest.approx(inter.start_point()[2] + 1.6)
+    assert "calibrated" in inter.events
+    standing = make(surfaces)                       # a standing visitor calibrates too
+    standing.update(frame(0.0, head=Pose((0.0, 1.3, 0.0)), calibrate=True))
+    assert standing.ground_y == pytest.approx(-0.3)
+
+
+def test_reset_between_visitors(surfaces):
+    inter = make(surfaces, epoch=1)
+    inter.update(frame(0.0))
+    start = inter.stage_from_site().copy()
+    t = switch(inter, 0.1, previous_epoch=True)
+    inter.update(frame(t, heatmap=True))
+    inter.update(frame(t + 0.1, scale=True))
+    inter.calibrate_height()
+    inter.reset()
+    inter.update(frame(t + 1.0))
+    assert (inter.epoch_index, inter.mode, inter.heatmap, inter.ground_y) == \
+        (1, Mode.LIFE_SIZE, False, 0.0)
     np.testing.assert_allclose(inter.stage_from_site(), start, atol=1e-9)
+
+
+def test_choosing_the_comparison_and_significant_only(surfaces):
+    bounds = (np.array([-50.0, -50.0, 0.0]), np.array([50.0, 50.0, 15.0]))
+    epochs = ["2019", "2021", "2024"]
+    inter = Interaction([surfaces[0], surfaces[1], surfaces[1]], bounds, epochs,
+                        compare_with=[[], ["2019"], ["2021", "2019"]], start_epoch=2)
+    inter.update(frame(0.0))
+    assert inter.compared_with == "2021" and not inter.heatmap
+    inter.update(frame(0.1, compare=True))          # first press: the heatmap comes on
+    assert inter.heatmap and inter.compared_with == "2021"
+    inter.update(frame(0.2))
+    inter.update(frame(0.3, compare=True))          # then it steps to the next earlier epoch
+    assert inter.compared_with == "2019" and inter.change_index == 1
+    inter.update(frame(0.4))
+    inter.update(frame(0.5, compare=True))
+    assert inter.compared_with == "2021"
+    inter.update(frame(0.6, significant=True))
+    assert inter.significant_only and "significant" in inter.events
+    first = Interaction([surfaces[0], surfaces[1], surfaces[1]], bounds, epochs,
+                        compare_with=[[], ["2019"], ["2021", "2019"]], start_epoch=0)
+    first.update(frame(0.0))
+    assert first.update(frame(0.1, compare=True)) == ["no-change-data"]
 
 
 # --------------------------------------------------------------------------- comfort
@@ -412,3 +503,24 @@ def test_an_epoch_whose_surface_is_still_building_has_no_targets(surfaces):
     pending.set_result(surfaces[0])                  # the background build finished
     inter.update(frame(0.6, right=HandInput(AIM, (0.0, 1.0))))
     assert inter.aim.valid and inter.aim.target is not None
+
+
+def test_headset_off_for_a_while_resets_the_visit(surfaces):
+    inter = make(surfaces, epoch=1)
+    inter.reset_after_s = 30.0
+    inter.update(frame(0.0))
+    start = inter.stage_from_site().copy()
+    t = switch(inter, 0.1, previous_epoch=True)
+    inter.update(frame(t, heatmap=True))
+    assert inter.epoch_index == 0
+    for dt in (1.0, 10.0, 29.0):                    # taken off: not yet
+        assert inter.presence(False, t + dt) is False
+    assert inter.presence(True, t + 29.5) is False  # put on again in time: nothing lost
+    assert inter.epoch_index == 0
+    assert inter.presence(False, t + 40.0) is False
+    assert inter.presence(False, t + 70.1) is True
+    assert inter.presence(False, t + 90.0) is False  # once per absence
+    inter.presence(True, t + 91.0)
+    inter.update(frame(t + 91.0))
+    assert (inter.epoch_index, inter.heatmap) == (1, False)
+    np.testing.assert_allclose(inter.stage_from_site(), start, atol=1e-9)

@@ -95,6 +95,43 @@ def test_colours_survive_the_srgb_round_trip(gl, scene):
     np.testing.assert_allclose(img[row, col], vr_site.TINT[B], atol=1)
 
 
+def test_a_coarser_level_draws_the_same_site(gl, scene):
+    r = Renderer(scene, lighting=False)
+    try:
+        frame = FrameView(miniature(scene), epoch=1, miniature=True)
+        fine, coarse = draw(r, frame), draw(r, FrameView(frame.stage_from_site, epoch=1,
+                                                          level=1, miniature=True))
+    finally:
+        r.destroy()
+    row, col = project(frame, (0.0, -30.0, 0.0))                       # open ground of B
+    np.testing.assert_allclose(coarse[row, col], vr_site.TINT[B], atol=1)
+    same = (np.abs(fine - coarse).max(axis=-1) <= 2).mean()
+    assert same > 0.97, f"only {same:.1%} of the pixels agree"         # the same place
+
+
+def test_msaa_smooths_edges_and_resolves_into_the_target(gl, scene):
+    from viewer.vr.renderer import MultisampleTarget
+
+    r = Renderer(scene, lighting=False)
+    ms = MultisampleTarget(SIZE, SIZE, 4)
+    target = OffscreenTarget(SIZE, SIZE)
+    try:
+        frame = FrameView(miniature(scene), epoch=1, miniature=True)
+        aliased = draw(r, frame)
+        r.draw(ms.fbo, SIZE, SIZE, eye(), frame)
+        ms.resolve(target.fbo)
+        smooth = target.read()[..., :3].astype(int)
+    finally:
+        target.destroy()
+        ms.destroy()
+        r.destroy()
+    assert ms.samples > 1
+    assert (np.abs(smooth - aliased).max(axis=-1) <= 2).mean() > 0.9   # the same picture...
+    colours = {tuple(c) for c in aliased.reshape(-1, 3)}
+    mixed = {tuple(c) for c in smooth.reshape(-1, 3)} - colours       # ...with blended edges
+    assert len(mixed) > 20, f"{len(mixed)} new colours: no anti-aliasing"
+
+
 def test_heatmap_red_where_added_blue_where_removed(gl, scene):
     r = Renderer(scene, lighting=False)
     try:
@@ -190,7 +227,7 @@ def big_scene(n: int, markers) -> VRScene:
         from viewer.vr.scene_data import vertex_normals
         mesh.normals = vertex_normals(mesh.vertices, mesh.faces)
         change = np.zeros(len(mesh.vertices), np.float32)
-        meshes.append(EpochScene(e, None, 0, mesh, ChangeField(A, e, "t", change, 1.0)))
+        meshes.append(EpochScene(e, None, 0, mesh, [ChangeField(A, e, "t", change)]))
     return VRScene("big", Text("x", "x"), "", "", (0.0, 0.0, 0.0), None, meshes, markers)
 
 

@@ -11,8 +11,9 @@ import vr_site
 from vr_site import A, B
 
 from archive import Archive
+from viewer.model.change_display import colour_scale
 from viewer.vr.panel import PanelState, render_panel
-from viewer.vr.scene_data import SceneError, change_limit, load_scene, nice_limit
+from viewer.vr.scene_data import SceneError, load_scene
 from viewer.vr.xform import (
     SITE_TO_STAGE,
     forward_yaw,
@@ -41,7 +42,7 @@ def test_load_scene_reads_epochs_changes_and_markers(archive_root):
     np.testing.assert_array_equal(np.isnan(b.change.values), np.isnan(expected))
     np.testing.assert_allclose(b.change.values[~np.isnan(expected)],
                                expected[~np.isnan(expected)])
-    assert b.change.limit == change_limit(expected) == 20.0
+    assert b.change.limit == colour_scale(expected).limit == 20.0   # the desktop's rule
     assert tuple(b.mesh.vertex_colors[0, :3]) == vr_site.TINT[B]
     assert b.mesh.normals is not None and b.mesh.normals.shape == b.mesh.vertices.shape
     assert [m.id for m in scene.markers] == ["hall"]
@@ -50,6 +51,14 @@ def test_load_scene_reads_epochs_changes_and_markers(archive_root):
     np.testing.assert_allclose(lo, [-50, -50, 0])
     np.testing.assert_allclose(hi, [50, 50, 15])
     assert scene.index(None) == 1 and scene.index(A) == 0
+
+
+def test_stories_come_with_the_scene(archive_root):
+    scene = load_scene(archive_root)
+    assert [s.id for s in scene.stories] == [vr_site.STORY]
+    assert [st.id for st in scene.story(vr_site.STORY).stops] == ["overview", "new-hall", "today"]
+    with pytest.raises(SceneError, match="no story 'nope'.*tour"):
+        scene.story("nope")
 
 
 def test_lod_follows_the_triangle_budget(archive_root):
@@ -84,12 +93,6 @@ def test_scene_errors_say_what_to_do(archive_root, tmp_path):
         load_scene(tmp_path / "two")
     with pytest.raises(SceneError, match="no meshes yet.*stadtzeit ingest"):
         load_scene(tmp_path / "two", "one")
-
-
-def test_nice_limit_reads_well():
-    assert [nice_limit(v) for v in (0.013, 0.9, 1.0, 1.3, 2.2, 3.0, 7.5, 15.0)] == \
-        [0.02, 1.0, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0]
-    assert nice_limit(float("nan")) == 1.0
 
 
 # --------------------------------------------------------------------------- frames
@@ -141,7 +144,7 @@ def state(**kw) -> PanelState:
 
 def test_panel_is_translucent_with_text():
     img = render_panel(state())
-    assert img.shape == (400, 640, 4) and img.dtype == np.uint8
+    assert img.shape == (600, 640, 4) and img.dtype == np.uint8
     assert img[0, 0, 3] == 0 and 200 < img[200, 320, 3] < 255     # rounded corner, panel
     bright = (img[..., :3].min(axis=2) > 200) & (img[..., 3] > 200)
     assert 500 < bright.sum() < 0.3 * img.shape[0] * img.shape[1]   # white text
@@ -160,8 +163,39 @@ def test_panel_changes_with_what_it_says():
     assert np.array_equal(render_panel(state()), de)                # same state, same image
 
 
+def test_panel_states_the_scale_in_plain_words_and_significant_only():
+    from viewer.model.change_display import ColourScale
+
+    scale = ColourScale(20.0, "significant", 0.01)
+    base = render_panel(state(heatmap=True, change_from=A, limit=20.0))
+    explained = render_panel(state(heatmap=True, change_from=A, limit=20.0, scale=scale))
+    sig = render_panel(state(heatmap=True, change_from=A, limit=20.0, scale=scale,
+                             significant_only=True))
+    rows = lambda img: np.flatnonzero(((img[..., :3].min(axis=2) > 150)          # noqa: E731
+                                       & (img[..., 3] > 200)).any(axis=1))
+    assert rows(explained).max() > rows(base).max() + 40     # the scale's sentence below
+    assert not np.array_equal(sig, explained)
+    assert rows(explained).max() < explained.shape[0] - 20   # and it fits on the panel
+
+
 def test_long_names_are_shortened_not_cut_off():
     img = render_panel(state(site="Slinky Springs to Fame, Rehberger-Brücke über den "
                                    "Rhein-Herne-Kanal im Kaisergarten"))
     text = (img[..., :3].min(axis=2) > 200) & (img[..., 3] > 200)
     assert not text[:, -30:].any()                                  # nothing in the margin
+
+
+def test_coarser_levels_load_and_far_views_draw_them(archive_root):
+    from viewer.vr.scene_data import detail_level
+
+    scene = load_scene(archive_root)
+    b = scene.epochs[1]
+    assert [lv.lod for lv in b.levels] == [0, 1]              # lod1 loaded for far views
+    assert b.levels[1].n_faces < b.n_faces and b.levels[1].edge > b.edge
+    assert b.levels[1].changes == []                          # change values: lod0 only
+    pixel = 1e-3                                              # radians per pixel
+    assert detail_level(b, 10.0, pixel) == 0                  # 1 m edges at 10 m: visible
+    assert detail_level(b, 5000.0, pixel) == 1                # 2 m edges at 5 km: not
+    assert detail_level(b, 5000.0, pixel, change_from=A) == 0  # the heatmap needs lod0
+    forced = load_scene(archive_root, lod=0)
+    assert [len(e.levels) for e in forced.epochs] == [1, 1]   # --lod: that one only

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from xvfb import XvfbError, start_xvfb
 
 from archive import Archive
 from assets_manifest.models import SiteManifest
@@ -180,23 +179,11 @@ def ensure_display() -> str | None:
     global _xvfb
     if os.environ.get("DISPLAY"):
         return None
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        return "no DISPLAY and no Xvfb (apt-get install xvfb), or run under xvfb-run"
-    for number in range(151, 200):
-        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
-            continue
-        proc = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "1920x1080x24", "-nolisten",
-                                 "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(50):
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
-                break
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        if proc.poll() is None:
-            _xvfb = proc
-            os.environ["DISPLAY"] = f":{number}"
-            atexit.register(proc.terminate)
-            return None
-    return "could not start Xvfb"
+    try:
+        proc, display = start_xvfb("1920x1080x24", timeout=5.0)
+    except XvfbError as exc:
+        return f"no DISPLAY, and {exc}; or run under xvfb-run"
+    _xvfb = proc
+    os.environ["DISPLAY"] = display
+    atexit.register(proc.terminate)
+    return None

@@ -27,6 +27,8 @@ TINT = {A: (215, 150, 80), B: (70, 140, 215)}
 OLD = (-30.0, -10.0, -10.0, 10.0, 15.0)    # x0, x1, y0, y1, height: epoch A only
 NEW = (10.0, 30.0, -10.0, 10.0, 10.0)      # epoch B
 NO_VALUE_Y = 45.0                          # change values are NaN north of this
+LEVEL_OF_DETECTION = 0.5                   # metres, in the change product's summary
+STORY = "tour"                             # a three-stop story stored with the site
 
 
 def heights(x: np.ndarray, y: np.ndarray, epoch: str) -> np.ndarray:
@@ -53,6 +55,21 @@ def change(n: int = 101, half: float = 50.0) -> np.ndarray:
     values = (heights(x, y, B) - heights(x, y, A)).astype(np.float32)
     values[y > NO_VALUE_Y] = np.nan
     return values.ravel()
+
+
+def story() -> dict:
+    """An overview of A from the air, the new hall from the ground with the heatmap, B from
+    the air: a miniature, a life-size stop and a miniature again."""
+    def stop(sid, position, focal, epoch, title, **kw):
+        return {"id": sid, "title": {"de": title, "en": title}, "camera": {
+            "position": position, "focal_point": focal}, "epoch": epoch,
+            "text": {"de": f"Text zu {title}", "en": f"About {title}"}, "duration_s": 60, **kw}
+    return {"format": "stadtzeit-story/1", "id": STORY, "site": SITE,
+            "title": {"de": "Rundgang", "en": "Tour"}, "stops": [
+                stop("overview", [-60, -60, 80], [0, 0, 0], A, "Overview"),
+                stop("new-hall", [20, -40, 1.6], [20, 0, 5], B, "New hall", epoch_a=A,
+                     compare="heatmap"),
+                stop("today", [0, -80, 120], [0, 0, 0], B, "Today")]}
 
 
 def manifest() -> dict:
@@ -86,4 +103,8 @@ def build(base: Path, lods: tuple[int, ...] = (101, 51)) -> Path:
                 w.add_file(f"epochs/{e}/mesh/lod{k}.glb", path)
         np.savez(work / "change.npz", distance=change(lods[0]))
         w.add_file(f"changes/{A}__{B}/m3c2/lod0.npz", work / "change.npz")
+        # exact values: anything beyond half a metre is real change
+        w.add_json(f"changes/{A}__{B}/m3c2/summary.json",
+                   {"method": "m3c2", "level_of_detection": LEVEL_OF_DETECTION})
+        w.add_json(f"stories/{STORY}.json", story())
     return root

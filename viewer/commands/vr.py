@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from viewer.cli import add_archive_option, archive_path
+from viewer.vr.runtime import runtime_available, runtime_configured
 
-_PROBE = "from viewer.vr.session import probe; probe()"
-
+__all__ = ["register", "run", "runtime_available"]
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -41,6 +40,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="start standing in the site (default) or above it as a miniature")
     p.add_argument("--heatmap", action="store_true",
                    help="start with the change heatmap on (where change data exists)")
+    p.add_argument("--story", metavar="ID",
+                   help="play this guided tour of the site (a museum station): next/back "
+                        "step through its stops, and it plays by itself when nobody does")
+    p.add_argument("--view", type=_view, metavar="PX,PY,PZ,FX,FY,FZ",
+                   help="start where this camera looks (site frame: position, focal point; "
+                        "the desktop viewer's Open in VR passes its view)")
+    p.add_argument("--msaa", type=int, default=4, metavar="N",
+                   help="anti-aliasing samples per pixel (default 4; 1: none)")
+    p.add_argument("--seated", action="store_true",
+                   help="a seated station: show the site from a standing adult's eye height "
+                        "whatever the visitor's (also for wheelchair users and children)")
+    p.add_argument("--reset-after", type=float, default=60.0, metavar="SECONDS",
+                   help="return to the start after the headset has been off this long "
+                        "(default 60; 0: never)")
     p.add_argument("--language", choices=["de", "en"], default=None,
                    help="language of the hand panel (default: from the system locale)")
     p.add_argument("--graphics", choices=["auto", "egl", "glx"], default="auto",
@@ -54,34 +67,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def runtime_available(timeout: float = 15.0) -> bool:
-    """True when an OpenXR runtime with a headset answers: for offering "Open in VR".
-
-    Asked in a child process, so no runtime library ever loads into the caller (a desktop
-    viewer keeps running whatever the runtime does); a few hundred milliseconds, so call it off
-    the UI thread. False at once when no runtime is configured at all (Linux).
-    """
-    if sys.platform.startswith("linux") and not _runtime_configured():
-        return False
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+def _view(text: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     try:
-        done = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True,
-                              timeout=timeout, env=env)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
-
-
-def _runtime_configured() -> bool:
-    """An OpenXR runtime manifest where the loader looks for one on Linux."""
-    if os.environ.get("XR_RUNTIME_JSON"):
-        return Path(os.environ["XR_RUNTIME_JSON"]).is_file()
-    dirs = [os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")]
-    dirs += (os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")
-    dirs += ["/etc"]
-    return any(Path(d, "openxr", "1", "active_runtime.json").is_file() for d in dirs if d)
+        v = [float(x) for x in text.split(",")]
+    except ValueError:
+        v = []
+    if len(v) != 6:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give six numbers, the camera position and focal point in the site "
+            "frame, e.g. --view=-60,-60,80,0,0,0")
+    return tuple(v[:3]), tuple(v[3:])
 
 
 def _language(value: str | None) -> str:
@@ -92,24 +87,29 @@ def _language(value: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from viewer.vr.session import available_extensions, unavailable
+    from viewer.vr.session import probe, unavailable
 
-    if sys.platform.startswith("linux") and not _runtime_configured():
+    if sys.platform.startswith("linux") and not runtime_configured():
         raise unavailable("no runtime is configured: no XR_RUNTIME_JSON and no "
                           "openxr/1/active_runtime.json")
-    available_extensions()   # no runtime: fail now, before loading a large site
+    # a runtime that is configured but not running (Monado without its service) fails only
+    # at xrCreateInstance: ask for the headset now, before loading a large site
+    probe()
     from viewer.vr.app import run_vr
     from viewer.vr.scene_data import FACE_BUDGET, load_scene
 
     scene = load_scene(archive_path(args), args.site, lod=args.lod,
                        face_budget=args.face_budget or FACE_BUDGET)
     scene.index(args.epoch)   # an unknown epoch fails before the headset shows anything
+    story = scene.story(args.story) if args.story else None   # so does an unknown story
     lods = ", ".join(f"{e.id} lod{e.lod} ({e.n_faces:,} triangles"
                      f"{', change' if e.change else ''})" for e in scene.epochs)
     print(f"{scene.site_id}: {lods}", file=sys.stderr)
     result = run_vr(scene, epoch=args.epoch, frames=args.frames, screenshot=args.screenshot,
                     graphics=args.graphics, mode=args.start, heatmap=args.heatmap,
-                    language=_language(args.language))
+                    language=_language(args.language), seated=args.seated,
+                    reset_after_s=args.reset_after or None, story=story,
+                    start_view=args.view, msaa=args.msaa)
     work = sorted(result.work_ms)
     median = work[len(work) // 2] if work else 0.0
     print(f"{result.runtime} / {result.system} ({result.graphics}, {result.space} space, "

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from viewer.desktop import open_vr
 from viewer.desktop.annotations import AnnotationOverlay
 from viewer.desktop.compare import MODES as COMPARE_MODES
 from viewer.desktop.compare import CompareBar, SwipeDivider
@@ -277,6 +278,7 @@ class MainWindow(QMainWindow):
         m.events.change.connect(self._change_arrived)
         self.resize(1400, 860)
         self.retranslate()
+        self.open_vr = open_vr.install(self)
 
     # ------------------------------------------------------------------ actions
     def _make_actions(self) -> None:

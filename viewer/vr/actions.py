@@ -20,13 +20,38 @@ from viewer.vr.interaction import HandInput, InputFrame, Pose
 log = logging.getLogger(__name__)
 
 HANDS = ("left", "right")
-BOOLEAN_ACTIONS = ("next_epoch", "previous_epoch", "heatmap", "scale", "recenter")
+BOOLEAN_ACTIONS = ("next_epoch", "previous_epoch", "heatmap", "scale", "recenter", "compare",
+                   "significant", "calibrate", "select")
 
 _L, _R = "/user/hand/left", "/user/hand/right"
 
 
 def _both(component: str) -> list[str]:
     return [f"{_L}{component}", f"{_R}{component}"]
+
+
+def _touch_like(squeeze: str = "/input/squeeze/value", menu: bool = True,
+                stick_click: bool = True) -> dict[str, list[str]]:
+    """Controllers laid out like Meta's Touch: X/Y on the left, A/B on the right, a stick, a
+    trigger and a grip on each, a menu button on the left."""
+    binds = {
+        "aim": _both("/input/aim/pose"),
+        "stick": _both("/input/thumbstick"),
+        "teleport": _both("/input/trigger/value"),
+        "next_epoch": [f"{_R}/input/a/click"],
+        "previous_epoch": [f"{_L}/input/x/click"],
+        "heatmap": [f"{_R}/input/b/click"],
+        "scale": [f"{_L}/input/y/click"],
+        "select": [f"{_R}{squeeze}"],
+        "calibrate": [f"{_L}{squeeze}"],
+        "haptic": _both("/output/haptic"),
+    }
+    if menu:
+        binds["recenter"] = [f"{_L}/input/menu/click"]
+    if stick_click:
+        binds["compare"] = [f"{_R}/input/thumbstick/click"]
+        binds["significant"] = [f"{_L}/input/thumbstick/click"]
+    return binds
 
 
 #: profile -> action -> binding paths
@@ -38,17 +63,7 @@ BINDINGS: dict[str, dict[str, list[str]]] = {
         "scale": [f"{_L}/input/menu/click"],
         "haptic": _both("/output/haptic"),
     },
-    "/interaction_profiles/oculus/touch_controller": {
-        "aim": _both("/input/aim/pose"),
-        "stick": _both("/input/thumbstick"),
-        "teleport": _both("/input/trigger/value"),
-        "next_epoch": [f"{_R}/input/a/click"],
-        "previous_epoch": [f"{_L}/input/x/click"],
-        "heatmap": [f"{_R}/input/b/click"],
-        "scale": [f"{_L}/input/y/click"],
-        "recenter": [f"{_L}/input/menu/click"],
-        "haptic": _both("/output/haptic"),
-    },
+    "/interaction_profiles/oculus/touch_controller": _touch_like(),
     "/interaction_profiles/valve/index_controller": {
         "aim": _both("/input/aim/pose"),
         "stick": _both("/input/thumbstick"),
@@ -58,6 +73,9 @@ BINDINGS: dict[str, dict[str, list[str]]] = {
         "heatmap": [f"{_R}/input/b/click"],
         "scale": [f"{_L}/input/b/click"],
         "recenter": [f"{_L}/input/thumbstick/click"],
+        "select": [f"{_R}/input/squeeze/value"],
+        "compare": [f"{_R}/input/thumbstick/click"],
+        "significant": [f"{_L}/input/squeeze/value"],
         "haptic": _both("/output/haptic"),
     },
     "/interaction_profiles/htc/vive_controller": {
@@ -79,8 +97,32 @@ BINDINGS: dict[str, dict[str, list[str]]] = {
         "heatmap": [f"{_R}/input/trackpad/click"],
         "scale": [f"{_L}/input/trackpad/click"],
         "recenter": [f"{_L}/input/thumbstick/click"],
+        "select": [f"{_R}/input/squeeze/click"],
+        "compare": [f"{_R}/input/thumbstick/click"],
+        "significant": [f"{_L}/input/squeeze/click"],
         "haptic": _both("/output/haptic"),
     },
+    # profiles that come with an instance extension (enabled when the runtime offers it)
+    "/interaction_profiles/meta/touch_controller_plus": _touch_like(),
+    "/interaction_profiles/facebook/touch_controller_pro": _touch_like(),
+    "/interaction_profiles/hp/mixed_reality_controller": _touch_like(stick_click=False),
+    "/interaction_profiles/htc/vive_cosmos_controller": _touch_like("/input/squeeze/click"),
+    "/interaction_profiles/htc/vive_focus3_controller": _touch_like("/input/squeeze/click"),
+    "/interaction_profiles/bytedance/pico4_controller": _touch_like(),
+    "/interaction_profiles/bytedance/pico_neo3_controller": _touch_like(),
+}
+
+#: the instance extension each profile above needs (the others are core OpenXR 1.0)
+PROFILE_EXTENSIONS = {
+    "/interaction_profiles/meta/touch_controller_plus": "XR_META_touch_controller_plus",
+    "/interaction_profiles/facebook/touch_controller_pro": "XR_FB_touch_controller_pro",
+    "/interaction_profiles/hp/mixed_reality_controller": "XR_EXT_hp_mixed_reality_controller",
+    "/interaction_profiles/htc/vive_cosmos_controller":
+        "XR_HTC_vive_cosmos_controller_interaction",
+    "/interaction_profiles/htc/vive_focus3_controller":
+        "XR_HTC_vive_focus3_controller_interaction",
+    "/interaction_profiles/bytedance/pico4_controller": "XR_BD_controller_interaction",
+    "/interaction_profiles/bytedance/pico_neo3_controller": "XR_BD_controller_interaction",
 }
 
 _TYPES = {
@@ -92,6 +134,10 @@ _TYPES = {
     "heatmap": (xr.ActionType.BOOLEAN_INPUT, "Change heatmap on/off", False),
     "scale": (xr.ActionType.BOOLEAN_INPUT, "Miniature / life size", False),
     "recenter": (xr.ActionType.BOOLEAN_INPUT, "Recenter", False),
+    "compare": (xr.ActionType.BOOLEAN_INPUT, "Compare with an earlier epoch", False),
+    "significant": (xr.ActionType.BOOLEAN_INPUT, "Significant change only", False),
+    "calibrate": (xr.ActionType.BOOLEAN_INPUT, "Eye height calibration", False),
+    "select": (xr.ActionType.BOOLEAN_INPUT, "Read what the hand points at", False),
     "haptic": (xr.ActionType.VIBRATION_OUTPUT, "Haptic pulse", True),
 }
 
@@ -118,7 +164,8 @@ class ProfileResult:
 class Actions:
     """The action set: created, bound and attached to a session; `sync` reads it each frame."""
 
-    def __init__(self, instance: xr.Instance, session: xr.Session):
+    def __init__(self, instance: xr.Instance, session: xr.Session,
+                 enabled_extensions: frozenset[str] = frozenset()):
         self.instance, self.session = instance, session
         self.paths = {h: xr.string_to_path(instance, p) for h, p in zip(HANDS, (_L, _R),
                                                                          strict=True)}
@@ -130,7 +177,11 @@ class Actions:
             self.actions[name] = xr.create_action(self.action_set, xr.ActionCreateInfo(
                 action_type=kind, action_name=name.replace("_", "-"),
                 localized_action_name=label, subaction_paths=subpaths))
-        self.profiles = [self._suggest(profile, binds) for profile, binds in BINDINGS.items()]
+        self.profiles = [
+            self._suggest(profile, binds) if PROFILE_EXTENSIONS.get(profile, "") in
+            enabled_extensions | {""} else
+            ProfileResult(profile, False, f"the runtime lacks {PROFILE_EXTENSIONS[profile]}")
+            for profile, binds in BINDINGS.items()]
         xr.attach_session_action_sets(session, xr.SessionActionSetsAttachInfo(
             action_sets=[self.action_set]))
         self.aim_spaces = {h: xr.create_action_space(session, xr.ActionSpaceCreateInfo(

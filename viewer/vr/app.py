@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
-import signal
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,17 +18,44 @@ from pathlib import Path
 import numpy as np
 import xr
 
+from viewer.model.stories import Stop, Story
 from viewer.vr.actions import Actions, locate
+from viewer.vr.cards import card_at
+from viewer.vr.gl import GL
 from viewer.vr.interaction import InputFrame, Interaction, Mode, WalkSurface
-from viewer.vr.panel import PANEL_WIDTH, PanelState, render_panel
-from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer
-from viewer.vr.scene_data import VRScene
+from viewer.vr.interrupt import StopFlag, stop_on_sigint
+from viewer.vr.panel import (
+    CARD_METRES,
+    PANEL_WIDTH,
+    CardState,
+    PanelState,
+    render_card,
+    render_panel,
+)
+from viewer.vr.renderer import (
+    EyeView,
+    FrameView,
+    MultisampleTarget,
+    OffscreenTarget,
+    Renderer,
+)
+from viewer.vr.scene_data import VRScene, detail_level
 from viewer.vr.session import XRSession, XRSessionLost
-from viewer.vr.xform import pose_matrix, translation
+from viewer.vr.story import StoryPlayer, camera_place, stop_place
+from viewer.vr.xform import (
+    forward_yaw,
+    pose_matrix,
+    transform_points,
+    translation,
+    yaw_matrix,
+)
 
 log = logging.getLogger(__name__)
 
 NOTE_SECONDS = 2.5
+CARD_DISTANCE = 1.4   # metres in front of the head, where a card stands...
+CARD_SIDE = 0.5       # ...this far to the left, turned towards the visitor (the view stays free)
+CARD_DROP = 0.1       # metres below eye height: read with a slightly lowered gaze
 LOST = (xr.InstanceLostError, xr.SessionLostError, xr.RuntimeFailureError)
 LOST_MESSAGE = ("the VR runtime ended the session (headset disconnected or runtime stopped); "
                 "start it again and rerun stadtzeit vr")
@@ -56,6 +81,9 @@ class VRResult:
     captures: dict[int, np.ndarray] = field(default_factory=dict)  # eye -> last frame's pixels
     work_ms: list[float] = field(default_factory=list)  # Python + GL submission per frame
     events: list[str] = field(default_factory=list)     # what the interaction did, in order
+    stops: list[str] = field(default_factory=list)      # story stops shown, in order
+    cards: list[str] = field(default_factory=list)      # titles of the cards opened
+    stop_captures: dict[str, np.ndarray] = field(default_factory=dict)  # with capture_stops
     epoch: str = ""                                     # shown at the end
     mode: str = ""
     heatmap: bool = False
@@ -75,48 +103,54 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
            screenshot: Path | None = None, graphics: str = "auto",
            mode: Mode | str = Mode.LIFE_SIZE, heatmap: bool = False, language: str = "de",
            script: Callable[[int, InputFrame], InputFrame] | None = None,
-           capture_last: bool = False, timeout_s: float | None = None) -> VRResult:
+           capture_last: bool = False, timeout_s: float | None = None,
+           seated: bool = False, reset_after_s: float | None = 60.0,
+           story: Story | None = None, capture_stops: bool = False,
+           start_view: tuple[Sequence[float], Sequence[float]] | None = None,
+           msaa: int = 4) -> VRResult:
     """Show `scene` in the headset until the user (or the runtime) ends the session, or for
-    `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests);
-    `capture_last` keeps both eyes' pixels of the last frame in the result."""
+    `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests;
+    `present=False` takes the headset off); `capture_last` keeps both eyes' pixels of the last
+    frame in the result. `seated` calibrates the eye height to a standing adult's at the start;
+    after `reset_after_s` without the headset worn, the visit starts again. With `story`, the
+    visit is that guided tour: next/back step through its stops (the epoch buttons), and a
+    visitor who does nothing is taken round it; `capture_stops` keeps the left eye's pixels of
+    each stop once its fade is over (tests). `start_view` (camera position, focal point in the
+    site frame: the desktop viewer's view) is where the visit starts. `msaa` samples per pixel
+    (1: none), resolved into the swapchain images."""
     result = VRResult()
-    stop = threading.Event()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-        # restart interrupted system calls: an EINTR inside the runtime's own IPC (Monado's
-        # recvmsg in xrWaitSwapchainImage) would otherwise lose the instance mid-frame
-        signal.siginterrupt(signal.SIGINT, False)
-    try:
-        with XRSession(graphics) as xs:
-            result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
-                                                              xs.kind)
-            result.space, result.depth_layer = xs.space_type, xs.depth_format is not None
-            result.eye_size = (xs.eyes[0].width, xs.eyes[0].height)
-            result.color_format = int(xs.color_format)
-            try:
-                _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
-                      language, script, capture_last, timeout_s)
-            except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
-                xs.lost = True
-                log.debug("runtime lost: %r", exc)
-            result.states = list(xs.states)
-            if xs.lost:
-                raise XRSessionLost(LOST_MESSAGE)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+    with stop_on_sigint() as stop, XRSession(graphics) as xs:
+        result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
+                                                          xs.kind)
+        result.space, result.depth_layer = xs.space_type, xs.depth_format is not None
+        result.eye_size = (xs.eyes[0].width, xs.eyes[0].height)
+        result.color_format = int(xs.color_format)
+        try:
+            _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
+                  language, script, capture_last, timeout_s, seated, reset_after_s, story,
+                  capture_stops, start_view, msaa)
+        except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
+            xs.lost = True
+            log.debug("runtime lost: %r", exc)
+        result.states = list(xs.states)
+        if xs.lost:
+            raise XRSessionLost(LOST_MESSAGE)
     return result
 
 
-def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event,
+def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
           epoch: str | None, frames: int | None, screenshot: Path | None, mode: Mode | str,
           heatmap: bool, language: str,
           script: Callable[[int, InputFrame], InputFrame] | None, capture_last: bool,
-          timeout_s: float | None) -> None:
+          timeout_s: float | None, seated: bool, reset_after_s: float | None,
+          story: Story | None, capture_stops: bool,
+          start_view: tuple[Sequence[float], Sequence[float]] | None, msaa: int) -> None:
     xs.context.make_current()
     renderer = Renderer(scene)
-    actions = Actions(xs.instance, xs.session)
+    depth = xs.depth_format or GL.GL_DEPTH_COMPONENT24
+    samples = [MultisampleTarget(eye.width, eye.height, msaa, depth) for eye in xs.eyes] \
+        if msaa > 1 else []
+    actions = Actions(xs.instance, xs.session, xs.enabled_extensions)
     result.profiles = [p.profile for p in actions.profiles if p.accepted]
     # the first epoch's walkable surface now (the start point stands on it), the others in
     # the background: 2M triangles take a couple of seconds each
@@ -128,9 +162,12 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event
         for i, e in enumerate(scene.epochs)]
     pool.shutdown(wait=False)
     inter = Interaction(surfaces, scene.bounds, [e.id for e in scene.epochs],
-                        [e.change is not None for e in scene.epochs],
-                        start_epoch=start, mode=mode, heatmap=heatmap,
-                        floor_y=xs.floor_y)
+                        compare_with=[[c.a for c in e.changes] for e in scene.epochs],
+                        start_epoch=start, mode=mode, heatmap=heatmap, floor_y=xs.floor_y,
+                        seated=seated, reset_after_s=reset_after_s)
+    player = StoryPlayer(story) if story is not None else None
+    card: np.ndarray | None = None
+    stop_to_capture: str | None = None
     name = scene.name.get(language) or scene.site_id
     panel_key: PanelState | None = None
     note, note_until = "", 0.0
@@ -147,7 +184,12 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event
                 if deadline is not None and time.monotonic() > deadline + 15:
                     log.warning("the runtime did not end the session; leaving anyway")
                     break
+            worn = xs.state in (xr.SessionState.VISIBLE, xr.SessionState.FOCUSED)
             if not xs.running:
+                if inter.presence(False, time.monotonic()):    # headset off, no frames
+                    result.events.append("reset")
+                    if player is not None:
+                        player.restart()
                 time.sleep(0.005)      # IDLE or STOPPING: no frames; the runtime paces us
                 continue
             fs = xs.wait_frame()
@@ -157,24 +199,50 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event
             inp = actions.sync(xs.space, fs.predicted_display_time, now, head, xs.focused)
             if script is not None:
                 inp = script(result.frames, inp)
-            events = inter.update(inp)
+            reset = inter.presence(worn and inp.present, time.monotonic())
+            if player is not None:
+                if reset:
+                    player.restart()
+                shown = player.step(time.monotonic(), inp.next_epoch, inp.previous_epoch)
+                inp.next_epoch = inp.previous_epoch = False   # they step the story instead
+                if shown is not None:
+                    card = _show_stop(inter, renderer, scene, player, shown, language)
+                    result.stops.append(shown.id)
+                    stop_to_capture = shown.id if capture_stops else None
+            if start_view is not None:        # the desktop's view, once the head is known
+                place = camera_place(*start_view, inter.epoch_index, _ground_of(inter))
+                inter.go_to(place.epoch, inter.heatmap, 0, place.miniature, place.site_point,
+                            place.bearing)
+                start_view = None
+            events = ["reset"] * reset + inter.update(inp)
+            if "select" in events:
+                e = scene.epochs[inter.epoch_index]
+                shown = e.changes[inter.change_index] if e.changes and inter.heatmap else None
+                found = card_at(inter.pointed, e.id, scene.markers, shown, language)
+                if found is not None:
+                    card = _card_in_front(inter, renderer, found)
+                    result.cards.append(found.title)
             result.events += events
             for ev in events:
                 if ev in ("blocked", "no-change-data"):
                     note, note_until = _NOTES.get(language, _NOTES["en"])[ev], now + NOTE_SECONDS
                     for h in ("left", "right"):
                         actions.pulse(h, 0.8, 0.06)
-                elif ev in ("teleport", "turn-left", "turn-right", "epoch", "scale"):
+                elif ev in ("teleport", "turn-left", "turn-right", "epoch", "scale", "compare",
+                            "significant", "calibrated"):
                     actions.pulse("right", 0.3, 0.02)
             views = xs.locate_views(fs.predicted_display_time) if fs.should_render else None
             frame = None
             if views is not None:
                 e = scene.epochs[inter.epoch_index]
+                change = e.changes[inter.change_index] if e.changes else None
                 state = PanelState(name, e.id, inter.epoch_index + 1, len(scene.epochs),
                                    inter.mode.value, inter.heatmap,
-                                   e.change.a if e.change else None,
-                                   e.change.limit if e.change else None,
-                                   note if now < note_until else "", language)
+                                   change.a if change else None,
+                                   change.limit if change else None,
+                                   note if now < note_until else "", language,
+                                   significant_only=inter.significant_only,
+                                   scale=change.scale if change else None)
                 if state != panel_key:
                     renderer.set_panel(render_panel(state))
                     panel_key = state
@@ -184,13 +252,18 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event
                 left = hands[0][1]
                 panel = None
                 if left is not None:
-                    size = np.diag([PANEL_WIDTH, PANEL_WIDTH / renderer.panel_aspect, 1.0, 1.0])
+                    size = np.diag([PANEL_WIDTH, PANEL_WIDTH / renderer.panel_aspect(), 1.0, 1.0])
                     panel = (pose_matrix(left.position, left.orientation)
                              @ translation((0.0, 0.085, 0.02)) @ _rot_x(-0.6) @ size)
+                fov = views[0].fov
+                pixel = (fov.angle_right - fov.angle_left) / xs.eyes[0].width
+                level = detail_level(e, _site_distance(inter, scene), pixel,
+                                     inter.compared_with if inter.heatmap_visible else None)
                 frame = FrameView(inter.stage_from_site(), inter.epoch_index,
-                                  inter.heatmap_visible, inter.fade,
-                                  inter.mode == Mode.MINIATURE, xs.floor_y, inter.aim,
-                                  hand_mats, panel)
+                                  inter.heatmap_visible, inter.change_index, level,
+                                  inter.significant_only, inter.fade,
+                                  inter.mode == Mode.MINIATURE, inter.ground_y, inter.aim,
+                                  hand_mats, panel, card)
                 renderer.set_aim(inter.aim, frame.miniature)
                 last = frames is not None and result.frames + 1 >= frames
                 last_views = []
@@ -198,9 +271,16 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event
                     fbo, w, h = xs.acquire(i)
                     eye = EyeView(_pose(view.pose), (view.fov.angle_left, view.fov.angle_right,
                                                      view.fov.angle_up, view.fov.angle_down))
-                    renderer.draw(fbo, w, h, eye, frame)
+                    if samples:
+                        renderer.draw(samples[i].fbo, w, h, eye, frame)
+                        samples[i].resolve(fbo, with_depth=xs.depth_format is not None)
+                    else:
+                        renderer.draw(fbo, w, h, eye, frame)
                     if last and (capture_last or (screenshot is not None and i == 0)):
                         result.captures[i] = renderer.read_pixels(fbo, w, h)
+                    if i == 0 and stop_to_capture and inter.fade == 0.0 and not inter.busy:
+                        result.stop_captures[stop_to_capture] = renderer.read_pixels(fbo, w, h)
+                        stop_to_capture = None
                     xs.release(i)
                     last_views.append(eye)
                 last_frame = frame
@@ -229,8 +309,57 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: threading.Event
             xs.context.make_current()
             actions.destroy()
             renderer.destroy()
+            for target in samples:
+                target.destroy()
         except (xr.XrException, RuntimeError) as exc:   # a lost runtime: nothing to free
             log.debug("cleanup after the session: %s", exc)
+
+
+def _show_stop(inter: Interaction, renderer: Renderer, scene: VRScene, player: StoryPlayer,
+               stop: Stop, language: str) -> np.ndarray:
+    """Fade to a story stop's place and put its text on a card in front of the visitor;
+    returns the card's stage-from-card matrix."""
+    place = stop_place(stop, [e.id for e in scene.epochs], inter.compare_with,
+                       _ground_of(inter))
+    inter.go_to(place.epoch, place.heatmap, place.compare, place.miniature, place.site_point,
+                place.bearing)
+    n = len(player.story.stops)
+    footer = f"{player.story.title.get(language)} · {player.index + 1}/{n}"
+    return _card_in_front(inter, renderer, CardState(stop.title.get(language),
+                                                     stop.text.get(language), footer))
+
+
+def _site_distance(inter: Interaction, scene: VRScene) -> float:
+    """Site metres from the head to the nearest point of the site's box (at least 1 cm)."""
+    head = transform_points(inter.site_from_stage(), np.array([inter.head.position]))[0]
+    lo, hi = scene.bounds
+    return max(float(np.linalg.norm(head - np.clip(head, lo, hi))), 0.01)
+
+
+def _ground_of(inter: Interaction) -> Callable[[int, float, float], float | None]:
+    """Walkable height of an epoch at (x, y), None where there is none (or not yet built)."""
+    def ground(epoch: int, x: float, y: float) -> float | None:
+        surface = inter.surface(epoch)
+        hit = surface.drop(x, y) if surface is not None else None
+        return None if hit is None or not hit.walkable else float(hit.point[2])
+    return ground
+
+
+def _card_in_front(inter: Interaction, renderer: Renderer, card: CardState) -> np.ndarray:
+    """Put `card` in front of the visitor and a little to the left, turned to face them, a
+    little below eye height; returns its stage-from-card matrix (it stays there while the
+    visitor looks around)."""
+    renderer.set_panel(render_card(card), "card")
+    head = inter.head
+    heading = forward_yaw(head.orientation)
+    ahead = np.array([-math.sin(heading), 0.0, -math.cos(heading)])
+    left = np.array([-math.cos(heading), 0.0, math.sin(heading)])
+    where = (np.asarray(head.position, np.float64) + ahead * CARD_DISTANCE
+             + left * CARD_SIDE)
+    where[1] -= CARD_DROP
+    facing = heading + math.atan2(CARD_SIDE, CARD_DISTANCE)
+    size = np.diag([CARD_METRES, CARD_METRES / renderer.panel_aspect("card"), 1.0, 1.0])
+    return translation(where) @ yaw_matrix(facing) @ size
 
 
 __all__ = ["VRResult", "XRSessionLost", "run_vr"]

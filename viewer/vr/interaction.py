@@ -13,7 +13,11 @@ Controls (see actions.py for the buttons of each controller):
   and the jump lands there at life size.
 - snap turn: thumbstick left/right (it must come back to the centre before the next snap).
 - scale: life size <-> miniature (the site as a table-top model in front of you).
-- next / previous epoch (with a short fade), heatmap on/off, recenter.
+- next / previous epoch (with a short fade; at life size the user stays on the ground of the
+  new epoch), heatmap on/off, which earlier epoch the heatmap compares with, significant change
+  only, recenter (where the user stands).
+- between visitors: `reset()` returns to the start; seated visitors, wheelchair users and
+  children see from a standing adult's eye height once `calibrate_height()` has run.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from viewer.vr.xform import (
 
 STICK_ON = 0.7    # a stick deflection beyond this starts an action...
 STICK_OFF = 0.35  # ...and must fall below this before the next one (hysteresis)
+POINT_REACH = 300.0  # metres a pointing ray reaches at life size
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Comfort:
     table_distance: float = 1.0     # m from the head to the model's centre
     table_drop: float = 0.55        # m below the head
     default_eye_height: float = 1.6  # m above the floor, when the head is not tracked
+    standing_eye_height: float = 1.6  # m: what height calibration lifts a seated user to
+    step_height: float = 0.5        # m: an epoch switch keeps the user on ground this close
 
 
 class Mode(StrEnum):
@@ -91,6 +98,11 @@ class InputFrame:
     heatmap: bool = False
     scale: bool = False
     recenter: bool = False
+    compare: bool = False                 # next earlier epoch for the heatmap
+    significant: bool = False             # significant change only, on/off
+    calibrate: bool = False               # height calibration (seated, wheelchair, children)
+    present: bool = True                  # False: a script takes the headset off (tests)
+    select: bool = False                  # open the card of what the right hand points at
 
 
 # --------------------------------------------------------------------------- casting
@@ -271,6 +283,15 @@ class Aim:
     valid: bool
 
 
+@dataclass(frozen=True)
+class Pointed:
+    """A selection: the pointing ray (site frame) and the surface point it meets, if any."""
+
+    origin: np.ndarray
+    direction: np.ndarray       # not normalised: its length is the ray's reach
+    point: np.ndarray | None
+
+
 @dataclass
 class _Transition:
     start: float
@@ -293,30 +314,52 @@ class Interaction:
                  bounds: tuple[np.ndarray, np.ndarray], epochs: Sequence[str],
                  has_change: Sequence[bool] | None = None,
                  start_epoch: int = 0, mode: Mode | str = Mode.LIFE_SIZE,
-                 heatmap: bool = False, floor_y: float = 0.0, comfort: Comfort | None = None):
+                 heatmap: bool = False, floor_y: float = 0.0, comfort: Comfort | None = None,
+                 compare_with: Sequence[Sequence[str]] | None = None, seated: bool = False,
+                 reset_after_s: float | None = 60.0):
         if not epochs or len(surfaces) != len(epochs):
             raise ValueError("one walkable surface per epoch is needed")
         self.surfaces = list(surfaces)
         self.lo = np.asarray(bounds[0], np.float64)
         self.hi = np.asarray(bounds[1], np.float64)
         self.epochs = list(epochs)
-        self.has_change = list(has_change) if has_change is not None else [False] * len(epochs)
-        self.epoch_index = int(start_epoch)
-        self.mode = Mode(mode)
-        self.heatmap = bool(heatmap)
+        # per epoch, the earlier epochs its heatmap can compare with (the default first)
+        if compare_with is None:
+            flags = list(has_change) if has_change is not None else [False] * len(epochs)
+            compare_with = [["?"] if f else [] for f in flags]
+        self.compare_with = [list(c) for c in compare_with]
+        self.has_change = [bool(c) for c in self.compare_with]
         self.floor_y = float(floor_y)
         self.comfort = comfort or Comfort()
+        self.seated = seated
+        self.floor_offset = 0.0          # m: the site's ground below the real floor (seated)
+        self._start_state = (int(start_epoch), Mode(mode), bool(heatmap))
+        self._held: dict[str, bool] = {}
+        self._turn_latch = {"left": False, "right": False}
+        self._time = 0.0
+        self._head = Pose((0.0, self.floor_y + self.comfort.default_eye_height, 0.0))
+        self.reset_after_s = reset_after_s
+        self._away_since: float | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to how a visit starts: first view, its epoch, heatmap as configured, default
+        comparisons, placed anew at the next frame. The height calibration is the visitor's:
+        it is cleared too, and a seated station calibrates again on the next tracked head."""
+        self.epoch_index, self.mode, self.heatmap = self._start_state
+        self.compare_choice = [0] * len(self.epochs)
+        self.significant_only = False
         self.rig = Rig()
         self.aim: Aim | None = None
         self.events: list[str] = []
         self._placed = False
+        self._calibrated = False
+        self._ground_pending = False
+        self.floor_offset = 0.0
         self._life_rig: Rig | None = None
         self._transition: _Transition | None = None
-        self._held: dict[str, bool] = {}
         self._aiming: str | None = None
-        self._turn_latch = {"left": False, "right": False}
-        self._time = 0.0
-        self._head = Pose((0.0, self.floor_y + self.comfort.default_eye_height, 0.0))
+        self.pointed: Pointed | None = None     # the last selection's ray
 
     # ----------------------------------------------------------------- state for the renderer
 
@@ -327,6 +370,32 @@ class Interaction:
     @property
     def heatmap_visible(self) -> bool:
         return self.heatmap and self.has_change[self.epoch_index]
+
+    @property
+    def busy(self) -> bool:
+        """A fade (teleport, epoch, story stop...) is under way."""
+        return self._transition is not None
+
+    @property
+    def head(self) -> Pose:
+        """The head's last tracked pose (stage frame)."""
+        return self._head
+
+    @property
+    def change_index(self) -> int:
+        """Which of the shown epoch's comparisons the heatmap draws."""
+        return self.compare_choice[self.epoch_index]
+
+    @property
+    def compared_with(self) -> str | None:
+        """The earlier epoch the heatmap compares with, when there is one."""
+        options = self.compare_with[self.epoch_index]
+        return options[self.change_index] if options else None
+
+    @property
+    def ground_y(self) -> float:
+        """Height of the site's ground in the base space: the floor, lowered when calibrated."""
+        return self.floor_y + self.floor_offset
 
     @property
     def fade(self) -> float:
@@ -352,14 +421,34 @@ class Interaction:
 
     # ----------------------------------------------------------------- one frame
 
+    def presence(self, present: bool, now: float) -> bool:
+        """Track whether the headset is worn (the session VISIBLE or FOCUSED; asked every loop,
+        with or without frames); the next visitor starts afresh once it has been off for
+        `reset_after_s` seconds of `now` (a monotonic clock). True when this call reset."""
+        if present:
+            self._away_since = None
+            return False
+        if self._away_since is None:
+            self._away_since = now
+            return False
+        if self.reset_after_s is None or now - self._away_since < self.reset_after_s:
+            return False
+        self._away_since = math.inf          # once per absence
+        self.reset()
+        return True
+
     def update(self, frame: InputFrame) -> list[str]:
         self._time = frame.time
         if frame.head is not None:
             self._head = frame.head
         self.events = []
+        if self.seated and not self._calibrated and frame.head is not None:
+            self.calibrate_height()
         if not self._placed:
             self._place(self.mode)
             self._placed = True
+        if self._ground_pending and self._transition is None:
+            self._keep_on_ground()
         tr = self._transition
         if tr is not None:
             if not tr.applied and self._time >= tr.start + self.comfort.fade_s:
@@ -369,14 +458,15 @@ class Interaction:
             if self._time >= tr.start + 2 * self.comfort.fade_s:
                 self._transition = None
 
-        pressed = {name: held and not self._held.get(name, False) for name, held in (
-            ("next", frame.next_epoch), ("previous", frame.previous_epoch),
-            ("heatmap", frame.heatmap), ("scale", frame.scale), ("recenter", frame.recenter),
-            ("teleport-left", frame.left.teleport), ("teleport-right", frame.right.teleport))}
-        self._held = {"next": frame.next_epoch, "previous": frame.previous_epoch,
-                      "heatmap": frame.heatmap, "scale": frame.scale,
-                      "recenter": frame.recenter, "teleport-left": frame.left.teleport,
-                      "teleport-right": frame.right.teleport}
+        buttons = {"next": frame.next_epoch, "previous": frame.previous_epoch,
+                   "heatmap": frame.heatmap, "scale": frame.scale, "recenter": frame.recenter,
+                   "compare": frame.compare, "significant": frame.significant,
+                   "calibrate": frame.calibrate, "select": frame.select,
+                   "teleport-left": frame.left.teleport,
+                   "teleport-right": frame.right.teleport}
+        pressed = {name: held and not self._held.get(name, False)
+                   for name, held in buttons.items()}
+        self._held = buttons
         busy = self._transition is not None
 
         if pressed["heatmap"]:
@@ -385,23 +475,49 @@ class Interaction:
                 self.events.append("heatmap")
             else:
                 self.events.append("no-change-data")
+        if pressed["compare"]:
+            self._next_comparison()
+        if pressed["significant"]:
+            if self.has_change[self.epoch_index]:
+                self.significant_only = not self.significant_only
+                self.heatmap = True
+                self.events.append("significant")
+            else:
+                self.events.append("no-change-data")
+        if pressed["calibrate"]:
+            self.calibrate_height()
+            self._keep_on_ground()
+        if pressed["select"]:
+            self.pointed = self._point(frame.right.aim or frame.left.aim)
+            self.events.append("select" if self.pointed is not None else "blocked")
         if not busy:
             if pressed["next"] or pressed["previous"]:
                 step = 1 if pressed["next"] else -1
                 target = self.epoch_index + step
                 if 0 <= target < len(self.epochs):
-                    self._start("epoch", lambda: setattr(self, "epoch_index", target))
+                    self._start("epoch", lambda: self._switch_epoch(target))
                 else:
                     self.events.append("blocked")
             elif pressed["scale"]:
                 self._start("scale", self._toggle_scale)
             elif pressed["recenter"]:
-                self._start("recenter", lambda: self._place(self.mode))
+                self._start("recenter", self._recenter)
 
         for name, hand in (("left", frame.left), ("right", frame.right)):
             self._snap_turn(name, hand, busy or self._aiming == name)
         self._teleport(frame, pressed, busy)
         return self.events
+
+    def calibrate_height(self) -> None:
+        """See the site from a standing adult's eye height whatever the head's real height
+        (seated, in a wheelchair, a child): the site's ground moves below the real floor."""
+        head_above_floor = self._head.position[1] - self.floor_y
+        self.floor_offset = head_above_floor - self.comfort.standing_eye_height
+        self._calibrated = True
+        if self._placed and self.mode == Mode.LIFE_SIZE:
+            self.rig = Rig(self.rig.scale, self.rig.yaw, self._site_under_feet(),
+                           self._floor_point())
+        self.events.append("calibrated")
 
     # ----------------------------------------------------------------- actions
 
@@ -473,11 +589,88 @@ class Interaction:
         target = transform_points(self.stage_from_site(), hit.point[None])[0]
         return Aim(hand, np.vstack([pts[:hit.segment + 1], target]), target, hit.walkable)
 
+    def _point(self, pose: Pose | None) -> Pointed | None:
+        """A straight pointing ray from `pose` in the site frame, and where it first meets the
+        shown epoch's surface (walkable or not; None when it meets nothing)."""
+        if pose is None:
+            return None
+        origin = np.asarray(pose.position, np.float64)
+        reach = self.comfort.ray_length if self.mode == Mode.MINIATURE else POINT_REACH
+        pts = transform_points(self.site_from_stage(),
+                               origin + pose.forward() * np.linspace(0.0, reach, 16)[:, None])
+        surface = self.surface()
+        hit = surface.cast(pts) if surface is not None else None
+        return Pointed(pts[0], pts[-1] - pts[0], None if hit is None else hit.point)
+
     def _arrive(self, target_site: np.ndarray) -> None:
         """Stand at `target_site` at life size: the ground point there comes under the head."""
         self.mode = Mode.LIFE_SIZE
         self.rig = Rig(1.0, self.rig.yaw, np.asarray(target_site, np.float64),
                        self._floor_point())
+
+    def _next_comparison(self) -> None:
+        options = self.compare_with[self.epoch_index]
+        if not options:
+            self.events.append("no-change-data")
+            return
+        if self.heatmap:
+            self.compare_choice[self.epoch_index] = (self.change_index + 1) % len(options)
+        self.heatmap = True
+        self.events.append("compare")
+
+    def _switch_epoch(self, index: int) -> None:
+        self.epoch_index = index
+        self._keep_on_ground()
+
+    def _site_under_feet(self) -> np.ndarray:
+        """The site point below the user's head, at the site's ground level of the rig."""
+        return transform_points(self.site_from_stage(), self._floor_point()[None])[0]
+
+    def _keep_on_ground(self) -> None:
+        """At life size, after the surface below may have changed (another epoch, a
+        calibration): stand on this epoch's surface where the user is — the first surface
+        below a step's height above the feet — or, with nothing below, at the start point."""
+        if self.mode != Mode.LIFE_SIZE or not self._placed:
+            return
+        surface = self.surface()
+        self._ground_pending = surface is None   # still being built: done when it is ready
+        if surface is None:
+            return
+        feet = self._site_under_feet()
+        top = feet[2] + self.comfort.step_height
+        hit = surface.cast(np.array([[feet[0], feet[1], top],
+                                     [feet[0], feet[1], surface.lo[2] - 1.0]]))
+        ground = hit.point if hit is not None and hit.walkable else self.start_point()
+        self.rig = Rig(1.0, self.rig.yaw, np.asarray(ground, np.float64), self._floor_point())
+
+    def _recenter(self) -> None:
+        """Re-align where the user stands: at life size, the ground under the head stays under
+        it (re-dropped onto the surface); the miniature comes back in front of the head."""
+        if self.mode == Mode.LIFE_SIZE:
+            self._keep_on_ground()
+        else:
+            self._place(Mode.MINIATURE)
+
+    def go_to(self, epoch: int, heatmap: bool, compare: int, miniature: bool,
+              site_point: Sequence[float], bearing: float) -> None:
+        """Fade to a story stop's place (`viewer.vr.story.StopPlace`'s fields): its epoch and
+        heatmap pair; at life size standing at `site_point` looking along `bearing` (radians
+        clockwise from north), else the miniature seen from that side."""
+        def apply() -> None:
+            self.epoch_index = int(epoch)
+            self.heatmap = bool(heatmap)
+            if self.compare_with[self.epoch_index]:
+                self.compare_choice[self.epoch_index] = int(compare)
+            heading = forward_yaw(self._head.orientation) + bearing
+            if miniature:
+                self._place(Mode.MINIATURE)
+                self.rig = Rig(self.rig.scale, heading, self.rig.site_anchor,
+                               self.rig.stage_anchor)
+            else:
+                self.mode = Mode.LIFE_SIZE
+                self.rig = Rig(1.0, heading, np.asarray(site_point, np.float64),
+                               self._floor_point())
+        self._start("story", apply)
 
     def _toggle_scale(self) -> None:
         if self.mode == Mode.LIFE_SIZE:
@@ -492,7 +685,7 @@ class Interaction:
 
     def _floor_point(self) -> np.ndarray:
         p = self._head.position
-        return np.array([p[0], self.floor_y, p[2]], np.float64)
+        return np.array([p[0], self.ground_y, p[2]], np.float64)
 
     def _site_centre(self) -> np.ndarray:
         return np.array([(self.lo[0] + self.hi[0]) / 2, (self.lo[1] + self.hi[1]) / 2,

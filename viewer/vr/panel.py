@@ -11,19 +11,22 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from viewer.model.change_display import ColourScale, format_length
 from viewer.model.scene import diverging_colormap
 
-WIDTH, HEIGHT = 640, 400
+WIDTH, HEIGHT = 640, 600
 #: metres: the panel's width in the hand (its height follows the image's aspect)
 PANEL_WIDTH = 0.20
 
 _TEXT = {
     "de": {"epoch": "Epoche", "life-size": "Lebensgröße", "miniature": "Miniatur",
            "change": "Veränderung seit", "no-change": "keine Veränderungsdaten",
-           "heatmap-off": "Veränderung: aus"},
+           "heatmap-off": "Veränderung: aus", "significant": "nur signifikante Änderungen",
+           "colours": "blau: abgesenkt/entfernt · rot: angehoben/hinzugekommen"},
     "en": {"epoch": "Epoch", "life-size": "Life size", "miniature": "Miniature",
            "change": "Change since", "no-change": "no change data",
-           "heatmap-off": "Change: off"},
+           "heatmap-off": "Change: off", "significant": "significant change only",
+           "colours": "blue: lowered/removed · red: raised/added"},
 }
 _FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
           "/usr/share/fonts/dejavu/DejaVuSans.ttf",
@@ -44,6 +47,8 @@ class PanelState:
     limit: float | None = None       # metres at either end of the colour scale
     note: str = ""
     language: str = "de"
+    significant_only: bool = False
+    scale: ColourScale | None = None   # how the limit was chosen (stated under the bar)
 
 
 @lru_cache(maxsize=8)
@@ -68,8 +73,14 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> str:
     return text.rstrip() + "…"
 
 
-def _metres(v: float) -> str:
-    return f"{v:g} m"
+def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: float) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 def render_panel(state: PanelState, width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
@@ -80,7 +91,7 @@ def render_panel(state: PanelState, width: int = WIDTH, height: int = HEIGHT) ->
     d.rounded_rectangle((0, 0, width - 1, height - 1), radius=height // 12,
                         fill=(20, 24, 30, 225), outline=(255, 255, 255, 90), width=3)
     x, y = width // 16, height // 14
-    title, body, small = _font(height // 9), _font(height // 12), _font(height // 15)
+    title, body, small = _font(width // 14), _font(width // 19), _font(width // 25)
 
     def line(text: str, font, fill=(255, 255, 255, 255), gap: float = 1.35) -> None:
         nonlocal y
@@ -92,21 +103,73 @@ def render_panel(state: PanelState, width: int = WIDTH, height: int = HEIGHT) ->
     line(t.get(state.mode, state.mode), body, fill=(200, 220, 255, 255))
     if state.heatmap and state.limit:
         line(f"{t['change']} {state.change_from or '?'}", small, fill=(230, 230, 230, 255))
-        bar_w, bar_h = width - 2 * x, height // 14
+        if state.significant_only:
+            line(t["significant"], small, fill=(255, 230, 150, 255))
+        bar_w, bar_h = width - 2 * x, width // 22
         lut = diverging_colormap(bar_w)
         bar = np.repeat(np.concatenate([lut, np.full((bar_w, 1), 255, np.uint8)], 1)[None],
                         bar_h, axis=0)
         img.paste(Image.fromarray(bar, "RGBA"), (x, y))
         y += bar_h + height // 50
-        lim = _metres(state.limit)
-        d.text((x, y), f"-{lim}", font=small, fill=(255, 255, 255, 255))
-        d.text((width - x, y), f"+{lim}", font=small, fill=(255, 255, 255, 255), anchor="ra")
+        low = format_length(-state.limit, state.language)
+        high = format_length(state.limit, state.language, signed=True)
+        d.text((x, y), low, font=small, fill=(255, 255, 255, 255))
+        d.text((width - x, y), high, font=small, fill=(255, 255, 255, 255), anchor="ra")
         d.text((width // 2, y), "0", font=small, fill=(255, 255, 255, 255), anchor="ma")
-        y += int(height / 12)
+        y += int(width / 18)
+        for text in _wrap(d, t["colours"], small, width - 2 * x):
+            line(text, small, fill=(230, 230, 230, 255), gap=1.2)
+        if state.scale is not None:
+            for text in _wrap(d, state.scale.explain(state.language), small, width - 2 * x):
+                line(text, small, fill=(190, 190, 190, 255), gap=1.2)
     elif state.heatmap:
         line(t["no-change"], small, fill=(255, 200, 120, 255))
     else:
         line(t["heatmap-off"], small, fill=(180, 180, 180, 255))
     if state.note:
         line(state.note, small, fill=(255, 200, 120, 255))
+    return np.asarray(img, np.uint8).copy()
+
+
+CARD_WIDTH, CARD_HEIGHT = 1024, 640
+#: metres: a card's width where it stands, about 1.4 m in front of the visitor
+CARD_METRES = 0.9
+
+
+@dataclass(frozen=True)
+class CardState:
+    """A text card: a story stop's title and text, or an annotation's."""
+
+    title: str
+    text: str
+    footer: str = ""            # e.g. "Stop 2/6 · next: A" or the story's title
+
+
+def render_card(state: CardState, width: int = CARD_WIDTH,
+                height: int = CARD_HEIGHT) -> np.ndarray:
+    """The card as (H, W, 4) sRGB bytes: large light text on a dark, opaque ground
+    (contrast well above WCAG AA), word-wrapped; what does not fit ends with an ellipsis."""
+    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    # opaque: blending in linear light would lift the dark ground towards the sky behind
+    d.rounded_rectangle((0, 0, width - 1, height - 1), radius=height // 14,
+                        fill=(16, 20, 26, 255), outline=(150, 160, 175, 255), width=4)
+    x, y = width // 18, height // 14
+    title, body, small = _font(width // 16), _font(width // 26), _font(width // 34)
+    d.text((x, y), _fit(d, state.title, title, width - 2 * x), font=title,
+           fill=(255, 255, 255, 255))
+    y += int(title.size * 1.5) if hasattr(title, "size") else 60
+    bottom = height - (int(small.size * 2.2) if state.footer else height // 14)
+    step = int(body.size * 1.35) if hasattr(body, "size") else 30
+    lines = _wrap(d, state.text, body, width - 2 * x)
+    room = max((bottom - y) // step, 1)
+    if len(lines) > room:
+        lines = lines[:room]
+        lines[-1] = _fit(d, lines[-1] + " …", body, width - 2 * x)
+    for text in lines:
+        d.text((x, y), text, font=body, fill=(235, 235, 235, 255))
+        y += step
+    if state.footer:
+        d.text((x, height - int(small.size * 1.8)), _fit(d, state.footer, small, width - 2 * x),
+               font=small, fill=(180, 200, 230, 255))
     return np.asarray(img, np.uint8).copy()

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from viewer.model.scene import NO_VALUE_GREY, diverging_colormap
+from viewer.model.scene import INSIGNIFICANT_GREY, NO_VALUE_GREY, diverging_colormap
 from viewer.vr.gl import GL, glVertexAttribPointer
 from viewer.vr.interaction import Aim
 from viewer.vr.scene_data import VRScene
 from viewer.vr.xform import projection_from_fov, rigid_inverse
 
 NO_VALUE = 1e30           # stands for NaN in the change attribute (no value at this vertex)
+INSIGNIFICANT = 3e30      # a value below the level of detection, when only real change shows
 SKY = (176, 200, 224)     # sRGB bytes
 GROUND = (104, 110, 98)
 TABLE = (132, 120, 106)
@@ -74,6 +75,7 @@ uniform int u_color_mode;      // 0 vertex colours, 1 texture, 2 plain
 uniform bool u_heatmap;
 uniform float u_limit;         // change (m) at either end of the colour scale
 uniform vec3 u_no_value;       // linear grey where there is no change value
+uniform vec3 u_insignificant;  // linear light grey: below the level of detection
 uniform sampler2D u_texture;   // unit 0, sRGB
 uniform sampler2D u_colormap;  // unit 1, 256 x 1, sRGB: blue - white - red
 uniform vec3 u_light;          // site frame
@@ -83,7 +85,9 @@ out vec4 o_color;
 void main() {
     vec3 base;
     if (u_heatmap) {
-        if (abs(v_change) > 1e29) {
+        if (abs(v_change) > 2e30) {
+            base = u_insignificant;
+        } else if (abs(v_change) > 1e29) {
             base = u_no_value;
         } else {
             float t = clamp(v_change / u_limit, -1.0, 1.0) * 0.5 + 0.5;
@@ -177,12 +181,16 @@ class FrameView:
     stage_from_site: np.ndarray
     epoch: int = 0
     heatmap: bool = False
+    change: int = 0                 # which of the epoch's comparisons (EpochScene.changes)
+    level: int = 0                  # which of the epoch's levels of detail (EpochScene.levels)
+    significant_only: bool = False
     fade: float = 0.0
     miniature: bool = False
     floor_y: float = 0.0
     aim: Aim | None = None
     hands: list[np.ndarray] = field(default_factory=list)   # stage-from-controller
     panel: np.ndarray | None = None                          # stage-from-panel (metres)
+    card: np.ndarray | None = None                           # stage-from-card: story text
 
     @property
     def near_far(self) -> tuple[float, float]:
@@ -265,6 +273,8 @@ class _GPUMesh:
     color_mode: int = 2
     has_change: bool = False
     limit: float = 1.0
+    change_vbo: int = 0
+    shown: tuple[int, bool] = (0, False)    # (pair index, significant only) in change_vbo
 
 
 def _octahedron() -> np.ndarray:
@@ -292,6 +302,14 @@ def _disc(segments: int = 64) -> np.ndarray:
     return np.stack([centre, rim[:-1], rim[1:]], axis=1).reshape(-1, 3)
 
 
+def change_attribute(change, significant_only: bool) -> np.ndarray:
+    """The per-vertex float the shader reads: metres, or a code for no value / not significant."""
+    values = np.where(np.isfinite(change.values), change.values, NO_VALUE).astype(np.float32)
+    if significant_only:
+        values[np.isfinite(change.values) & ~change.is_significant()] = INSIGNIFICANT
+    return values
+
+
 class Renderer:
     """Draws a `VRScene`; create it with the GL context current (uploads everything)."""
 
@@ -308,12 +326,14 @@ class Renderer:
         GL.glUniform1i(self.mesh_prog["u_texture"], 0)
         GL.glUniform1i(self.mesh_prog["u_colormap"], 1)
         GL.glUniform3f(self.mesh_prog["u_no_value"], *linear(tuple(NO_VALUE_GREY)))
+        GL.glUniform3f(self.mesh_prog["u_insignificant"], *linear(tuple(INSIGNIFICANT_GREY)))
         GL.glUniform3f(self.mesh_prog["u_light"], *LIGHT)
         GL.glUniform1i(self.mesh_prog["u_lighting"], 1 if lighting else 0)
         GL.glUseProgram(0)
         self.colormap = _texture(diverging_colormap(256)[None], mipmaps=False)
 
-        self.meshes = [self._upload_mesh(e) for e in scene.epochs]
+        # every epoch's levels of detail (finest first), uploaded once
+        self.meshes = [[self._upload_mesh(level) for level in e.levels] for e in scene.epochs]
         self.markers = [self._upload_markers(e.id) for e in scene.epochs]
         lo, hi = scene.bounds
         self.centre = np.array([(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2, lo[2] - 0.02])
@@ -332,8 +352,7 @@ class Renderer:
         GL.glEnableVertexAttribArray(0)
         glVertexAttribPointer(0, 3, GL.GL_FLOAT, GL.GL_FALSE, 0, ctypes.c_void_p(0))
         GL.glBindVertexArray(0)
-        self.panel_texture = 0
-        self.panel_aspect = 1.6
+        self.panels: dict[str, tuple[int, float]] = {}   # name -> (texture, width/height)
         self._aim_counts = (0, 0)
         self._aim_key: object = None
         self._colors = {name: linear(c) for name, c in (
@@ -363,11 +382,11 @@ class Renderer:
             bufs.append(_attribute(2, np.asarray(m.vertex_colors, np.uint8), 4,
                                    GL.GL_UNSIGNED_BYTE, normalized=True))
             gm.color_mode = 0
-        if epoch.change is not None:
-            values = np.where(np.isfinite(epoch.change.values), epoch.change.values,
-                              NO_VALUE).astype(np.float32)
-            bufs.append(_attribute(4, values, 1, GL.GL_FLOAT))
-            gm.has_change, gm.limit = True, float(epoch.change.limit)
+        if epoch.changes:
+            gm.change_vbo = _attribute(4, change_attribute(epoch.changes[0], False), 1,
+                                       GL.GL_FLOAT)
+            bufs.append(gm.change_vbo)
+            gm.has_change, gm.limit = True, float(epoch.changes[0].limit)
         bufs.append(_buffer(GL.GL_ELEMENT_ARRAY_BUFFER, np.asarray(m.faces, np.uint32)))
         GL.glBindVertexArray(0)
         return gm
@@ -387,12 +406,16 @@ class Renderer:
         GL.glBindVertexArray(0)
         return int(vao), [a, b], len(centres)
 
-    def set_panel(self, rgba: np.ndarray) -> None:
-        """New hand-panel image (H, W, 4 sRGB bytes); uploaded only when the text changes."""
-        if self.panel_texture:
-            GL.glDeleteTextures([self.panel_texture])
-        self.panel_texture = _texture(rgba)
-        self.panel_aspect = rgba.shape[1] / rgba.shape[0]
+    def set_panel(self, rgba: np.ndarray, name: str = "hand") -> None:
+        """New image (H, W, 4 sRGB bytes) for the hand panel ("hand") or the text card
+        ("card"); uploaded only when its text changes."""
+        old = self.panels.pop(name, None)
+        if old is not None:
+            GL.glDeleteTextures([old[0]])
+        self.panels[name] = (_texture(rgba), rgba.shape[1] / rgba.shape[0])
+
+    def panel_aspect(self, name: str = "hand") -> float:
+        return self.panels[name][1] if name in self.panels else 1.6
 
     # ----------------------------------------------------------------- per frame
 
@@ -425,6 +448,23 @@ class Renderer:
         GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
         self._aim_counts = (len(ribbon), len(ring))
 
+    def _show_change(self, epoch: int, level: int, gm: _GPUMesh, index: int,
+                     significant_only: bool) -> None:
+        """Put the chosen comparison (`index` into the finest level's list) into the mesh's
+        change attribute — only when it differs from what is there: a switch costs one buffer
+        upload, not one per frame."""
+        e = self.scene.epochs[epoch]
+        chosen = e.changes[min(max(index, 0), len(e.changes) - 1)]
+        changes = e.levels[level].changes
+        i = next((j for j, c in enumerate(changes) if c.a == chosen.a), 0)
+        if gm.shown == (i, significant_only):
+            return
+        data = change_attribute(changes[i], significant_only)
+        GL.glBindBuffer(GL.GL_ARRAY_BUFFER, gm.change_vbo)
+        GL.glBufferSubData(GL.GL_ARRAY_BUFFER, 0, data.nbytes, data)
+        # the finest level's scale for all: no colour jump when the level changes
+        gm.shown, gm.limit = (i, significant_only), float(chosen.limit)
+
     def draw(self, framebuffer: int, width: int, height: int, eye: EyeView,
              frame: FrameView) -> None:
         """Draw one eye into `framebuffer` (colour + depth attached)."""
@@ -444,11 +484,14 @@ class Renderer:
         GL.glClearColor(sky[0], sky[1], sky[2], 1.0)
         GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
 
-        gm = self.meshes[frame.epoch]
+        gm = self.meshes[frame.epoch][frame.level]
         p = self.mesh_prog
         GL.glUseProgram(p.id)
         GL.glUniformMatrix4fv(p["u_mvp"], 1, GL.GL_TRUE, mvp)
         heat = frame.heatmap and gm.has_change
+        if heat:
+            self._show_change(frame.epoch, frame.level, gm, frame.change,
+                              frame.significant_only)
         GL.glUniform1i(p["u_heatmap"], 1 if heat else 0)
         GL.glUniform1i(p["u_color_mode"], gm.color_mode)
         if heat:
@@ -500,13 +543,15 @@ class Renderer:
 
         GL.glEnable(GL.GL_BLEND)
         GL.glBlendFunc(GL.GL_SRC_ALPHA, GL.GL_ONE_MINUS_SRC_ALPHA)
-        if frame.panel is not None and self.panel_texture:
+        for name, where in (("card", frame.card), ("hand", frame.panel)):
+            if where is None or name not in self.panels:
+                continue
             pp = self.panel_prog
             GL.glUseProgram(pp.id)
             GL.glUniformMatrix4fv(pp["u_mvp"], 1, GL.GL_TRUE,
-                                  (view_proj @ frame.panel).astype(np.float32))
+                                  (view_proj @ where).astype(np.float32))
             GL.glActiveTexture(GL.GL_TEXTURE0)
-            GL.glBindTexture(GL.GL_TEXTURE_2D, self.panel_texture)
+            GL.glBindTexture(GL.GL_TEXTURE_2D, self.panels[name][0])
             GL.glBindVertexArray(self.quad[0])
             GL.glDrawArrays(GL.GL_TRIANGLES, 0, 6)
         if frame.fade > 0.0:
@@ -541,7 +586,7 @@ class Renderer:
     def destroy(self) -> None:
         buffers: list[int] = [self.aim_vbo]
         vaos = [self.aim_vao]
-        for gm in self.meshes:
+        for gm in (g for levels in self.meshes for g in levels):
             buffers += gm.buffers
             vaos.append(gm.vao)
             if gm.texture:
@@ -552,8 +597,7 @@ class Renderer:
             buffers += geometry[1]
         GL.glDeleteBuffers(len(buffers), buffers)
         GL.glDeleteVertexArrays(len(vaos), vaos)
-        GL.glDeleteTextures([self.colormap] + ([self.panel_texture] if self.panel_texture
-                                               else []))
+        GL.glDeleteTextures([self.colormap] + [tex for tex, _ in self.panels.values()])
         for prog in (self.mesh_prog, self.flat_prog, self.marker_prog, self.panel_prog):
             GL.glDeleteProgram(prog.id)
 
@@ -590,3 +634,47 @@ class OffscreenTarget:
         GL.glDeleteFramebuffers(1, [self.fbo])
         GL.glDeleteRenderbuffers(1, [self.depth])
         GL.glDeleteTextures([self.color])
+
+
+class MultisampleTarget:
+    """Where an eye is drawn with MSAA: multisampled colour and depth renderbuffers, resolved
+    into the swapchain's framebuffer after drawing (works on every runtime: the swapchain
+    images themselves stay single-sampled)."""
+
+    def __init__(self, width: int, height: int, samples: int,
+                 depth_format: int = GL.GL_DEPTH_COMPONENT24):
+        self.width, self.height = width, height
+        self.samples = max(1, min(int(samples), int(GL.glGetIntegerv(GL.GL_MAX_SAMPLES))))
+        self.color, self.depth = (int(b) for b in GL.glGenRenderbuffers(2))
+        for buf, fmt in ((self.color, GL.GL_SRGB8_ALPHA8), (self.depth, depth_format)):
+            GL.glBindRenderbuffer(GL.GL_RENDERBUFFER, buf)
+            GL.glRenderbufferStorageMultisample(GL.GL_RENDERBUFFER, self.samples, fmt,
+                                                width, height)
+        self.depth_bits = (GL.GL_DEPTH_BUFFER_BIT if depth_format != GL.GL_DEPTH24_STENCIL8
+                           else GL.GL_DEPTH_BUFFER_BIT | GL.GL_STENCIL_BUFFER_BIT)
+        attach = GL.GL_DEPTH_STENCIL_ATTACHMENT if depth_format == GL.GL_DEPTH24_STENCIL8 \
+            else GL.GL_DEPTH_ATTACHMENT
+        self.fbo = int(GL.glGenFramebuffers(1))
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.fbo)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0,
+                                     GL.GL_RENDERBUFFER, self.color)
+        GL.glFramebufferRenderbuffer(GL.GL_FRAMEBUFFER, attach, GL.GL_RENDERBUFFER, self.depth)
+        status = GL.glCheckFramebufferStatus(GL.GL_FRAMEBUFFER)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        if status != GL.GL_FRAMEBUFFER_COMPLETE:
+            raise RuntimeError(f"multisample framebuffer incomplete (0x{status:x})")
+
+    def resolve(self, framebuffer: int, with_depth: bool = True) -> None:
+        """Average the samples into `framebuffer` (the swapchain image), depth too when the
+        runtime is given a depth layer."""
+        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.fbo)
+        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, framebuffer)
+        w, h = self.width, self.height
+        GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+        if with_depth:
+            GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, self.depth_bits, GL.GL_NEAREST)
+        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+    def destroy(self) -> None:
+        GL.glDeleteFramebuffers(1, [self.fbo])
+        GL.glDeleteRenderbuffers(2, [self.color, self.depth])

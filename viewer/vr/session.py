@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import xr
 
 from assets_manifest.errors import StadtzeitError
+from viewer.vr.actions import PROFILE_EXTENSIONS
 from viewer.vr.gl import GL
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,8 @@ class XRSession:
         if GL_EXTENSION not in exts:
             raise unavailable(f"the runtime does not offer {GL_EXTENSION} (OpenGL)")
         enable = [GL_EXTENSION] + ([EGL_EXTENSION] if kind == "egl" else [])
+        # controller profiles beyond core OpenXR 1.0, where the runtime has them
+        enable += sorted(set(PROFILE_EXTENSIONS.values()) & set(exts))
         self.depth_layer = self.use_depth_layer and DEPTH_EXTENSION in exts
         if self.depth_layer:
             enable.append(DEPTH_EXTENSION)
@@ -185,6 +188,7 @@ class XRSession:
             self.instance = xr.create_instance(xr.InstanceCreateInfo(
                 application_info=xr.ApplicationInfo(self.app_name, 1, "stadtzeit", 1),
                 enabled_extension_names=enable))
+            self.enabled_extensions = frozenset(enable)
             self.system = xr.get_system(self.instance, xr.SystemGetInfo(
                 form_factor=xr.FormFactor.HEAD_MOUNTED_DISPLAY))
         except xr.FormFactorUnavailableError as exc:

@@ -595,424 +595,424 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../desktop/main_window.py" line="349"/>
+        <location filename="../../desktop/main_window.py" line="351"/>
         <source>stadtzeit – places over time</source>
         <translation>stadtzeit – Orte im Wandel der Zeit</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="353"/>
         <source>&amp;Open archive…</source>
         <translation>Archiv ö&amp;ffnen…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="351"/>
+        <location filename="../../desktop/main_window.py" line="353"/>
         <source>Save &amp;screenshot…</source>
         <translation>&amp;Bildschirmfoto speichern…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="352"/>
+        <location filename="../../desktop/main_window.py" line="354"/>
         <source>&amp;Export…</source>
         <translation>&amp;Exportieren…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353"/>
+        <location filename="../../desktop/main_window.py" line="355"/>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="353"/>
+        <location filename="../../desktop/main_window.py" line="355"/>
         <source>&amp;Reset view</source>
         <translation>Ansicht &amp;zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354"/>
+        <location filename="../../desktop/main_window.py" line="356"/>
         <source>&amp;Fly mode (WASD)</source>
         <translation>&amp;Flugmodus (WASD)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="354"/>
+        <location filename="../../desktop/main_window.py" line="356"/>
         <source>Keyboard &amp;shortcuts</source>
         <translation>&amp;Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355"/>
+        <location filename="../../desktop/main_window.py" line="357"/>
         <source>F&amp;ull screen</source>
         <translation>&amp;Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="355"/>
+        <location filename="../../desktop/main_window.py" line="357"/>
         <source>&amp;Larger text</source>
         <translation>&amp;Größere Schrift</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="356"/>
+        <location filename="../../desktop/main_window.py" line="358"/>
         <source>&amp;Previous epoch</source>
         <translation>&amp;Vorherige Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="357"/>
+        <location filename="../../desktop/main_window.py" line="359"/>
         <source>&amp;Next epoch</source>
         <translation>&amp;Nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="357"/>
+        <location filename="../../desktop/main_window.py" line="359"/>
         <source>Play / &amp;pause</source>
         <translation>Abspielen / &amp;Pause</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="358"/>
+        <location filename="../../desktop/main_window.py" line="360"/>
         <source>&amp;Single epoch</source>
         <translation>&amp;Einzelne Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="358"/>
+        <location filename="../../desktop/main_window.py" line="360"/>
         <source>Side &amp;by side</source>
         <translation>&amp;Nebeneinander</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="359"/>
+        <location filename="../../desktop/main_window.py" line="361"/>
         <source>&amp;Overlay</source>
         <translation>Über&amp;lagerung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="359"/>
+        <location filename="../../desktop/main_window.py" line="361"/>
         <source>S&amp;wipe</source>
         <translation>&amp;Wischen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360"/>
+        <location filename="../../desktop/main_window.py" line="362"/>
         <source>&amp;Change heatmap</source>
         <translation>Änderungs-&amp;Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="360"/>
+        <location filename="../../desktop/main_window.py" line="362"/>
         <source>&amp;Distance</source>
         <translation>&amp;Abstand</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361"/>
+        <location filename="../../desktop/main_window.py" line="363"/>
         <source>&amp;Height difference</source>
         <translation>&amp;Höhenunterschied</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="361"/>
+        <location filename="../../desktop/main_window.py" line="363"/>
         <source>&amp;Area</source>
         <translation>&amp;Fläche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="362"/>
-        <location filename="../../desktop/main_window.py" line="378"/>
+        <location filename="../../desktop/main_window.py" line="364"/>
+        <location filename="../../desktop/main_window.py" line="380"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="362"/>
+        <location filename="../../desktop/main_window.py" line="364"/>
         <source>Save view</source>
         <translation>Ansicht speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="363"/>
-        <location filename="../../desktop/main_window.py" line="405"/>
+        <location filename="../../desktop/main_window.py" line="365"/>
+        <location filename="../../desktop/main_window.py" line="407"/>
         <source>Search sites</source>
         <translation>Orte suchen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="363"/>
+        <location filename="../../desktop/main_window.py" line="365"/>
         <source>Switch language</source>
         <translation>Sprache wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="367"/>
+        <location filename="../../desktop/main_window.py" line="369"/>
         <source>&amp;File</source>
         <translation>&amp;Datei</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="367"/>
+        <location filename="../../desktop/main_window.py" line="369"/>
         <source>&amp;View</source>
         <translation>&amp;Ansicht</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="368"/>
+        <location filename="../../desktop/main_window.py" line="370"/>
         <source>&amp;Compare</source>
         <translation>&amp;Vergleichen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="368"/>
+        <location filename="../../desktop/main_window.py" line="370"/>
         <source>&amp;Measure</source>
         <translation>&amp;Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="369"/>
+        <location filename="../../desktop/main_window.py" line="371"/>
         <source>&amp;Language</source>
         <translation>&amp;Sprache</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="369"/>
+        <location filename="../../desktop/main_window.py" line="371"/>
         <source>&amp;Help</source>
         <translation>&amp;Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="372"/>
+        <location filename="../../desktop/main_window.py" line="374"/>
         <source>Sites</source>
         <translation>Orte</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="373"/>
+        <location filename="../../desktop/main_window.py" line="375"/>
         <source>Details</source>
         <translation>Details</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="374"/>
+        <location filename="../../desktop/main_window.py" line="376"/>
         <source>Information</source>
         <translation>Informationen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="374"/>
+        <location filename="../../desktop/main_window.py" line="376"/>
         <source>Change</source>
         <translation>Änderung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="375"/>
+        <location filename="../../desktop/main_window.py" line="377"/>
         <source>Measure</source>
         <translation>Messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="375"/>
+        <location filename="../../desktop/main_window.py" line="377"/>
         <source>Views</source>
         <translation>Ansichten</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="377"/>
+        <location filename="../../desktop/main_window.py" line="379"/>
         <source>Changed regions</source>
         <translation>Geänderte Bereiche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="379"/>
+        <location filename="../../desktop/main_window.py" line="381"/>
         <source>Keyboard shortcuts</source>
         <translation>Tastenkürzel</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="380"/>
+        <location filename="../../desktop/main_window.py" line="382"/>
         <source>Click anywhere or press F1 to close</source>
         <translation>Zum Schließen irgendwo klicken oder F1 drücken</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="387"/>
+        <location filename="../../desktop/main_window.py" line="389"/>
         <source>Left drag</source>
         <translation>Linke Maustaste ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="387"/>
+        <location filename="../../desktop/main_window.py" line="389"/>
         <source>Orbit</source>
         <translation>Drehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="388"/>
+        <location filename="../../desktop/main_window.py" line="390"/>
         <source>Right drag / wheel</source>
         <translation>Rechte Maustaste ziehen / Mausrad</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="388"/>
+        <location filename="../../desktop/main_window.py" line="390"/>
         <source>Zoom</source>
         <translation>Zoomen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="389"/>
+        <location filename="../../desktop/main_window.py" line="391"/>
         <source>Middle drag / Shift+left drag</source>
         <translation>Mittlere Maustaste / Umschalt+links ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="389"/>
+        <location filename="../../desktop/main_window.py" line="391"/>
         <source>Pan</source>
         <translation>Verschieben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="390"/>
+        <location filename="../../desktop/main_window.py" line="392"/>
         <source>Click</source>
         <translation>Klick</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="390"/>
+        <location filename="../../desktop/main_window.py" line="392"/>
         <source>Pick a point when measuring; open a hotspot</source>
         <translation>Beim Messen einen Punkt wählen; einen Hinweis öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="391"/>
+        <location filename="../../desktop/main_window.py" line="393"/>
         <source>Pinch / two-finger turn / drag</source>
         <translation>Zwei Finger spreizen / drehen / ziehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="391"/>
+        <location filename="../../desktop/main_window.py" line="393"/>
         <source>Zoom / turn / move (touch)</source>
         <translation>Zoomen / drehen / verschieben (Touch)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="392"/>
+        <location filename="../../desktop/main_window.py" line="394"/>
         <source>Reset view</source>
         <translation>Ansicht zurücksetzen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="393"/>
+        <location filename="../../desktop/main_window.py" line="395"/>
         <source>Fly mode on/off</source>
         <translation>Flugmodus ein/aus</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="394"/>
+        <location filename="../../desktop/main_window.py" line="396"/>
         <source>Fly forward, left, back, right</source>
         <translation>Vorwärts, links, rückwärts, rechts fliegen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="395"/>
+        <location filename="../../desktop/main_window.py" line="397"/>
         <source>Fly down / up (Shift: faster)</source>
         <translation>Nach unten / oben fliegen (Umschalt: schneller)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="396"/>
+        <location filename="../../desktop/main_window.py" line="398"/>
         <source>Fly mode: turn left / right, look up / down</source>
         <translation>Flugmodus: nach links / rechts drehen, nach oben / unten sehen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="397"/>
+        <location filename="../../desktop/main_window.py" line="399"/>
         <source>Enter</source>
         <translation>Eingabe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="397"/>
+        <location filename="../../desktop/main_window.py" line="399"/>
         <source>Measuring: pick the point at the centre of the view</source>
         <translation>Messen: den Punkt in der Bildmitte wählen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="398"/>
+        <location filename="../../desktop/main_window.py" line="400"/>
         <source>Move between the controls and the 3D view</source>
         <translation>Zwischen den Bedienelementen und der 3D-Ansicht wechseln</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="399"/>
+        <location filename="../../desktop/main_window.py" line="401"/>
         <source>Previous / next epoch</source>
         <translation>Vorherige / nächste Epoche</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="400"/>
+        <location filename="../../desktop/main_window.py" line="402"/>
         <source>Space</source>
         <translation>Leertaste</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="400"/>
+        <location filename="../../desktop/main_window.py" line="402"/>
         <source>Play through the epochs</source>
         <translation>Die Epochen nacheinander abspielen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="401"/>
+        <location filename="../../desktop/main_window.py" line="403"/>
         <source>Single, side by side, overlay, swipe, change heatmap</source>
         <translation>Einzeln, nebeneinander, Überlagerung, Wischen, Änderungs-Heatmap</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="402"/>
+        <location filename="../../desktop/main_window.py" line="404"/>
         <source>Measure distance / height / area</source>
         <translation>Abstand / Höhe / Fläche messen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="403"/>
+        <location filename="../../desktop/main_window.py" line="405"/>
         <source>Stop measuring, leave fly mode, close help, leave the 3D view</source>
         <translation>Messen beenden, Flugmodus verlassen, Hilfe schließen, 3D-Ansicht verlassen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="404"/>
+        <location filename="../../desktop/main_window.py" line="406"/>
         <source>Save the current view in the archive</source>
         <translation>Die aktuelle Ansicht im Archiv speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="406"/>
+        <location filename="../../desktop/main_window.py" line="408"/>
         <source>Switch language Deutsch / English</source>
         <translation>Sprache wechseln: Deutsch / Englisch</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="407"/>
+        <location filename="../../desktop/main_window.py" line="409"/>
         <source>Save a screenshot</source>
         <translation>Ein Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="408"/>
+        <location filename="../../desktop/main_window.py" line="410"/>
         <source>Full screen</source>
         <translation>Vollbild</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="409"/>
+        <location filename="../../desktop/main_window.py" line="411"/>
         <source>This help</source>
         <translation>Diese Hilfe</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="425"/>
+        <location filename="../../desktop/main_window.py" line="427"/>
         <source>There is no site “%1” in this archive.</source>
         <translation>In diesem Archiv gibt es keinen Ort „%1“.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="432"/>
+        <location filename="../../desktop/main_window.py" line="434"/>
         <source>Site %1 has no epoch %2.</source>
         <translation>Ort %1 hat keine Epoche %2.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="443"/>
+        <location filename="../../desktop/main_window.py" line="445"/>
         <source>No site open</source>
         <translation>Kein Ort geöffnet</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="446"/>
+        <location filename="../../desktop/main_window.py" line="448"/>
         <source>licence not stated</source>
         <translation>Lizenz nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="447"/>
+        <location filename="../../desktop/main_window.py" line="449"/>
         <source>attribution not stated</source>
         <translation>Namensnennung nicht angegeben</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="448"/>
+        <location filename="../../desktop/main_window.py" line="450"/>
         <source>Licence</source>
         <translation>Lizenz</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="448"/>
+        <location filename="../../desktop/main_window.py" line="450"/>
         <source>Attribution</source>
         <translation>Namensnennung</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="474"/>
+        <location filename="../../desktop/main_window.py" line="476"/>
         <source>Loading %1</source>
         <translation>Lade %1</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="475"/>
+        <location filename="../../desktop/main_window.py" line="477"/>
         <source>Loading…</source>
         <translation>Lade…</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="527"/>
+        <location filename="../../desktop/main_window.py" line="529"/>
         <source>No surface under the centre of the view: turn or move the view first.</source>
         <translation>Keine Oberfläche in der Bildmitte: Ansicht zuerst drehen oder verschieben.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="568"/>
+        <location filename="../../desktop/main_window.py" line="570"/>
         <source>Open archive</source>
         <translation>Archiv öffnen</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="578"/>
+        <location filename="../../desktop/main_window.py" line="580"/>
         <source>Open a site first, then export it.</source>
         <translation>Öffnen Sie zuerst einen Ort, dann können Sie ihn exportieren.</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="585"/>
+        <location filename="../../desktop/main_window.py" line="587"/>
         <source>Save screenshot</source>
         <translation>Bildschirmfoto speichern</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="586"/>
+        <location filename="../../desktop/main_window.py" line="588"/>
         <source>PNG images (*.png)</source>
         <translation>PNG-Bilder (*.png)</translation>
     </message>
     <message>
-        <location filename="../../desktop/main_window.py" line="604"/>
+        <location filename="../../desktop/main_window.py" line="606"/>
         <source>Fly mode: W A S D to move, Q / E down / up, Shift faster, Esc to leave.</source>
         <translation>Flugmodus: W A S D bewegen, Q / E nach unten / oben, Umschalt schneller, Esc beendet.</translation>
     </message>
@@ -1142,6 +1142,39 @@
         <location filename="../../kiosk/site.py" line="113"/>
         <source>Story</source>
         <translation>Geschichte</translation>
+    </message>
+</context>
+<context>
+    <name>OpenInVR</name>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="60"/>
+        <source>Looking for a VR headset…</source>
+        <translation>Suche nach einer VR-Brille …</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="62"/>
+        <source>No VR runtime with a headset answered: start SteamVR or Monado (see docs/VR.md), then restart the viewer.</source>
+        <translation>Keine VR-Laufzeitumgebung mit Brille hat geantwortet: SteamVR oder Monado starten (siehe docs/VR.md), dann den Viewer neu starten.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="65"/>
+        <source>Open a site first.</source>
+        <translation>Zuerst einen Ort öffnen.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="67"/>
+        <source>Show this site, epoch and view in the headset.</source>
+        <translation>Diesen Ort, diese Epoche und diese Ansicht in der VR-Brille zeigen.</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="72"/>
+        <source>Open in &amp;VR</source>
+        <translation>In &amp;VR öffnen</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/open_vr.py" line="91"/>
+        <source>VR mode is already running.</source>
+        <translation>Der VR-Modus läuft bereits.</translation>
     </message>
 </context>
 <context>
