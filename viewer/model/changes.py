@@ -19,6 +19,7 @@ beyond what A captured (its closest point on A is on A's open border).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,11 @@ BORDER_TOLERANCE = 0.5    # metres; beyond A's open border by more than this: no
 
 #: Captures that sample walls as well as roofs and ground.
 SEES_WALLS = frozenset({"terrestrial-lidar", "mobile-lidar", "photogrammetry"})
+
+
+#: one computation at a time: two `compare` runs in the loader's worker threads at once crashed
+#: the process inside pyproj/laspy (seen in the kiosk); they share the CPU anyway
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def default_method(a: EpochInfo | None, b: EpochInfo | None) -> str:
@@ -153,8 +159,9 @@ def compute_pair_change(archive: Any, site: str, a_id: str, b_id: str, lod: int,
         from viewer.model.scene import change_from_products
 
         try:
-            result = compare(archive, site, a_id, b_id, method=method, store=False,
-                             progress=progress)
+            with _ONE_AT_A_TIME:
+                result = compare(archive, site, a_id, b_id, method=method, store=False,
+                                 progress=progress)
         except StadtzeitError:
             result = None
         if result is not None and lod in result.lod_values:
