@@ -62,7 +62,7 @@ class RegistrationResult:
     iterations: int = 0
     converged: bool = True
     overlap_share: float | None = None   # share of the moving points inside the reference area
-    stable_share: float | None = None    # share of the corresponding points found stable
+    stable_share: float | None = None    # share of the overlapping points found stable
     level_of_detection: float | None = None  # m, residual above which a point is change
     rmse_before: float | None = None     # m, stable-area RMSE at the georeference
     significant: bool | None = None      # False: the fit was not applied (aligned already)
@@ -407,7 +407,7 @@ def register(moving: PointCloud, reference: PointCloud, preset: Preset,
         fitness=float(has_pair.mean()), inlier_rmse=rmse, correspondences=n_pairs,
         iterations=fit["iterations"], converged=fit["converged"],
         overlap_share=overlap_share,
-        stable_share=float(stable.sum() / max(has_pair.sum(), 1)),
+        stable_share=float(stable.mean()),
         level_of_detection=float(np.median(ref.lod)),
         rmse_before=float(np.sqrt(np.nanmean(r_before ** 2))) if n_pairs else 0.0,
         significant=bool(significant) if mode == "icp" else None,
