@@ -26,8 +26,8 @@ import numpy as np
 
 from archive import Archive, SiteNotFound
 from assets_manifest import Epoch, SiteManifest, parse_manifest, verify_sources
-from assets_manifest.models import Registration
 from assets_manifest.errors import ManifestError
+from assets_manifest.models import Registration
 from processing import clean, georef, gltf, lazio, lod, meshclean, placement, register, surface
 from processing.companions import companions
 from processing.errors import ProcessingError

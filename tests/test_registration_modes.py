@@ -12,6 +12,7 @@ import laspy
 import numpy as np
 import pyproj
 import pytest
+from pykdtree.kdtree import KDTree
 
 from archive import Archive
 from processing import georef, register
@@ -215,3 +216,103 @@ def test_larger_epoch_registers_on_the_overlap(tmp_path, caplog):
     assert reg["overlap_share"] < 0.05 and reg["fitness"] > 0.5
     # autzen_trim has a valid WKT record: no "user-defined CRS ... set crs" noise for it
     assert not any("user-defined" in r.getMessage() for r in caplog.records)
+
+
+# --- 2. units, CRS and local frames -------------------------------------------------------
+
+
+def test_feet_crs_without_vertical_heights_become_metres(tmp_path):
+    """A 2D CRS in international feet (EPSG:2994): heights are in feet too and must be
+    converted, with a warning event in epoch.json, not 'success' everywhere."""
+    rng = np.random.default_rng(5)
+    ft = terrain(rng, 5000, 0.0, 0) / 0.3048 + [636000.0, 849000.0, 400.0]   # feet
+    write_las(tmp_path / "ft.las", ft, "EPSG:2994", scale=0.01)
+    ft = laspy.read(tmp_path / "ft.las")
+    ft = np.column_stack([ft.x, ft.y, ft.z])
+    origin = (193800.0, 258800.0, 120.0)
+    manifest = site_toml(tmp_path, "EPSG:2993", origin, AUTZEN, [
+        ("2020-01-01", 'overrides = { outlier_removal = false }',
+         'sources = [{ path = "ft.las" }]')])
+    archive = Archive.init(tmp_path / "arch", durable=False)
+    ingest(manifest, archive, user="pytest")
+    got = stored_xyz(archive, "2020-01-01")
+    expect = pyproj.Transformer.from_crs("EPSG:2994", "EPSG:2993", always_xy=True).transform(
+        ft[:, 0], ft[:, 1])
+    np.testing.assert_allclose(np.sort(got[:, 2]), np.sort(ft[:, 2] * 0.3048), atol=0.001)
+    np.testing.assert_allclose(np.sort(got[:, 0]), np.sort(expect[0]), atol=0.001)
+    events = provenance(archive, "2020-01-01")["events"]
+    assert any(e["type"] == "georeferencing" and e["outcome"] == "warning"
+               and "foot" in e["detail"] for e in events)
+
+
+def test_site_crs_with_heights_in_feet_is_refused(tmp_path):
+    write_las(tmp_path / "a.las", np.array([[194480.0, 259240.0, 420.0]] * 20)
+              + np.random.default_rng(0).normal(0, 1, (20, 3)), "EPSG:2991+6360")
+    manifest = site_toml(tmp_path, "EPSG:2991+6360", (194490.0, 259240.0, 420.0), AUTZEN, [
+        ("2020-01-01", "", 'sources = [{ path = "a.las" }]')])
+    with pytest.raises(ProcessingError, match="US survey foot.*metres"):
+        ingest(manifest, Archive.init(tmp_path / "arch", durable=False), user="pytest")
+
+
+def test_origin_zero_far_from_location_is_refused(tmp_path):
+    grid_pair(tmp_path, (0.0, 0.0, 0.0))
+    manifest = site_toml(tmp_path, "EPSG:25832", (0.0, 0.0, 0.0), (51.5, 6.8), [
+        ("2020-01-01", "", 'sources = [{ path = "a.las" }]')])
+    archive = Archive.init(tmp_path / "arch", durable=False)
+    with pytest.raises(ProcessingError, match=r"origin \[0, 0, 0\] lies 5,7\d\d km"):
+        ingest(manifest, archive, user="pytest")
+    assert archive.site_ids() == []
+
+
+def local_scan(tmp_path: Path, seed: int):
+    """A scan in its scanner's frame (no CRS) and the similarity that places it: rotated
+    about all three axes, scaled (an SfM model in arbitrary units)."""
+    rng = np.random.default_rng(seed)
+    local = terrain(rng, 6000, 0.0, 1) * 0.5 + [100.0, -50.0, 3.0]
+    write_las(tmp_path / "scan.las", local, None)
+    las = laspy.read(tmp_path / "scan.las")
+    local = np.column_stack([las.x, las.y, las.z])
+    from assets_manifest.models import Placement
+    from processing.placement import matrix
+    truth = Placement(origin=(350100.0, 5708050.0, 42.0), rotation=(1.5, -2.0, 33.0), scale=2.0)
+    return local, matrix(truth), truth
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_local_scan_placed_by_control_points(tmp_path, seed):
+    local, t, _ = local_scan(tmp_path, seed)
+    rng = np.random.default_rng(seed + 10)
+    pick = rng.choice(len(local), 5, replace=False)
+    known = local[pick] @ t[:3, :3].T + t[:3, 3] + rng.normal(0, 0.002, (5, 3))
+    cps = "\n".join(
+        f'[[epochs.control_points]]\nid = "GCP {k}"\nmeasured = {local[i].tolist()}\n'
+        f"known = {known[k].tolist()}" for k, i in enumerate(pick))
+    manifest = site_toml(tmp_path, "EPSG:25832", (350000.0, 5708000.0, 40.0), (51.5, 6.8), [
+        ("2020-01-01", 'registration = "control-points"\noverrides = { outlier_removal = false }',
+         'sources = [{ path = "scan.las" }]\n' + cps)], capture="terrestrial-lidar")
+    archive = Archive.init(tmp_path / "arch", durable=False)
+    ingest(manifest, archive, user="pytest")
+    reg = provenance(archive, "2020-01-01")["registration"]
+    assert reg["mode"] == "control-points" and len(reg["control_points"]) == 5
+    assert max(c["residual_m"] for c in reg["control_points"]) < 0.01
+    assert abs(reg["scale"] - 2.0) < 1e-3
+    got = stored_xyz(archive, "2020-01-01")
+    want = local @ t[:3, :3].T + t[:3, 3]
+    d, _ = KDTree(want).query(got, k=1)
+    # 2 mm noise on the known coordinates, extrapolated over 80 m at scale 2
+    assert np.median(d) < 0.005 and d.max() < 0.02
+
+
+def test_local_scan_placed_by_origin_rotation_scale(tmp_path):
+    local, t, truth = local_scan(tmp_path, 2)
+    manifest = site_toml(tmp_path, "EPSG:25832", (350000.0, 5708000.0, 40.0), (51.5, 6.8), [
+        ("2020-01-01", 'overrides = { outlier_removal = false }',
+         f'sources = [{{ path = "scan.las", placement = {{ origin = {list(truth.origin)}, '
+         f"rotation = {list(truth.rotation)}, scale = {truth.scale} }} }}]")],
+        capture="terrestrial-lidar")
+    archive = Archive.init(tmp_path / "arch", durable=False)
+    ingest(manifest, archive, user="pytest")
+    got = stored_xyz(archive, "2020-01-01")
+    want = local @ t[:3, :3].T + t[:3, 3]
+    d, _ = KDTree(want).query(got, k=1)
+    assert len(got) >= len(want) - 5 and d.max() < 0.002
