@@ -137,18 +137,23 @@ def _median_spacing(xyz: np.ndarray, sample: int = 20000) -> float:
     return float(np.median(d[:, 1]))
 
 
-def _normals(xyz: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit normals and roughness (σ of the neighbours about their plane) of every point, from
-    its ``k`` nearest neighbours."""
+def _normals(xyz: np.ndarray, k: int, chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+    """Unit normals (pointing up) and roughness (σ of the neighbours about their plane) of
+    every point, from its ``k`` nearest neighbours; in chunks, so memory stays bounded."""
     k = int(min(max(k, 4), len(xyz)))
-    _, idx = KDTree(np.ascontiguousarray(xyz), leafsize=16).query(np.ascontiguousarray(xyz), k=k)
-    nb = xyz[idx.astype(np.int64)]
-    nb = nb - nb.mean(axis=1, keepdims=True)
-    cov = np.einsum("nki,nkj->nij", nb, nb) / k
-    w, v = np.linalg.eigh(cov)
-    normals = v[:, :, 0]
+    tree = KDTree(np.ascontiguousarray(xyz), leafsize=16)
+    normals = np.empty_like(xyz, dtype=np.float64)
+    rough = np.empty(len(xyz), dtype=np.float64)
+    for start in range(0, len(xyz), chunk):
+        part = slice(start, start + chunk)
+        _, idx = tree.query(np.ascontiguousarray(xyz[part]), k=k)
+        nb = xyz[idx.astype(np.int64)]
+        nb = nb - nb.mean(axis=1, keepdims=True)
+        w, v = np.linalg.eigh(np.einsum("nki,nkj->nij", nb, nb) / k)
+        normals[part] = v[:, :, 0]
+        rough[part] = np.sqrt(np.clip(w[:, 0], 0.0, None))
     normals[normals[:, 2] < 0] *= -1.0
-    return normals, np.sqrt(np.clip(w[:, 0], 0.0, None))
+    return normals, rough
 
 
 def _footprint(ref: np.ndarray, cell: float) -> tuple[np.ndarray, float, np.ndarray]:
