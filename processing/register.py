@@ -390,7 +390,10 @@ def register(moving: PointCloud, reference: PointCloud, preset: Preset,
     if shift > preset.registration_tolerance:
         what = (f"the stable-area fit would move points by up to {shift:.3f} m > "
                 f"registration_tolerance {preset.registration_tolerance:.3f} m")
-        if not force:
+        if coarse:
+            # asked for: the epoch is known to be badly placed; stored, and said so
+            warnings.append(f"coarse_registration = true: {what}; applied")
+        elif not force:
             # Not a refinement of a georeference: applying it would absorb real change.
             warnings.append(f"{what}: not applied, georeference kept (raise "
                             "registration_tolerance in the epoch's overrides, or use --force, "
@@ -418,7 +421,7 @@ def register(moving: PointCloud, reference: PointCloud, preset: Preset,
         significant=bool(significant) if mode == "icp" else None,
         max_shift=max_shift(moving.xyz, transform),
         tolerance=preset.registration_tolerance, coarse_fitness=coarse_fitness,
-        warnings=warnings, accepted_by_force=bool(force and warnings))
+        warnings=warnings, accepted_by_force=bool(force and not coarse and warnings))
     log.info("registration (%s): rmse %.4f m (before %.4f), fitness %.3f, stable %.2f, "
              "shift up to %.4f m, %s", mode, result.inlier_rmse, result.rmse_before,
              result.fitness, result.stable_share, result.max_shift,
