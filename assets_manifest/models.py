@@ -37,8 +37,9 @@ from assets_manifest.errors import ManifestError, UnknownEpochError
 from assets_manifest.names import check_name
 
 __all__ = [
-    "DEFAULT_CRS", "DEFAULT_PRESET", "Annotation", "Capture", "Epoch", "LocalizedText",
-    "Location", "Preset", "Privacy", "SiteManifest", "Source", "validation_problems",
+    "DEFAULT_CRS", "DEFAULT_PRESET", "DEFAULT_REGISTRATION", "Annotation", "Capture",
+    "ControlPoint", "Epoch", "LocalizedText", "Location", "Placement", "Preset", "Privacy",
+    "Registration", "SiteManifest", "Source", "validation_problems",
 ]
 
 DEFAULT_CRS = "EPSG:25832+7837"  # ETRS89 / UTM 32N + DHHN2016 heights: the NRW standard
@@ -66,6 +67,24 @@ DEFAULT_PRESET: dict[Capture, Preset] = {
     Capture.MOBILE_LIDAR: Preset.ALS,  # sparse, noisy, moving sensor: closer to ALS than TLS
     Capture.TERRESTRIAL_LIDAR: Preset.TLS,
     Capture.PHOTOGRAMMETRY: Preset.PHOTOGRAMMETRY,
+}
+
+
+class Registration(StrEnum):
+    """How an epoch is aligned to the reference epoch."""
+
+    NONE = "none"                       # keep the georeference (residuals are still measured)
+    ICP = "icp"                         # stable-area ICP
+    CONTROL_POINTS = "control-points"   # Helmert fit of ground control points
+
+
+# Surveyed airborne data is already in the site CRS: keep it. Ground-based and image-based
+# captures are usually placed less exactly and get stable-area ICP.
+DEFAULT_REGISTRATION: dict[Capture, Registration] = {
+    Capture.AIRBORNE_LIDAR: Registration.NONE,
+    Capture.MOBILE_LIDAR: Registration.ICP,
+    Capture.TERRESTRIAL_LIDAR: Registration.ICP,
+    Capture.PHOTOGRAMMETRY: Registration.ICP,
 }
 
 
@@ -304,6 +323,55 @@ Boundary = Annotated[tuple[tuple[Float, Float], ...],
                      Field(min_length=3, max_length=1000), AfterValidator(_boundary)]
 
 
+def _matrix4(rows: tuple[tuple[float, ...], ...]) -> tuple[tuple[float, ...], ...]:
+    if any(len(r) != 4 for r in rows):
+        raise ValueError("must be 4 rows of 4 numbers")
+    if tuple(rows[3]) != (0.0, 0.0, 0.0, 1.0):
+        raise ValueError(f"the last row must be [0, 0, 0, 1] (a rigid or similarity "
+                         f"transform), not {list(rows[3])}")
+    return rows
+
+
+Matrix4 = Annotated[tuple[tuple[Float, ...], ...], Field(min_length=4, max_length=4),
+                    AfterValidator(_matrix4)]
+
+
+class Placement(_Model):
+    """Where a scan in a local frame (a scanner's or an SfM project's) lies in the site CRS.
+
+    Either ``transform`` (a 4x4 matrix: site CRS = transform · local) or ``origin`` with an
+    optional ``rotation`` and ``scale``: site CRS = origin + scale · R · local, with R the
+    rotations about x, y, then z (degrees, counter-clockwise seen from the axis' tip)."""
+
+    transform: Matrix4 | None = Field(default=None, description="4x4 matrix (rows) mapping "
+                                      "local coordinates to the site CRS")
+    origin: Point3 | None = Field(default=None, description="site-CRS position of the local "
+                                  "frame's (0, 0, 0)")
+    rotation: Point3 = Field(default=(0.0, 0.0, 0.0), description="rotation about x, y, z in "
+                             "degrees, applied in that order")
+    scale: Float = Field(default=1.0, gt=0, description="units of the local frame in metres "
+                         "(e.g. an SfM model's scale, 0.3048 for feet)")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Placement:
+        if (self.transform is None) == (self.origin is None):
+            raise _CrossFieldErrors([((), "give either transform or origin (with optional "
+                                          "rotation and scale), not both and not neither")])
+        if self.transform is not None and (self.rotation != (0.0, 0.0, 0.0) or self.scale != 1):
+            raise _CrossFieldErrors([((), "rotation and scale go with origin; a transform "
+                                          "already contains them")])
+        return self
+
+
+class ControlPoint(_Model):
+    """A ground control point: where it is in the epoch's data and where it really is."""
+
+    id: Text = Field(description="name of the point, e.g. 'GCP 3'")
+    measured: Point3 = Field(description="its coordinates as the epoch's files have them (the "
+                             "files' CRS, or the scanner's local frame)")
+    known: Point3 = Field(description="its surveyed coordinates in the site CRS")
+
+
 class Source(_Model):
     """One file of an epoch, as delivered (LAS/LAZ/COPC, E57, PLY, OBJ, glTF, ...)."""
 
@@ -317,6 +385,15 @@ class Source(_Model):
         default=None, description="position of the scanner of a terrestrial station (x, y, z "
         "in the file's CRS); lets the privacy step find people and vehicles that another "
         "station saw through")
+    placement: Placement | None = Field(default=None, description="for a scan in a local "
+                                        "frame: how its coordinates map into the site CRS")
+
+    @model_validator(mode="after")
+    def _placement_or_crs(self) -> Source:
+        if self.placement is not None and self.crs is not None:
+            raise _CrossFieldErrors([(("placement",), "a placed source is in a local frame; "
+                                      "remove crs (the placement maps it into the site CRS)")])
+        return self
 
     @field_validator("path")
     @classmethod
@@ -383,6 +460,15 @@ class Epoch(_Model):
         if self.privacy.enabled is not None:
             return self.privacy.enabled
         return str(self.capture) in PRIVACY_BY_DEFAULT
+    registration: Registration = Field(
+        default=None, validate_default=True,
+        description="how the epoch is aligned to the reference epoch: none (keep the "
+                    "georeference), icp (stable-area ICP) or control-points (Helmert fit of "
+                    "control_points); default none for airborne-lidar, icp otherwise",
+        json_schema_extra=lambda schema: schema.pop("default", None))
+    control_points: tuple[ControlPoint, ...] = Field(
+        default=(), description="ground control points for registration = \"control-points\" "
+                                "(at least 3)")
 
     @field_validator("preset", mode="before")
     @classmethod
@@ -393,10 +479,32 @@ class Epoch(_Model):
         # Without a valid capture the epoch already fails; any preset avoids a second error.
         return DEFAULT_PRESET.get(capture, Preset.ALS) if capture else Preset.ALS
 
+    @field_validator("registration", mode="before")
+    @classmethod
+    def _default_registration(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            return value
+        if info.data.get("coarse_registration"):
+            return Registration.ICP
+        return DEFAULT_REGISTRATION.get(info.data.get("capture"), Registration.ICP)
+
     @model_validator(mode="after")
     def _unique_file_names(self) -> Epoch:
         seen: dict[str, int] = {}
         problems: list[tuple[tuple[str | int, ...], str]] = []
+        if self.registration == Registration.CONTROL_POINTS and len(self.control_points) < 3:
+            problems.append((("control_points",), f'registration = "control-points" needs at '
+                             f"least 3 control points with measured and known coordinates; "
+                             f"{len(self.control_points)} given"))
+        if self.control_points and self.registration != Registration.CONTROL_POINTS:
+            problems.append((("control_points",), "control points are only used with "
+                             f'registration = "control-points" (this epoch: '
+                             f'"{self.registration}"); set it or remove them'))
+        ids = [p.id for p in self.control_points]
+        for index, cp in enumerate(ids):
+            if ids.index(cp) != index:
+                problems.append((("control_points", index, "id"),
+                                 f"control point id {cp!r} is used twice"))
         for index, source in enumerate(self.sources):
             if source.name in seen:
                 problems.append((("sources", index, "path"),

@@ -30,10 +30,34 @@ log = logging.getLogger(__name__)
 class _Plan:
     transformer: Transformer | None                  # None: same CRS, only the origin moves
     notes: tuple[str, ...]                           # warnings to repeat for every file
+    z_factor: float = 1.0                            # heights PROJ passes through: unit change
 
 
 def _has_height(crs: CRS) -> bool:
     return crs.is_compound or crs.is_geocentric or len(crs.axis_info) >= 3
+
+
+def _length_unit(crs: CRS) -> tuple[str, float]:
+    """(name, metres per unit) of the heights of ``crs``: its vertical axis, or, for a 2D CRS,
+    its horizontal axes (the LAS convention: heights in the unit of the coordinates)."""
+    axes = crs.axis_info
+    vertical = [a for a in axes if a.direction == "up"]
+    axis = vertical[0] if vertical else (axes[0] if axes else None)
+    if axis is None or not axis.unit_conversion_factor or axis.unit_name in ("degree", "radian"):
+        return "metre", 1.0
+    return axis.unit_name, float(axis.unit_conversion_factor)
+
+
+def _z_factor(src: CRS, dst: CRS, src_l: str, dst_l: str) -> tuple[float, tuple[str, ...]]:
+    """Heights that PROJ passes through unchanged (one side without a vertical CRS) still
+    change unit when the two sides' units differ (a 2D CRS in US feet to a metric site)."""
+    (su, sf), (du, df) = _length_unit(src), _length_unit(dst)
+    if abs(sf - df) < 1e-12:
+        return 1.0, ()
+    return sf / df, (f"{src_l} states no vertical CRS: its heights are taken to be in {su}, "
+                     f"the unit of its coordinates, and converted to {du} (x {sf / df:.7g}); "
+                     "if they are not, give the source a compound crs "
+                     "(\"EPSG:horizontal+vertical\") in the manifest",)
 
 
 def _label(crs_text: str) -> str:
@@ -55,11 +79,13 @@ def _plan(src_text: str, dst_text: str) -> _Plan:
     src_l, dst_l = _label(src_text), _label(dst_text)
     # Same horizontal CRS, vertical datum on one side only: nothing to compute (PROJ would
     # run an inverse + forward projection and add rounding noise).
+    passthrough = not (_has_height(src) and _has_height(dst))
+    z_factor, z_notes = _z_factor(src, dst, src_l, dst_l) if passthrough else (1.0, ())
     if not _has_height(src) and same_crs(src, horizontal_part(dst)):
-        return _Plan(None, (_height_note(src_l, dst_l),))
+        return _Plan(None, (_height_note(src_l, dst_l), *z_notes), z_factor)
     if not _has_height(dst) and same_crs(horizontal_part(src), dst):
         return _Plan(None, (f"{dst_l} has no vertical datum: heights of {src_l} are kept "
-                            "unchanged",))
+                            "unchanged", *z_notes), z_factor)
     with warnings.catch_warnings():                 # pyproj warns of missing grids: we raise
         warnings.simplefilter("ignore", UserWarning)
         group = TransformerGroup(src, dst, always_xy=True)
@@ -84,7 +110,7 @@ def _plan(src_text: str, dst_text: str) -> _Plan:
         notes.append(_height_note(src_l, dst_l))
     elif _has_height(src) and not _has_height(dst):
         notes.append(f"{dst_l} has no vertical datum: heights of {src_l} are kept unchanged")
-    return _Plan(transformer, tuple(notes))
+    return _Plan(transformer, (*notes, *z_notes), z_factor)
 
 
 def _checked_xyz(xyz: np.ndarray) -> np.ndarray:
@@ -148,11 +174,53 @@ def to_site_frame(xyz: np.ndarray, src_crs: str | CRS | None, site_crs: str | CR
     plan = _named_plan(src_crs, site_crs, name)
     for note in plan.notes:
         log.warning("%s: %s", name, note)
+    if plan.z_factor != 1.0:
+        a = np.array(a, dtype=np.float64)
+        a[:, 2] *= plan.z_factor
     if plan.transformer is None:
         return np.subtract(a, o, dtype=np.float64)
     out = _transform(a, plan, name)
     out -= o
     return np.ascontiguousarray(out)
+
+
+def frame_notes(src_crs: str | CRS | None, site_crs: str | CRS, *,
+                source: str | os.PathLike | None = None) -> list[str]:
+    """The warnings moving coordinates from ``src_crs`` into the site CRS brings (heights
+    taken unchanged, units assumed, ballpark transformations): for the provenance."""
+    if src_crs is None:
+        return []
+    return list(_named_plan(src_crs, site_crs, source if source is not None else "source").notes)
+
+
+def check_site_frame(site_crs: str, origin: Sequence[float], lat: float, lon: float, *,
+                     max_distance_m: float = 100_000.0) -> None:
+    """Refuse a site CRS that is not metric, and an origin far from the site's location (an
+    ``origin = [0, 0, 0]`` left in a projected CRS puts every product millions of metres away
+    from the data, where float32 cannot hold it)."""
+    crs = parse_crs(_crs_text(site_crs))
+    for axis in crs.axis_info:
+        if axis.unit_name not in ("metre", "meter") and axis.unit_conversion_factor != 1.0:
+            raise ProcessingError(
+                f"the site's crs {site_crs} has {axis.name.lower()} in {axis.unit_name}; the "
+                "site frame is in metres: choose the metric variant (e.g. a vertical CRS in "
+                "metres such as EPSG:5703 instead of EPSG:6360); source files in feet are "
+                "converted when they are read")
+    if not crs.is_projected and not (crs.is_compound and crs.sub_crs_list[0].is_projected):
+        return
+    try:
+        to_site = Transformer.from_crs("EPSG:4326", horizontal_part(crs), always_xy=True)
+        e, n = to_site.transform(lon, lat, errcheck=True)
+    except ProjError:
+        return                     # location outside the CRS's area: nothing to compare
+    o = np.asarray(origin, dtype=np.float64)
+    d = float(np.hypot(o[0] - e, o[1] - n))
+    if d > max_distance_m:
+        raise ProcessingError(
+            f"origin [{o[0]:.0f}, {o[1]:.0f}, {o[2]:.0f}] lies {d / 1000:,.0f} km from the "
+            f"site's location ({lat:.5f}, {lon:.5f}), which is at about [{e:.0f}, {n:.0f}] in "
+            f"{site_crs}; set origin near there (a round point near the middle of the site "
+            "at ground level), or correct location")
 
 
 def from_site_frame(xyz: np.ndarray, site_crs: str | CRS, origin: Sequence[float],
@@ -169,9 +237,10 @@ def from_site_frame(xyz: np.ndarray, site_crs: str | CRS, origin: Sequence[float
     plan = _named_plan(site_crs, dst_crs, name)
     for note in plan.notes:
         log.warning("%s: %s", name, note)
+    real[:, 2] *= plan.z_factor
     if plan.transformer is None:
         return real
     return np.ascontiguousarray(_transform(real, plan, name))
 
 
-__all__ = ["from_site_frame", "to_site_frame"]
+__all__ = ["check_site_frame", "frame_notes", "from_site_frame", "to_site_frame"]

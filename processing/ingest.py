@@ -28,7 +28,8 @@ from archive.writer import check_writable
 from assets_manifest import Epoch, SiteManifest, parse_manifest, verify_sources
 from assets_manifest.errors import ManifestError
 from assets_manifest.io import read_manifest_bytes
-from processing import clean, georef, gltf, lazio, lod, meshclean, register, surface
+from assets_manifest.models import Registration
+from processing import clean, georef, gltf, lazio, lod, meshclean, placement, register, surface
 from processing.companions import companions
 from processing.errors import ProcessingError
 from processing.manifest_check import manifest_problems
@@ -163,7 +164,11 @@ def _epoch_key(manifest: SiteManifest, epoch: Epoch, preset: Preset, digests: li
     frame = {"crs": manifest.crs, "origin": list(manifest.origin),
              "boundary": [list(p) for p in manifest.boundary] if manifest.boundary else None,
              "source_crs": [s.crs for s in epoch.sources], "reference": reference_key,
-             "privacy": privacy.settings(epoch)}
+             "privacy": privacy.settings(epoch),
+             "placement": [s.placement.model_dump(mode="json") if s.placement else None
+                           for s in epoch.sources],
+             "registration": str(epoch.registration),
+             "control_points": [c.model_dump(mode="json") for c in epoch.control_points]}
     return input_key(digests, preset.to_dict(), frame)
 
 
@@ -309,16 +314,27 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
 
     notify(epoch.id, "georeference")
     with prov.stage("georeference"):
-        for c in clouds:
-            c.xyz = georef.to_site_frame(c.xyz, c.crs, manifest.crs, manifest.origin,
-                                         source=c.source)
-            c.frame = "site"
-            check_at_site(c.xyz, c.source, c.crs)
-        for m in meshes:
-            m.vertices = georef.to_site_frame(m.vertices, m.crs, manifest.crs, manifest.origin,
-                                              source=m.source)
-            m.frame = "site"
-            check_at_site(m.vertices, m.source, m.crs)
+        georef.check_site_frame(manifest.crs, manifest.origin, manifest.location.lat,
+                                manifest.location.lon)
+        for item, src in _with_sources(epoch, clouds, meshes):
+            attr = "vertices" if isinstance(item, Mesh) else "xyz"
+            xyz = getattr(item, attr)
+            if src.placement is not None:
+                xyz = placement.place(xyz, src.placement, manifest.origin)
+                prov.event("georeferencing", "success",
+                           f"{src.name}: placed from its local frame by the manifest's "
+                           f"placement (max scale {placement.scale_of(src.placement):g})")
+            elif item.crs is None and epoch.registration == Registration.CONTROL_POINTS:
+                item.frame = "local"                 # the control points place it
+                continue
+            else:
+                for note in georef.frame_notes(item.crs, manifest.crs, source=item.source):
+                    prov.event("georeferencing", "warning", f"{src.name}: {note}")
+                xyz = georef.to_site_frame(xyz, item.crs, manifest.crs, manifest.origin,
+                                           source=item.source)
+            check_at_site(xyz, item.source, item.crs)
+            setattr(item, attr, xyz)
+            item.frame = "site"
     boundary = _boundary_site(manifest)
 
     notify(epoch.id, "privacy")
@@ -339,7 +355,9 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
         else:
             cloud = _concat(clouds, epoch)
             try:
-                cloud, stats = clean.clean_points(cloud, preset, boundary)
+                # a local-frame scan is cropped nowhere: the boundary is in the site frame
+                cloud, stats = clean.clean_points(cloud, preset,
+                                                  boundary if cloud.frame == "site" else None)
             except ProcessingError as exc:
                 names = ", ".join(s.name for s in epoch.sources)
                 raise ProcessingError(f"epoch {epoch.id} ({names}): {exc}") from None
@@ -349,28 +367,15 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
 
     notify(epoch.id, "register")
     with prov.stage("register"):
-        if is_reference:
-            prov.registration = {"reference": True, "transform": np.eye(4).tolist(),
-                                 "inlier_rmse": 0.0, "fitness": 1.0}
-            prov.event("registration", "success", "reference epoch: georeference kept")
-        else:
-            reference = ref_state.get("cloud") or _load_reference(manifest, head)
-            # The residual mixes the noise of both epochs: a TLS epoch registered onto an
-            # airborne reference is held to the looser of the two presets' limits.
-            ref_preset = preset_for(manifest.epoch(manifest.reference_epoch_id))
-            limit = max(preset.icp_rmse_limit, ref_preset.icp_rmse_limit)
-            result = register.register(cloud, reference, preset.replace(icp_rmse_limit=limit),
-                                       force=force)
-            prov.registration = result.to_dict() | {"reference": manifest.reference_epoch_id,
-                                                    "rmse_limit": limit}
-            over = result.accepted_by_force
-            prov.event("registration", "warning" if over else "success",
-                       f"to {manifest.reference_epoch_id}: RMSE {result.inlier_rmse:.4f} m, "
-                       f"fitness {result.fitness:.3f}"
-                       + (" (outside the preset's limits, accepted with --force)" if over else ""))
-            cloud = register.apply_transform(cloud, result.transform)
+        transform = _register(manifest, epoch, preset, cloud, head, ref_state, prov,
+                              force=force, is_reference=is_reference)
+        if transform is not None:
+            cloud = register.apply_transform(cloud, transform)
             if mesh is not None:
-                mesh = register.apply_transform(mesh, result.transform)
+                mesh = register.apply_transform(mesh, transform)
+            cloud.frame = "site"
+            if mesh is not None:
+                mesh.frame = "site"
         if is_reference:
             ref_state["cloud"] = cloud
 
@@ -440,6 +445,67 @@ def _warn_if_cleaning_removed_most(stats: dict[str, int], preset: Preset, prov: 
                + _CLEAN_HINTS[stage].format(**preset.to_dict()))
     prov.event("cleaning", "warning", message)
     log.warning("epoch %s: %s", epoch.id, message)
+def _with_sources(epoch: Epoch, clouds: list[PointCloud], meshes: list[Mesh]):
+    """(data, manifest source) pairs; readers keep each file's path in ``source``."""
+    by_name = {s.name: s for s in epoch.sources}
+    for item in (*clouds, *meshes):
+        yield item, by_name[item.source.name]
+
+
+def _register(manifest: SiteManifest, epoch: Epoch, preset: Preset, cloud: PointCloud, head,
+              ref_state: dict[str, Any], prov: Provenance, *, force: bool,
+              is_reference: bool) -> np.ndarray | None:
+    """Align the epoch as its manifest says; record mode, stable share, residuals and every
+    warning in the provenance.  Returns the transform to apply (None: nothing moves)."""
+    mode = str(epoch.registration)
+    ref_id = manifest.reference_epoch_id
+    if mode == "control-points":
+        cps = epoch.control_points
+        measured = np.array([c.measured for c in cps], dtype=np.float64)
+        if cloud.frame == "local":
+            where = "the scan's local frame"
+        else:
+            crs = cloud.crs
+            measured = georef.to_site_frame(measured, crs, manifest.crs, manifest.origin,
+                                            source=f"epoch {epoch.id} control_points")
+            where = "the files' CRS"
+        known = np.array([c.known for c in cps], dtype=np.float64) - np.asarray(manifest.origin)
+        result = register.register_control_points(cloud.xyz, [c.id for c in cps], measured,
+                                                   known, preset, force=force)
+        prov.registration = result.to_dict() | {"reference": None, "measured_in": where}
+        _registration_events(prov, result, f"{len(cps)} control points, RMS residual "
+                             f"{result.inlier_rmse:.4f} m, worst "
+                             f"{max(c['residual_m'] for c in result.control_points):.4f} m")
+        return result.transform
+    if cloud.frame == "local":
+        raise ProcessingError(f"epoch {epoch.id}: a source has no CRS and no placement; give it "
+                              "crs, a placement, or use registration = \"control-points\"")
+    if is_reference:
+        prov.registration = {"reference": True, "mode": mode, "transform": np.eye(4).tolist(),
+                             "inlier_rmse": 0.0, "fitness": 1.0, "max_shift": 0.0}
+        prov.event("registration", "success", "reference epoch: georeference kept")
+        return None
+    reference = ref_state.get("cloud") or _load_reference(manifest, head)
+    # The residual mixes the noise of both epochs: a TLS epoch registered onto an airborne
+    # reference is held to the looser of the two presets' limits.
+    ref_preset = preset_for(manifest.epoch(ref_id))
+    limit = max(preset.icp_rmse_limit, ref_preset.icp_rmse_limit)
+    result = register.register(cloud, reference, preset.replace(icp_rmse_limit=limit),
+                                force=force, mode=mode)
+    prov.registration = result.to_dict() | {"reference": ref_id, "rmse_limit": limit}
+    applied = "georeference kept" if result.max_shift == 0 else (
+        f"moved by up to {result.max_shift:.3f} m")
+    _registration_events(prov, result, f"{mode} to {ref_id}: {applied}; stable-area RMSE "
+                         f"{result.inlier_rmse:.4f} m on {result.stable_share:.0%} of the "
+                         f"overlap (fitness {result.fitness:.3f})")
+    return None if result.max_shift == 0 else result.transform
+
+
+def _registration_events(prov: Provenance, result, detail: str) -> None:
+    prov.event("registration", "success" if not result.warnings else "warning", detail)
+    for w in result.warnings:
+        prov.event("registration", "warning", w)
+    prov.registration["warnings"] = list(result.warnings)
 
 
 def _boundary_site(manifest: SiteManifest) -> np.ndarray | None:
@@ -464,8 +530,13 @@ def _concat(clouds: list[PointCloud], epoch: Epoch) -> PointCloud:
                                for p, c in zip(parts, clouds, strict=True)])
 
     common = set.intersection(*(set(c.extra) for c in clouds))
+    frames = {c.frame for c in clouds}
+    if len(frames) > 1:
+        raise ProcessingError(f"epoch {epoch.id}: some sources are in a local frame without "
+                              "placement and some in a CRS; give every local scan a placement "
+                              "or a crs")
     return PointCloud(
-        xyz=np.concatenate([c.xyz for c in clouds]), crs=clouds[0].crs, frame="site",
+        xyz=np.concatenate([c.xyz for c in clouds]), crs=clouds[0].crs, frame=frames.pop(),
         rgb=join("rgb", 3, np.uint16), intensity=join("intensity", None, np.uint16),
         classification=join("classification", None, np.uint8),
         extra={k: np.concatenate([c.extra[k] for c in clouds]) for k in sorted(common)})
@@ -499,7 +570,7 @@ def _points_of_mesh(mesh: Mesh, density: float = 4.0, max_points: int = 3_000_00
     elif mesh.vertex_colors is not None:
         c = np.einsum("ij,ijk->ik", w, mesh.vertex_colors[f[face], :3].astype(np.float64))
         rgb = np.round(c).astype(np.uint16) * 257
-    return PointCloud(xyz=xyz, crs=mesh.crs, frame="site", rgb=rgb, source=mesh.source)
+    return PointCloud(xyz=xyz, crs=mesh.crs, frame=mesh.frame, rgb=rgb, source=mesh.source)
 
 
 def _load_reference(manifest: SiteManifest, head) -> PointCloud:

@@ -65,6 +65,13 @@ class Preset:
                                doc="registration fails above this inlier RMSE (m)")
     icp_min_fitness: float = _p(0.1, lo=0.0, hi=1.0,
                                 doc="registration fails below this inlier fraction")
+    icp_overlap: float = _p(1.0, lo=0.0, hi=1.0, open_lo=True,
+                            doc="trimmed ICP: share of the best correspondences used per step")
+    registration_tolerance: float = _p(1.0, lo=0.0, open_lo=True,
+                                       doc="refuse a transform that moves any point further (m)")
+    control_point_max_residual: float = _p(0.05, lo=0.0, open_lo=True,
+                                           doc="refuse a control-point fit with a larger "
+                                               "residual (m)")
     coarse_registration: bool = _p(False, doc="run FPFH+RANSAC before ICP")
     coarse_voxel_size: float = _p(1.0, unit="m", lo=0.0, open_lo=True,
                                   doc="voxel for FPFH features")
@@ -155,6 +162,7 @@ def tls() -> Preset:
         name="tls", voxel_size=0.02, outlier_nb_neighbors=20, outlier_std_ratio=2.0,
         normal_radius=0.1, normal_max_nn=30, normal_orientation="tangent",
         icp_max_distance=0.2, icp_voxel_size=0.1, icp_rmse_limit=0.03,
+        registration_tolerance=0.5,
         coarse_voxel_size=0.5, surface_method="poisson", poisson_depth=10,
         poisson_density_quantile=0.02, texture_size=4096,
     )
@@ -173,7 +181,8 @@ def photogrammetry() -> Preset:
         name="photogrammetry", drop_classes=(), voxel_size=0.01,
         outlier_nb_neighbors=30, outlier_std_ratio=2.0, normal_radius=0.05,
         normal_orientation="tangent", icp_max_distance=0.2, icp_voxel_size=0.1,
-        icp_rmse_limit=0.05, coarse_voxel_size=0.5, surface_method="poisson", poisson_depth=10,
+        icp_rmse_limit=0.05, registration_tolerance=0.5, coarse_voxel_size=0.5,
+        surface_method="poisson", poisson_depth=10,
         poisson_density_quantile=0.05, lod_preserve_border=True, texture_size=8192,
     )
 

@@ -19,7 +19,7 @@ from typing import Any
 
 # Bump when the products of the same inputs and preset would change (a new algorithm, a fixed
 # bug): re-ingesting then makes a new version instead of answering "unchanged".
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"  # 2: stable-area registration, registration modes, feet heights
 
 _PACKAGES = ["stadtzeit", "numpy", "scipy", "open3d", "laspy", "lazrs", "pye57", "pyproj",
              "trimesh", "fast-simplification", "pykdtree", "ocfl-py"]

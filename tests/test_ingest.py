@@ -198,7 +198,7 @@ def test_registration_recovers_a_shift(tmp_path):
     write_grid_laz(tmp_path / "a.laz")
     write_grid_laz(tmp_path / "b.laz", shift=(0.05, -0.03, 0.02))
     manifest = write_manifest(tmp_path, [("2020-01-01", "a.laz", ""),
-                                         ("2021-01-01", "b.laz", "")])
+                                         ("2021-01-01", "b.laz", 'registration = "icp"')])
     archive = Archive.init(tmp_path / "arch", durable=False)
     ingest(manifest, archive, user="pytest")
     reg = archive.read("testsite").read_json("epochs/2021-01-01/epoch.json")["registration"]
@@ -208,10 +208,11 @@ def test_registration_recovers_a_shift(tmp_path):
 
 def test_registration_over_limit_is_refused_unless_forced(tmp_path):
     write_grid_laz(tmp_path / "a.laz")
-    write_grid_laz(tmp_path / "b.laz", noise=0.01)  # 1 cm noise: RMSE ~1 cm > 1 mm limit
+    # shifted (so the fit is applied) with 1 cm noise: RMSE ~1 cm > 1 mm limit
+    write_grid_laz(tmp_path / "b.laz", noise=0.01, shift=(0.1, 0.0, 0.05))
     manifest = write_manifest(tmp_path, [
         ("2020-01-01", "a.laz", 'overrides = { icp_rmse_limit = 0.001 }'),
-        ("2021-01-01", "b.laz", 'overrides = { icp_rmse_limit = 0.001 }')])
+        ("2021-01-01", "b.laz", 'registration = "icp"\noverrides = { icp_rmse_limit = 0.001 }')])
     archive = Archive.init(tmp_path / "arch", durable=False)
     with pytest.raises(RegistrationError) as err:
         ingest(manifest, archive, user="pytest")

@@ -174,11 +174,12 @@ def test_registration_recovers_a_small_shift_and_rotation():
     err = np.linalg.norm(fixed.xyz - (mov_true + origin_offset), axis=1)
     assert err.max() < 0.005, err.max()
     assert res.inlier_rmse < 0.02 and res.fitness > 0.9          # point-to-plane, 3 mm noise
-    assert res.method == "icp-point-to-plane" and res.iterations >= 1
+    assert res.method == "stable-area-trimmed-icp-point-to-plane" and res.iterations >= 1
+    assert res.significant and res.mode == "icp"
     d = res.to_dict()
     assert abs(d["rotation_deg"] - 0.2) < 0.02 and len(d["transform"]) == 4
 
-    with pytest.raises(RegistrationError, match=r"RMSE .* > limit 0\.0001 m"):
+    with pytest.raises(RegistrationError, match=r"RMSE .* > icp_rmse_limit 0\.0001 m"):
         register(PointCloud(xyz=mov, frame="site"), PointCloud(xyz=ref, frame="site"),
                  preset.replace(icp_rmse_limit=0.0001))
     forced = register(PointCloud(xyz=mov, frame="site"), PointCloud(xyz=ref, frame="site"),

@@ -68,13 +68,16 @@ def horizontal_part(crs: CRS) -> CRS:
     return crs
 
 
+def _user_defined_geokeys(vlr: laspy.vlrs.known.GeoKeyDirectoryVlr) -> bool:
+    keys = {k.id: k.value_offset for k in vlr.geo_keys if k.tiff_tag_location == 0}
+    horizontal = _epsg_code(keys.get(_PROJECTED_KEY, 0)) or _epsg_code(keys.get(_GEOGRAPHIC_KEY, 0))
+    return horizontal is None and (_PROJECTED_KEY in keys or _GEOGRAPHIC_KEY in keys)
+
+
 def _crs_from_geokeys(vlr: laspy.vlrs.known.GeoKeyDirectoryVlr, path: object) -> CRS | None:
     keys = {k.id: k.value_offset for k in vlr.geo_keys if k.tiff_tag_location == 0}
     horizontal = _epsg_code(keys.get(_PROJECTED_KEY, 0)) or _epsg_code(keys.get(_GEOGRAPHIC_KEY, 0))
     if horizontal is None:
-        if _PROJECTED_KEY in keys or _GEOGRAPHIC_KEY in keys:
-            log.warning("%s: the GeoTIFF keys define a user-defined CRS (no EPSG code), which "
-                        "stadtzeit does not rebuild; set crs in the manifest", path)
         return None
     vertical = _epsg_code(keys.get(_VERTICAL_KEY, 0))
     if vertical is not None:
@@ -90,14 +93,18 @@ def _crs_from_geokeys(vlr: laspy.vlrs.known.GeoKeyDirectoryVlr, path: object) ->
         return None
 
 
-def crs_from_las_header(header: laspy.LasHeader, path: object) -> str | None:
+def crs_from_las_header(header: laspy.LasHeader, path: object,
+                        manifest_crs: str | None = None) -> str | None:
     """The CRS a LAS/LAZ header declares (WKT record or GeoTIFF keys), or None.
 
     Damaged records (an empty WKT string, keys without EPSG codes) give None with a warning
     rather than an error: the points are still good, and the manifest can supply the CRS.
+    User-defined GeoTIFF keys are only worth a warning when neither a WKT record nor the
+    manifest's ``crs`` says what the CRS is.
     """
     records = list(header.vlrs) + list(header.evlrs or [])
     wkt_crs = geo_crs = None
+    user_defined = False
     for rec in records:
         if isinstance(rec, laspy.vlrs.known.WktCoordinateSystemVlr) and wkt_crs is None:
             try:
@@ -107,12 +114,16 @@ def crs_from_las_header(header: laspy.LasHeader, path: object) -> str | None:
                             str(exc).splitlines()[0])
         elif isinstance(rec, laspy.vlrs.known.GeoKeyDirectoryVlr) and geo_crs is None:
             try:
+                user_defined = _user_defined_geokeys(rec)
                 geo_crs = _crs_from_geokeys(rec, path)
             except (CRSError, ValueError, AttributeError) as exc:
                 log.warning("%s: the GeoTIFF keys cannot be read (%s); ignoring them", path, exc)
     # LAS 1.4: the global-encoding WKT bit says which record is authoritative; older files
     # normally carry only GeoTIFF keys, so they come first there.
     wkt_first = bool(header.global_encoding.wkt) or header.point_format.id >= 6
+    if user_defined and wkt_crs is None and geo_crs is None and manifest_crs is None:
+        log.warning("%s: the GeoTIFF keys define a user-defined CRS (no EPSG code), which "
+                    "stadtzeit does not rebuild; set crs in the manifest", path)
     first, second = (wkt_crs, geo_crs) if wkt_first else (geo_crs, wkt_crs)
     chosen = first if first is not None else second
     if first is not None and second is not None and not first.equals(second,

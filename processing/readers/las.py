@@ -196,7 +196,7 @@ def read_las(path: str | Path, crs: str | None = None,
             raise ReaderError(path, f"the header announces {n:,} points but the file holds only "
                                     f"{done:,}: it is truncated (or its header is wrong); copy "
                                     "it again from the original delivery")
-        file_crs = crs_from_las_header(header, path)
+        file_crs = crs_from_las_header(header, path, crs)
 
     return PointCloud(xyz=xyz, crs=resolve_crs(file_crs, crs, path),
                       frame="crs" if origin is None else "site", rgb=rgb, intensity=intensity,
