@@ -187,9 +187,11 @@ def poster(width: int, height: int, seed: int = 0) -> tuple[np.ndarray, list[Box
         hh = min(img.shape[0], height - y)
         canvas[y:y + hh, x:x + w] = img[:hh, :w]
         boxes.append(Box(x + fb.x, y + fb.y, fb.w, fb.h, "face"))
-    pw = max(60, int(width * 0.22))
+    pw = min(max(60, int(width * 0.22)), width)      # a small texture gets a small plate
     p = plate(pw, plate_text(rng))
-    cx, cy = int(width * 0.7), int(height * 0.35)
+    pw = p.shape[1]
+    cx = max(0, min(int(width * 0.7), width - pw))
+    cy = max(0, min(int(height * 0.35), height - p.shape[0]))
     canvas[cy - p.shape[0]:cy + 2 * p.shape[0], cx - 20:cx + pw + 20] = (160, 20, 30)   # car
     canvas[cy:cy + p.shape[0], cx:cx + pw] = p
     boxes.append(Box(cx, cy, pw, p.shape[0], "plate"))
