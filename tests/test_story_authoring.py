@@ -29,6 +29,9 @@ def test_add_reorder_edit_preview_save(qtbot, tmp_path):
     w.open_site(SITE)
     qtbot.waitUntil(lambda: w.model.camera is not None, timeout=15000)
     panel = w.stories
+    assert not panel.dock.isVisible()              # closed until View → Stories opens it
+    panel.dock.toggleViewAction().trigger()
+    assert panel.dock.isVisible()
     assert panel.isEnabled() and panel.picker.currentData() == "__new__"
     m = w.model
 

@@ -338,6 +338,7 @@ class MainWindow(QMainWindow):
             self.menus["file"].addAction(A[name])
         for name in ("reset", "fly", "fullscreen", "larger-text", "prev", "next", "play"):
             self.menus["view"].addAction(A[name])
+        self.menus["view"].addAction(self.stories_dock.toggleViewAction())
         for mode in COMPARE_MODES:
             self.menus["compare"].addAction(A[f"mode-{mode.value}"])
         for name in ("distance", "height", "area"):

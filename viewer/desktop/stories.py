@@ -317,7 +317,8 @@ class StoryPanel(QWidget):
 
 
 def install(window: QMainWindow, beside: QDockWidget) -> QDockWidget:
-    """Add the story dock to the desktop main window, tabbed with `beside`."""
+    """Add the story dock to the desktop main window, tabbed with `beside` and closed until
+    View → Stories opens it (an archivist's tool: closed, it takes no room from the view)."""
     panel = StoryPanel(window.model, window.controller, window)
     dock = QDockWidget(window)
     dock.setObjectName("stories-dock")
@@ -328,10 +329,13 @@ def install(window: QMainWindow, beside: QDockWidget) -> QDockWidget:
     scroll.setWidget(panel)
     scroll.setMinimumSize(120, 80)
     dock.setWidget(scroll)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
     window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
     window.tabifyDockWidget(beside, dock)
+    dock.hide()
     beside.raise_()
+    dock.toggleViewAction().setShortcut("Ctrl+Shift+T")   # in View (main_window)
     panel.dock = dock
     panel.retranslate()
     window.stories = panel
