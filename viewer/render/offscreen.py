@@ -14,14 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from viewer.model.scene import Layer, MeshData, SceneDescription
+from viewer.model.scene import Layer, SceneDescription
 from viewer.model.state import Camera
+from viewer.render.actors import BACKGROUND, actor_key, add_layer
 
-BACKGROUND = ("#1f2327", "#6b7f93")   # the desktop view's dusk sky (bottom, top)
 MAX_SIDE = 7680                       # 8K UHD: the largest still we promise
 MAX_PIXELS = 7680 * 4320
 MAX_WINDOW = 8192                     # one framebuffer; larger renders go in tiles
-MESH_COLOUR = "#d8d2c4"
 
 
 class RenderSizeError(ValueError):
@@ -44,17 +43,6 @@ def use_headless_gl() -> None:
     of failing on X; an explicit VTK_DEFAULT_OPENGL_WINDOW wins."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
-
-
-def polydata(mesh: MeshData) -> Any:
-    """A VTK view of the mesh arrays (shallow where the reader's own object is at hand)."""
-    import pyvista as pv
-
-    if isinstance(mesh.native, pv.PolyData):
-        pd = mesh.native.copy(deep=False)
-        pd.clear_data()
-        return pd
-    return pv.PolyData.from_regular_faces(mesh.vertices, mesh.faces)
 
 
 class OffscreenRenderer:
@@ -98,7 +86,7 @@ class OffscreenRenderer:
     def set_scene(self, scene: SceneDescription) -> None:
         """Draw these layers (actors are kept by layer key, so a sequence of frames over the
         same meshes uploads each mesh once)."""
-        wanted = {self._key(layer): layer for layer in scene.layers}
+        wanted = {actor_key(layer): layer for layer in scene.layers}
         for key in [k for k in self._actors if k not in wanted]:
             self.plotter.remove_actor(self._actors.pop(key), render=False)
         for key, layer in wanted.items():
@@ -106,32 +94,8 @@ class OffscreenRenderer:
             actor.GetProperty().SetOpacity(layer.opacity)
             actor.SetVisibility(layer.opacity > 0.004)
 
-    @staticmethod
-    def _key(layer: Layer) -> str:
-        return f"{layer.key}#{layer.colors_key}" if layer.colors_key else layer.key
-
     def _add(self, key: str, layer: Layer) -> Any:
-        import pyvista as pv
-
-        mesh = layer.mesh
-        pd = polydata(mesh)
-        kw: dict[str, Any] = dict(name=key, reset_camera=False, show_scalar_bar=False,
-                                  render=False, ambient=0.3, diffuse=0.75, specular=0.0)
-        if layer.colors is not None:
-            pd.point_data["rgb"] = layer.colors
-            actor = self.plotter.add_mesh(pd, scalars="rgb", rgb=True, **kw)
-        elif mesh.texture is not None and mesh.uv is not None:
-            pd.active_texture_coordinates = mesh.uv
-            tex = self._textures.get(id(mesh))
-            if tex is None:
-                tex = self._textures[id(mesh)] = pv.Texture(mesh.texture)
-            actor = self.plotter.add_mesh(pd, texture=tex, **kw)
-        elif mesh.colors is not None:
-            pd.point_data["rgb"] = mesh.colors
-            actor = self.plotter.add_mesh(pd, scalars="rgb", rgb=True, **kw)
-        else:
-            actor = self.plotter.add_mesh(pd, color=MESH_COLOUR, **kw)
-        self._actors[key] = actor
+        actor = self._actors[key] = add_layer(self.plotter, key, layer, self._textures)
         return actor
 
     # ------------------------------------------------------------------ frames

@@ -22,20 +22,10 @@ from vtkmodules.vtkRenderingCore import vtkCellPicker, vtkRenderer
 
 from viewer.model.scene import Layer, MeshData, SceneDescription
 from viewer.model.state import Camera, ViewerModel, apply_pan, apply_pinch, touch_camera
+from viewer.render.actors import BACKGROUND, actor_key, add_layer
 
-BACKGROUND = ("#1f2327", "#6b7f93")   # bottom, top: a dusk sky keeps grey roofs readable
 PARKED_ACTORS = 4                       # hidden actors kept for a quick swap back
 CLICK_SLOP = 5                          # pixels a press may move and still count as a click
-
-
-def polydata(mesh: MeshData) -> pv.PolyData:
-    """A VTK view of the mesh arrays (shallow: one copy of the geometry serves every view)."""
-    if isinstance(mesh.native, pv.PolyData):
-        pd = mesh.native.copy(deep=False)
-        pd.clear_data()
-    else:
-        pd = pv.PolyData.from_regular_faces(mesh.vertices, mesh.faces)
-    return pd
 
 
 class _Interactor(QtInteractor):
@@ -121,7 +111,7 @@ class SceneView(QWidget):
 
     # ------------------------------------------------------------------ drawing
     def set_scene(self, scene: SceneDescription) -> None:
-        wanted = {self._actor_key(layer): layer for layer in scene.layers}
+        wanted = {actor_key(layer): layer for layer in scene.layers}
         signature = (tuple((k, id(la.mesh), la.opacity, la.clip) for k, la in wanted.items()),
                      scene.swipe)
         if signature == self._signature:
@@ -154,30 +144,8 @@ class SceneView(QWidget):
         self._swipe = scene.swipe
         self.request_render()
 
-    @staticmethod
-    def _actor_key(layer: Layer) -> str:
-        return f"{layer.key}#{layer.colors_key}" if layer.colors_key else layer.key
-
     def _add_layer(self, key: str, layer: Layer) -> Any:
-        mesh = layer.mesh
-        pd = polydata(mesh)
-        kw: dict[str, Any] = dict(name=key, reset_camera=False, show_scalar_bar=False,
-                                  render=False, ambient=0.3, diffuse=0.75, specular=0.0)
-        if layer.colors is not None:
-            pd.point_data["rgb"] = layer.colors
-            actor = self.plotter.add_mesh(pd, scalars="rgb", rgb=True, **kw)
-        elif mesh.texture is not None and mesh.uv is not None:
-            pd.active_texture_coordinates = mesh.uv
-            tex = self._textures.get(id(mesh))
-            if tex is None:
-                tex = self._textures[id(mesh)] = pv.Texture(mesh.texture)
-            actor = self.plotter.add_mesh(pd, texture=tex, **kw)
-        elif mesh.colors is not None:
-            pd.point_data["rgb"] = mesh.colors
-            actor = self.plotter.add_mesh(pd, scalars="rgb", rgb=True, **kw)
-        else:
-            actor = self.plotter.add_mesh(pd, color="#d8d2c4", **kw)
-        self._actors[key] = actor
+        actor = self._actors[key] = add_layer(self.plotter, key, layer, self._textures)
         return actor
 
     def clear(self) -> None:
