@@ -493,15 +493,8 @@ def import_bag(archive, bag_dir: str | os.PathLike[str], *, max_files: int = MAX
         fsops.stage("before-swap")
         if new:
             fsops.rename_noreplace(staged, live)
-        elif not fsops.exchange(staged, live):
-            aside = txn / "old"  # fallback: Archive._recover_site puts it back if killed here
-            os.rename(live, aside)
-            fsops.stage("moved-aside")
-            try:
-                os.rename(staged, live)
-            except OSError:
-                os.rename(aside, live)
-                raise
+        else:
+            fsops.swap_in(staged, live, txn / "old")
         if archive.durable:
             fsops.fsync_path(archive.ocfl_root)
         fsops.stage("swapped")

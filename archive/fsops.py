@@ -56,6 +56,21 @@ def exchange(a: Path, b: Path) -> bool:
     return _rename2(a, b, _RENAME_EXCHANGE)
 
 
+def swap_in(staged: Path, live: Path, aside: Path) -> None:
+    """Make ``staged`` the object at ``live`` (which exists): one atomic exchange where the
+    system offers it, else two renames. A kill between those leaves no object at ``live``;
+    the next open() or writer puts ``aside`` back (``Archive._recover_site``)."""
+    if exchange(staged, live):
+        return
+    os.rename(live, aside)
+    stage("moved-aside")
+    try:
+        os.rename(staged, live)
+    except OSError:
+        os.rename(aside, live)
+        raise
+
+
 def rename_noreplace(src: Path, dst: Path) -> None:
     """Rename that never replaces ``dst`` (a plain rename would replace an empty directory)."""
     if _rename2(src, dst, _RENAME_NOREPLACE):

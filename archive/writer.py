@@ -425,14 +425,5 @@ class Writer:
         """The commit point: afterwards ``live`` is the new object."""
         if self.base is None:
             fsops.rename_noreplace(staged, live)
-        elif not fsops.exchange(staged, live):
-            # No RENAME_EXCHANGE here: two renames. A kill between them leaves no object at
-            # `live`; the next open() or writer puts <txn>/old back (Archive._recover_site).
-            aside = self._txn / "old"
-            os.rename(live, aside)
-            fsops.stage("moved-aside")
-            try:
-                os.rename(staged, live)
-            except OSError:
-                os.rename(aside, live)
-                raise
+        else:
+            fsops.swap_in(staged, live, self._txn / "old")
