@@ -53,13 +53,12 @@ from viewer.kiosk.site import (
 )
 from viewer.kiosk.story import StoryCard, StoryPlayer
 from viewer.kiosk.style import Metrics, stylesheet
-from viewer.model.scene import MeshData
 from viewer.model.state import CompareMode, ViewerModel
 from viewer.model.stories import Story, read_stories
 from viewer.qt.controller import ViewerController
 from viewer.qt.i18n import Translations
 from viewer.qt.refcount import keep_none_alive
-from viewer.render.vtk_view import SceneView, ThumbnailRenderer
+from viewer.render.vtk_view import SceneView
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +222,7 @@ class KioskWindow(QWidget):
         self._beat.setInterval(1000)
         self._beat.timeout.connect(self.beat)
         self._beat.start()
-        self._thumbnailer = ThumbnailRenderer((704, 440))
-        self._thumbs: list[tuple[str, MeshData]] = []
+        c.thumbnail_size = (704, 440)      # drawn by the controller's loader, off this thread
 
         # wiring
         self.home.site_chosen.connect(self.open_site)
@@ -236,7 +234,7 @@ class KioskWindow(QWidget):
         self.language.chosen.connect(self.set_language)
         self.pin.accepted.connect(self.admin_exit)
         c.sites_loaded.connect(self._sites_loaded)
-        c.thumbnail_mesh.connect(self._queue_thumbnail)
+        c.thumbnail.connect(self.home.set_thumbnail)
         self.model.events.message.connect(self._message)
         for signal in (self.model.events.change, self.model.events.language,
                        self.model.events.epoch, self.model.events.compare):
@@ -427,22 +425,6 @@ class KioskWindow(QWidget):
                       ", ".join(missing))
         if self.screen_name == "attract":
             self.start_attract()
-
-    def _queue_thumbnail(self, site_id: str, mesh: MeshData) -> None:
-        self._thumbs.append((site_id, mesh))
-        if len(self._thumbs) == 1:
-            QTimer.singleShot(0, self._render_thumbnail)
-
-    def _render_thumbnail(self) -> None:
-        if not self._thumbs:
-            return
-        site_id, mesh = self._thumbs.pop(0)
-        try:
-            self.home.set_thumbnail(site_id, self._thumbnailer.render(mesh))
-        except Exception as exc:  # noqa: BLE001 - a thumbnail is never worth a crash
-            log.warning("thumbnail of %s: %s", site_id, exc)
-        if self._thumbs:
-            QTimer.singleShot(30, self._render_thumbnail)
 
     def _image_path(self, logical: str) -> Path | None:
         site = self.model.site
@@ -652,7 +634,6 @@ class KioskWindow(QWidget):
         self.counts.session_ended()
         self.controller.loader.cancel_all()
         self.controller.loader.wait(5000)
-        self._thumbnailer.close()
         self.view.plotter.close()
 
     # ------------------------------------------------------------------ heartbeat

@@ -47,6 +47,8 @@ def fill(text: str, *args: object) -> str:
 class ViewerController(QObject):
     scene_changed = Signal()
     thumbnail = Signal(str, object)           # site id, (H, W, 3) uint8 picture for the list
+    #: pixels (w, h) of those pictures: the desktop's site list; the kiosk's tiles ask more
+    thumbnail_size = (112, 84)
     sites_loaded = Signal()
     mesh_loaded = Signal(str)                 # cache key
 
@@ -247,7 +249,7 @@ class ViewerController(QObject):
             from viewer.model.thumbnail import render_thumbnail
 
             # drawn here, in the worker thread, with numpy: the UI thread only sets the icon
-            return render_thumbnail(read_glb(path, source=logical))
+            return render_thumbnail(read_glb(path, source=logical), self.thumbnail_size)
 
         self.loader.submit(f"thumb:{site_id}", job,
                            on_done=lambda image: self.thumbnail.emit(site_id, image),
