@@ -16,7 +16,8 @@ from typing import Any
 
 from assets_manifest.models import SiteManifest
 
-__all__ = ["SCHEMA_PATH", "manifest_json_schema", "schema_text", "write_schema"]
+__all__ = ["SCHEMA_PATH", "json_schema_document", "json_text", "manifest_json_schema",
+           "schema_text", "write_schema"]
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "site-manifest.schema.json"
 
@@ -28,17 +29,28 @@ _DESCRIPTION = (
     "archive as site.json. See docs/MANIFEST.md.")
 
 
-def manifest_json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a site manifest."""
-    schema = SiteManifest.model_json_schema(mode="validation")
-    schema["title"] = "stadtzeit site manifest"
-    schema["description"] = _DESCRIPTION
+def json_schema_document(model: Any, title: str, description: str) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a pydantic model, titled and described: the form
+    every schema stadtzeit ships takes (manifests, stories, kiosk configurations)."""
+    schema = model.model_json_schema(mode="validation")
+    schema["title"] = title
+    schema["description"] = description
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 
 
+def json_text(document: Any) -> str:
+    """A JSON document as the text of a shipped file (stable, UTF-8, newline at the end)."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a site manifest."""
+    return json_schema_document(SiteManifest, "stadtzeit site manifest", _DESCRIPTION)
+
+
 def schema_text() -> str:
-    """The schema as the text of the shipped file (stable, UTF-8, newline at the end)."""
-    return json.dumps(manifest_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    """The schema as the text of the shipped file."""
+    return json_text(manifest_json_schema())
 
 
 def write_schema(path: str | Path = SCHEMA_PATH) -> Path:

@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from assets_manifest.errors import StadtzeitError
 from assets_manifest.models import format_field_path
+from assets_manifest.schema import json_schema_document, json_text
 
 SCHEMA_PATH = Path(__file__).with_name("schema") / "kiosk.schema.json"
 PIN_ITERATIONS = 200_000
@@ -212,14 +213,12 @@ def verify_pin(pin: str, stored: str | None) -> bool:
 # --------------------------------------------------------------------------- schema
 
 def config_json_schema() -> dict[str, Any]:
-    schema = KioskConfig.model_json_schema(mode="validation")
-    schema["title"] = "stadtzeit kiosk configuration"
-    schema["description"] = "kiosk.toml of `stadtzeit kiosk`; see docs/KIOSK.md."
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+    return json_schema_document(KioskConfig, "stadtzeit kiosk configuration",
+                                "kiosk.toml of `stadtzeit kiosk`; see docs/KIOSK.md.")
 
 
 def schema_text() -> str:
-    return json.dumps(config_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    return json_text(config_json_schema())
 
 
 if __name__ == "__main__":

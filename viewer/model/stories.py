@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from assets_manifest.errors import StadtzeitError
 from assets_manifest.models import format_field_path
+from assets_manifest.schema import json_schema_document, json_text
 from viewer.model.state import Camera, CompareMode, Text, ViewerModel
 
 FORMAT = "stadtzeit-story/1"
@@ -335,18 +336,15 @@ def stop_from_view(model: ViewerModel, stop_id: str, title: Bilingual | None = N
 # --------------------------------------------------------------------------- schema
 
 def story_json_schema() -> dict[str, Any]:
-    schema = Story.model_json_schema(mode="validation")
-    schema["title"] = "stadtzeit story"
-    schema["description"] = (
+    return json_schema_document(Story, "stadtzeit story", (
         "A guided tour of one site of a stadtzeit archive: stops with a camera in the site "
         "frame, the epoch or pair of epochs shown, a compare mode, German and English title "
         "and text, and an optional image. Stored as stories/<id>.json in the site's OCFL "
-        "object. See docs/KIOSK.md.")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
+        "object. See docs/KIOSK.md."))
 
 
 def schema_text() -> str:
-    return json.dumps(story_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    return json_text(story_json_schema())
 
 
 if __name__ == "__main__":
