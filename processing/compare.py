@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 FORMAT = "stadtzeit-change/1"
 # Bump when the same inputs and parameters would give other products (a fixed bug, a better
 # algorithm), so stored results are recomputed instead of reused.
-ALGORITHM_VERSION = "4"
+ALGORITHM_VERSION = "5"
+# Captures made from the ground: they see walls, not the tops over them (see `dod`).
+FROM_GROUND = frozenset({"terrestrial-lidar", "mobile-lidar"})
 
 Progress = Callable[[float, str], None]
 
@@ -258,10 +260,11 @@ def _lod_values(meshes_b, per_vertex, params: CompareParams) -> dict[int, dict]:
 
 def _dod(pa, pb, meshes_b, head, epochs, params: CompareParams, reg_error, notify):
     mesh_a, mesh_b = (_delivered_mesh(head, e) for e in epochs)
+    ground = tuple(_capture(head, e) in FROM_GROUND for e in epochs)
     res, regions = method_regions.dod_regions(
         pa, pb, cell_size=params.cell_size, registration_error=reg_error,
         min_area=params.min_area, min_volume=params.min_volume,
-        reference_mesh=mesh_a, compared_mesh=mesh_b)
+        reference_mesh=mesh_a, compared_mesh=mesh_b, from_ground=ground)
     notify(0.7, "regions")
     summary = res.to_summary()
     summary["volume_all_cells"] = summary["volume"]
@@ -293,11 +296,20 @@ def _dod(pa, pb, meshes_b, head, epochs, params: CompareParams, reg_error, notif
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def _capture(head, epoch: str) -> str | None:
+    site = json.loads(head.path("site.json").read_bytes())
+    return next((e.get("capture") for e in site.get("epochs", []) if e.get("id") == epoch),
+                None)
+
+
 def _delivered_mesh(head, epoch: str) -> tuple[np.ndarray, np.ndarray] | None:
     """(vertices, faces) of the full-resolution mesh of an epoch delivered as a mesh
     (photogrammetry), whose points were sampled from it; None for a scanned epoch."""
-    prov = head.read_json(f"epochs/{epoch}/epoch.json")
-    if "mesh_cleaning" not in prov.get("statistics", {}):
+    stats = head.read_json(f"epochs/{epoch}/epoch.json").get("statistics", {})
+    # every epoch's mesh is cleaned; only the ones stadtzeit reconstructed name a surface
+    # method, and a reconstruction's top over what a scan never saw (a roof seen from the
+    # street) is invented, not measured
+    if "mesh_cleaning" not in stats or "surface_method" in stats:
         return None
     mesh = gltf.read_glb(head.path(f"epochs/{epoch}/mesh/lod0.glb"))
     return np.asarray(mesh.vertices, np.float64), np.asarray(mesh.faces)

@@ -61,3 +61,8 @@ def test_plain_words() -> None:
             == "New pavilion: about 2,000 m³ built between 2021 and 2024")
     assert (region_caption(-2621.3, -1, "2019", "2024", None, "de")
             == "Etwa 2.600 m³ abgetragen zwischen 2019 und 2024")
+    # one scan did not reach all of it: a lower bound, said so
+    assert (region_caption(-967.2, -1, "2021", "2024", None, "en", partial=True)
+            == "At least 960 m³ removed between 2021 and 2024")
+    assert (region_caption(1390.0, 1, "2021", "2024", "Erdhügel", "de", partial=True)
+            == "Erdhügel: mindestens 1.300 m³ gebaut zwischen 2021 und 2024")

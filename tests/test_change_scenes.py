@@ -167,3 +167,46 @@ def test_truth_is_analytic() -> None:
     X, Y = np.meshgrid(xs, xs)
     for s in (box, tank, mound):
         assert s.top(X, Y).sum() * 1e-4 == pytest.approx(s.volume, rel=0.002)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("ground_first", [False, True], ids=["air-ground", "ground-air"])
+def test_a_scan_from_the_ground_flags_no_unchanged_building(seed, ground_first) -> None:
+    """Airborne against a scan from the ground (which sees walls, never roofs): the DoD leaves
+    the ground scan's facades out, so no unchanged building gets a region; a change that the
+    ground scan saw as open ground or a mound is measured as from the air; a region that one
+    scan did not wholly reach says so (`partial`), its volume a lower bound, never more."""
+    sc = scenes.random_scene(seed)
+    rng = np.random.default_rng(100 + seed)
+    if ground_first:
+        e1 = scenes.sample_ground_epoch(sc.shapes1, sc.size, 8.0, rng)
+        e2, ground = sc.epoch2, (True, False)
+    else:
+        e1 = sc.epoch1
+        e2, ground = scenes.sample_ground_epoch(sc.shapes2, sc.size, 8.0, rng), (False, True)
+    _, regions = mr.dod_regions(e1, e2, cell_size=1.0, min_area=4.0, min_volume=1.0,
+                                from_ground=ground)
+    for shape in sc.unchanged:
+        assert not regions_on(shape, regions.regions), f"a region on an unchanged {shape.kind}"
+    claimed = set()
+    for change in sc.changes:
+        found = regions_on(change.shape, regions.regions)
+        claimed |= {r.id for r in found}
+        assert all(r.sign == change.sign for r in found), change.name
+        volume = sum(abs(r.volume) for r in found)
+        assert volume <= 1.05 * change.volume, f"{change.name}: {volume:.0f} m³ > truth"
+        if found and volume < 0.95 * change.volume:
+            assert all(r.partial for r in found), f"{change.name}: short, not flagged"
+        seen_from_ground = change.shape.kind == "mound" or not any(
+            s.centre == change.shape.centre for s in (sc.shapes1 if ground_first else sc.shapes2))
+        if seen_from_ground:
+            assert volume == pytest.approx(change.volume, rel=0.05), change.name
+            assert not any(r.partial for r in found), change.name
+    assert {r.id for r in regions.regions} <= claimed, "a region where nothing changed"
+
+
+def test_two_airborne_epochs_give_no_partial_region() -> None:
+    sc = scenes.random_scene(4)
+    _, regions = mr.dod_regions(sc.epoch1, sc.epoch2, cell_size=1.0, min_area=4.0,
+                                min_volume=1.0)
+    assert regions.regions and not any(r.partial for r in regions.regions)

@@ -123,6 +123,8 @@ def test_region_from_summary_variants() -> None:
                           "bbox": [[0, 0, 0], [4, 3, 2]]})
     assert r.sign == -1 and r.area == 12.5 and r.centroid == (2.0, 1.5, 1.0)
     assert Region.from_json({"volume": 5.0, "centroid": [1, 2]}).sign == 1
+    assert Region.from_json({"volume": 5.0, "partial": True}).partial
+    assert not Region.from_json({"volume": 5.0}).partial
     assert Region.from_json({"volume": 5.0, "centroid": [1, 2]}).centroid == (1.0, 2.0, 0.0)
     assert Region.from_json({"kind": -1}).sign == -1
     # processing.change.regions.ChangeRegion.to_dict()

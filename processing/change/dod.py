@@ -356,13 +356,26 @@ def volume_uncertainty(dem: DEM, statistic: str) -> np.ndarray:
 Mesh = tuple[np.ndarray, np.ndarray]
 
 
+def facade_cells(points: np.ndarray, origin: tuple[float, float], shape: tuple[int, int],
+                 cell_size: float, spacing: float) -> np.ndarray:
+    """Cells a scan from the ground saw a wall in, and the cells beside them: such a scan saw
+    the wall's face and the ground at its foot, not the top over it (a roof seen from the
+    street), so its surface there is not the top surface and a DoD must not use it."""
+    walls = points[wall_points(points, spacing)]
+    mask = _cell_counts(walls, origin, shape, cell_size) > 0
+    return ndimage.binary_dilation(mask, iterations=1)
+
+
 def dod(reference: np.ndarray, compared: np.ndarray, params: DoDParams, *,
-        reference_mesh: Mesh | None = None, compared_mesh: Mesh | None = None) -> DoDResult:
+        reference_mesh: Mesh | None = None, compared_mesh: Mesh | None = None,
+        from_ground: tuple[bool, bool] = (False, False)) -> DoDResult:
     """Difference of DEMs of ``compared`` minus ``reference`` on a common grid.
 
     With the 'surface' statistic an epoch that came as a mesh (photogrammetry) can pass it
     as ``(vertices, faces)``: its DEM is then the mesh's top (``mesh_surface_dem``) instead
-    of its points, which sample walls and hidden ground as well."""
+    of its points, which sample walls and hidden ground as well.  ``from_ground`` marks
+    epochs scanned from the ground (terrestrial, mobile): their ``facade_cells`` get no
+    value."""
     if not isinstance(params, DoDParams):
         raise ProcessingError(f"params must be DoDParams, got {type(params).__name__}")
     p1 = as_points(reference, "reference epoch")
@@ -389,6 +402,9 @@ def dod(reference: np.ndarray, compared: np.ndarray, params: DoDParams, *,
             return mesh_surface_dem(mesh[0], mesh[1], origin, (ny, nx), c, spacing)
 
         d1, d2 = surface(p1, reference_mesh), surface(p2, compared_mesh)
+        for d, p, ground in ((d1, p1, from_ground[0]), (d2, p2, from_ground[1])):
+            if ground:
+                d.z[facade_cells(p, origin, (ny, nx), c, spacing)] = np.nan
         rings = lattice_size(c, spacing)[1] + 2
     else:
         d1 = rasterise(p1, origin, (ny, nx), c, params.statistic)

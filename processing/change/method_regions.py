@@ -55,12 +55,15 @@ NO_VOLUME = ("none: a distance to the nearest point or surface is not a height o
 def dod_regions(reference: np.ndarray, compared: np.ndarray, *, cell_size: float,
                 registration_error: float = 0.0, min_area: float = 0.0,
                 min_volume: float = 0.0, reference_mesh: Mesh | None = None,
-                compared_mesh: Mesh | None = None) -> tuple[DoDResult, RegionsResult]:
+                compared_mesh: Mesh | None = None,
+                from_ground: tuple[bool, bool] = (False, False)
+                ) -> tuple[DoDResult, RegionsResult]:
     """DoD on 'surface' DEMs (from the mesh of an epoch delivered as one) and its grid
     regions."""
     res = dod(reference, compared, DoDParams(cell_size=cell_size,
                                              registration_error=registration_error),
-              reference_mesh=reference_mesh, compared_mesh=compared_mesh)
+              reference_mesh=reference_mesh, compared_mesh=compared_mesh,
+              from_ground=from_ground)
     return res, grid_regions(res, min_area=min_area, min_volume=min_volume)
 
 

@@ -50,6 +50,10 @@ class ChangeRegion:
     max_abs_change: float
     mean_change: float
     volume_uncertainty: float | None = None
+    # grid regions: beside the region lie cells that only one epoch measured (outside a
+    # scan's reach, facades a ground scan saw): the object may go on there, so the volume is
+    # a lower bound
+    partial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "sign": self.sign, "area": self.area,
@@ -60,7 +64,7 @@ class ChangeRegion:
                 "bbox_min": [finite_or_none(v) for v in self.bbox_min],
                 "bbox_max": [finite_or_none(v) for v in self.bbox_max],
                 "count": self.count, "max_abs_change": self.max_abs_change,
-                "mean_change": self.mean_change}
+                "mean_change": self.mean_change, "partial": self.partial}
 
 
 @dataclass
@@ -111,6 +115,11 @@ def _holds(lab: np.ndarray, n: int, n_add: int, dz: np.ndarray, var: np.ndarray,
     u = 1.96 * (area * np.sqrt(total(var)) + area * total(np.ones_like(dz)) * reg)
     added = np.arange(1, n + 1) <= n_add
     return (np.abs(vol) > u) & np.where(added, vol > 0, vol < 0) & (total(measured) > 0)
+
+
+#: a region is partial when the cells around it that one epoch alone measured number more
+#: than this share of its own cells (a data gap at a corner of an object is not enough)
+PARTIAL_SHARE = 0.05
 
 
 def grid_regions(result: DoDResult, *, min_area: float = 0.0, min_volume: float = 0.0,
@@ -199,6 +208,11 @@ def grid_regions(result: DoDResult, *, min_area: float = 0.0, min_volume: float 
     seeded = np.bincount(flat, weights=measured.ravel(), minlength=n + 1)[1:] > 0
     keep = ((np.abs(vol) > u) & np.where(added, vol > 0, vol < 0) & seeded
             & (a_k >= min_area) & (np.abs(vol) >= min_volume))
+    # cells next to a region that one epoch measured and the other did not
+    has1, has2 = np.isfinite(result.reference.z), np.isfinite(result.compared.z)
+    around = ndimage.grey_dilation(lab, footprint=structure, mode="constant", cval=0)
+    one_sided = np.bincount(around[(has1 != has2) & (lab == 0)], minlength=n + 1)[1:]
+    partial = one_sided > PARTIAL_SHARE * cnt
     rid_of = np.zeros(n + 1, dtype=np.int64)
     regions: list[ChangeRegion] = []
     for k, sl in enumerate(ndimage.find_objects(lab, max_label=n)):
@@ -214,7 +228,8 @@ def grid_regions(result: DoDResult, *, min_area: float = 0.0, min_volume: float 
             bbox_max=(float(xs[sl[1].stop - 1] + half), float(ys[sl[0].stop - 1] + half),
                       float(hi_z[k])),
             count=int(cnt[k]), max_abs_change=float(peak[k]),
-            mean_change=float(vol[k] / area / cnt[k]), volume_uncertainty=float(u[k])))
+            mean_change=float(vol[k] / area / cnt[k]), volume_uncertainty=float(u[k]),
+            partial=bool(partial[k])))
     return _finish("grid", regions, rid_of[lab], int((~keep).sum()),
                    {"min_area": min_area, "min_volume": min_volume,
                     "connectivity": connectivity, "rings": rings})

@@ -159,6 +159,36 @@ def sample_epoch(shapes: list[Shape], size: float, density: float, rng: np.rando
     return pts
 
 
+def sample_ground_epoch(shapes: list[Shape], size: float, density: float,
+                        rng: np.random.Generator, *, reach: float | None = None,
+                        noise: float = 0.01) -> np.ndarray:
+    """Samples as a scanner on the ground sees the scene (terrestrial, mobile): the ground and
+    low surfaces a person can look onto (mounds), the walls densely, and no roof.  With
+    ``reach`` only the disc of that radius around the scene's centre is scanned."""
+    n = rng.poisson(size * size * density)
+    xy = rng.random((n, 2)) * size
+    z = np.zeros(n)
+    roof = np.zeros(n, bool)
+    for s in shapes:
+        near = np.hypot(xy[:, 0] - s.centre[0], xy[:, 1] - s.centre[1]) <= s.reach
+        top = s.top(xy[near, 0], xy[near, 1])
+        z[near] = np.maximum(z[near], top)
+        if s.kind != "mound":
+            roof[np.flatnonzero(near)[top > 0]] = True
+    parts = [np.column_stack([xy, z])[~roof]]
+    for s in shapes:
+        # seen from below at ever flatter angles: a wall's points thin out towards its top
+        wall = s.wall_points(rng, density)
+        wall[:, 2] = s.height * rng.random(len(wall)) ** 2
+        parts.append(wall)
+    pts = np.concatenate(parts)
+    if reach is not None:
+        pts = pts[np.hypot(pts[:, 0] - size / 2, pts[:, 1] - size / 2) <= reach]
+    if noise > 0:
+        pts += rng.normal(0.0, noise, pts.shape)
+    return pts
+
+
 def _place(rng: np.random.Generator, reaches: list[float], size: float, gap: float
            ) -> list[tuple[float, float]]:
     """Random centres (off any grid) whose footprint circles keep ``gap`` metres apart and

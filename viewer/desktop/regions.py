@@ -83,10 +83,16 @@ class RegionsList(QWidget):
         annotations = list(m.site.annotations) if m.site else []
         for region in ch.regions if ch else []:
             kind = self.tr("added") if region.sign > 0 else self.tr("removed")
-            item = _Row(["" if region.volume is None else format_volume(region.volume, lang),
+            volume = "" if region.volume is None else format_volume(region.volume, lang)
+            if volume and region.partial:
+                volume = "≥ " + volume  # a lower bound: one scan did not reach all of it
+            item = _Row([volume,
                          "" if region.area is None else format_area(region.area, lang), kind,
                          region_name(region, annotations, lang) or ""])
             item.setToolTip(3, self.tr("Region %1").replace("%1", region.id))
+            if region.partial:
+                item.setToolTip(0, self.tr("At least this much: one of the two scans did not "
+                                           "reach all of this region."))
             item.region = region
             item.setData(0, Qt.ItemDataRole.UserRole, region)
             for col in (0, 1):

@@ -131,7 +131,8 @@ def change_map(source: ExportSource, change, size: tuple[int, int]) -> Image.Ima
     img = legend(img, change.scale(), lang, title)
     regions = sorted((r for r in change.regions if r.volume),
                      key=lambda r: -abs(r.volume or 0))[:4]
-    lines = [region_caption(r.volume, r.sign, a_year, b_year, None, lang) for r in regions]
+    lines = [region_caption(r.volume, r.sign, a_year, b_year, None, lang, partial=r.partial)
+             for r in regions]
     lines.append(f"© {source.licence.attribution} · {source.licence.licence} · {source.ref}")
     return caption(img, lines, source.licence.warning(lang), below=True,
                    size=max(11, size_px)).convert("RGB")

@@ -253,7 +253,8 @@ def change_sentences(source: ExportSource, a: str, b: str, language: str) -> lis
                      key=lambda r: -abs(r.volume or 0))[:5]
     for r in regions:
         where = f" ({format_area(r.area, language)})" if r.area else ""
-        out.append(region_caption(r.volume, r.sign, a[:4], b[:4], None, language) + where)
+        out.append(region_caption(r.volume, r.sign, a[:4], b[:4], None, language,
+                                  partial=r.partial) + where)
     return out
 
 

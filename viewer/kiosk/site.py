@@ -328,7 +328,7 @@ class ChangeCard(Panel):
                                    "Grey: no real change.").replace("%1", a))
         lines = []
         for i, r in enumerate(self.shown_regions(), 1):
-            caption = region_caption(r.volume, r.sign, a, b, None, lang)
+            caption = region_caption(r.volume, r.sign, a, b, None, lang, partial=r.partial)
             lines.append(f"<b>{i}</b>&nbsp;&nbsp;{caption}")
         self.regions.setText("<br>".join(lines) if lines else
                              self.tr("No larger changed areas between %1 and %2.")

@@ -56,6 +56,14 @@ def about(value: float) -> float:
     return float(round(value, digits))
 
 
+def at_least(value: float) -> float:
+    """`value` (> 0) rounded down to two significant digits: a lower bound stays one."""
+    if not value or not math.isfinite(value):
+        return 0.0
+    step = 10.0 ** (int(math.floor(math.log10(abs(value)))) - 1)
+    return math.floor(value / step) * step
+
+
 # --------------------------------------------------------------------------- colour limit
 
 def nice_limit(x: float) -> float:
@@ -159,17 +167,22 @@ def legend_ends(limit: float, language: str = "en") -> tuple[str, str]:
 
 
 def region_caption(volume_m3: float | None, sign: int, a_year: str, b_year: str,
-                   name: str | None = None, language: str = "en") -> str:
-    """A region for the public: "New pavilion: about 2,000 m³ built between 2021 and 2024"."""
+                   name: str | None = None, language: str = "en", partial: bool = False) -> str:
+    """A region for the public: "New pavilion: about 2,000 m³ built between 2021 and 2024";
+    "at least" where one scan did not reach all of it (`partial`: the volume is a lower
+    bound)."""
     built = sign > 0
+    rounded = at_least if partial else about
     if language == "de":
         verb = "gebaut" if built else "abgetragen"
-        amount = (f"etwa {format_number(about(abs(volume_m3)), language, 0)} m³ "
+        amount = (f"{'mindestens' if partial else 'etwa'} "
+                  f"{format_number(rounded(abs(volume_m3)), language, 0)} m³ "
                   if volume_m3 else "")
         text = f"{amount}{verb} zwischen {a_year} und {b_year}"
     else:
         verb = "built" if built else "removed"
-        amount = (f"about {format_number(about(abs(volume_m3)), language, 0)} m³ "
+        amount = (f"{'at least' if partial else 'about'} "
+                  f"{format_number(rounded(abs(volume_m3)), language, 0)} m³ "
                   if volume_m3 else "")
         text = f"{amount}{verb} between {a_year} and {b_year}"
     return f"{name}: {text}" if name else text[0].upper() + text[1:]

@@ -8,7 +8,8 @@ roofs and ground, hardly walls) the DEM difference (DoD) is what both saw. On th
 2021 → 2024 pair M3C2 leaves 0 % of the Gasometer's wall vertices without a value (DoD: 100 %)
 and measures the unchanged walls at 4 cm median; C2M on the meshes gives them ~1.9 m, the
 meshing's difference rather than change. Volumes of changed regions are 2.5D
-quantities: a stored DoD product's regions are shown beside 3D values.
+quantities: a stored DoD product's regions are shown beside 3D values (where one epoch was
+scanned from the ground, its regions say `partial` and their volumes are lower bounds).
 
 The viewer never writes products: what it computes here is shown and then forgotten. The work
 is the processing layer's (`processing.compare.compare(..., store=False)`, the code behind

@@ -361,6 +361,8 @@ class Region:
     volume: float | None                                 # m3, signed like `sign` when known
     centroid: tuple[float, float, float] | None          # site frame
     size: float = 10.0                                   # metres across, for the fly-to
+    partial: bool = False                                # one scan did not reach all of it:
+                                                         # the volume is a lower bound
 
     @classmethod
     def from_json(cls, d: dict[str, Any], index: int = 0) -> Region:
@@ -403,7 +405,7 @@ class Region:
         if c is not None and len(c) == 2:
             c = (c[0], c[1], 0.0)
         return cls(id=str(d.get("id", index + 1)), sign=sign, area=area, volume=volume,
-                   centroid=c, size=size)
+                   centroid=c, size=size, partial=d.get("partial") is True)
 
 
 @dataclass

@@ -56,7 +56,8 @@ def card_at(pointed: Pointed, epoch: str, markers: Sequence[Marker],
         return None
     r = best_region
     name = _region_name(r.centroid, r.size, markers, language)
-    caption = region_caption(r.volume, r.sign, _year(change.a), _year(change.b), name, language)
+    caption = region_caption(r.volume, r.sign, _year(change.a), _year(change.b), name, language,
+                             partial=r.partial)
     key = "added" if r.sign > 0 else "removed"
     title = name or word(key, language).capitalize()
     details = f" ({format_area(r.area, language)})" if r.area else ""
