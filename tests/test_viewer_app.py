@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.gui,
 
 from PySide6.QtCore import QPoint, QPointF, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QWheelEvent  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from viewer.desktop.main_window import MainWindow  # noqa: E402
@@ -806,6 +807,57 @@ def test_opening_another_archive_closes_the_site(qtbot, two_epochs, three_epochs
 
 
 # --------------------------------------------------------------------------- interaction LOD
+
+def _drag_rotation(qtbot, w: MainWindow, steps: int = 8, step: int = 12) -> tuple[float, list]:
+    """A left-button drag through the window (as a mouse gives it): the angle (degrees) the
+    camera turned about its focal point, and (render scale, VTK size) seen at each move."""
+    view = w.view_area.primary
+    cam = view.renderer.GetActiveCamera()
+    before = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
+    window, widget = w.windowHandle(), view.plotter
+    centre = widget.mapTo(w, QPoint(widget.width() // 2, widget.height() // 2))
+    left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    seen = []
+    QTest.mousePress(window, left, none, centre)
+    for i in range(steps):
+        QTest.mouseMove(window, centre + QPoint(step * (i + 1), 0))
+        seen.append((widget.render_scale, tuple(widget.ren_win.GetSize())))
+    QTest.mouseRelease(window, left, none, centre + QPoint(step * steps, 0))
+    after = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
+    cos = np.dot(before, after) / (np.linalg.norm(before) * np.linalg.norm(after))
+    return float(np.degrees(np.arccos(np.clip(cos, -1, 1)))), seen
+
+
+def test_a_drag_renders_fewer_pixels_and_turns_the_camera_as_at_full_size(
+        qtbot, three_epochs) -> None:
+    from viewer.render.vtk_view import MOVING_PIXELS
+
+    w = open_window(qtbot, three_epochs.root, size=(1400, 900))
+    c, view = w.controller, w.view_area.primary
+    settle(qtbot, w)
+    start = view.camera_state()
+    c.interaction_lod = False
+    full, seen = _drag_rotation(qtbot, w)
+    assert all(scale == 1.0 for scale, _ in seen)
+    qtbot.waitUntil(lambda: not c.interacting, timeout=3000)
+    view.apply_camera(start)
+    c.interaction_lod = True
+    reduced, seen = _drag_rotation(qtbot, w)
+    # while moving VTK draws about MOVING_PIXELS, stretched over the whole view ...
+    width, height = view.plotter.width(), view.plotter.height()
+    for scale, (vw, vh) in seen:
+        assert scale < 1.0 and abs(vw * vh - MOVING_PIXELS) < 0.05 * MOVING_PIXELS
+        assert abs(vw / vh - width / height) < 0.02
+    # ... and the same drag turns the camera as far (no jump when the scale changes)
+    assert full > 5.0 and abs(reduced - full) < 0.1 * full, (full, reduced)
+    # still again: full resolution, and a picture that fills the view
+    qtbot.waitUntil(lambda: not c.interacting, timeout=3000)
+    assert view.plotter.render_scale == 1.0
+    dpr = view.plotter.devicePixelRatioF()
+    assert tuple(view.plotter.ren_win.GetSize()) == (round(width * dpr), round(height * dpr))
+    settle(qtbot, w)
+    assert view.image().shape[:2] == (round(height * dpr), round(width * dpr))
+
 
 def test_interaction_shows_the_coarse_lod_then_the_fine_one(qtbot, three_epochs) -> None:
     w = open_window(qtbot, three_epochs.root)

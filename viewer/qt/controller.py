@@ -439,12 +439,16 @@ class ViewerController(QObject):
         self._idle.start()
         if not self.interacting:
             self.interacting = True
+            for view in self.views.values():
+                view.set_moving(True)
             self.refresh()
 
     def end_interaction(self) -> None:
         self._idle.stop()
         if self.interacting:
             self.interacting = False
+            for view in self.views.values():
+                view.set_moving(False)
             self.refresh()
 
     # ------------------------------------------------------------------ camera

@@ -13,10 +13,11 @@ from typing import Any
 import numpy as np
 import pyvista as pv
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - registers VTK's OpenGL classes
-from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QEventPoint, QMouseEvent, QTouchEvent
+from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QGestureEvent, QVBoxLayout, QWidget
-from pyvistaqt import QtInteractor
+from pyvistaqt import QtInteractor, rwi
 from vtkmodules.vtkCommonDataModel import vtkPlane
 from vtkmodules.vtkRenderingCore import vtkCellPicker, vtkRenderer
 
@@ -25,6 +26,8 @@ from viewer.model.state import Camera, ViewerModel, apply_pan, apply_pinch, touc
 from viewer.render.actors import BACKGROUND, actor_key, add_layer
 
 PARKED_ACTORS = 4                       # hidden actors kept for a quick swap back
+MOVING_PIXELS = 150_000                 # pixels rendered while the camera moves (llvmpipe's
+                                        # fill is most of a frame; 1280x720 is 921,600)
 CLICK_SLOP = 5                          # pixels a press may move and still count as a click
 
 
@@ -36,6 +39,47 @@ class _Interactor(QtInteractor):
     stale, and VTK's own renders (interaction) mark it current again."""
 
     fresh = False
+    render_scale = 1.0
+
+    def devicePixelRatioF(self) -> float:  # noqa: N802 - Qt API
+        """VTK's pixels per widget pixel: pyvistaqt sizes the render window and scales event
+        positions by this, so a smaller render while moving stays consistent for VTK's
+        interactor, picking and label placement alike."""
+        return QOpenGLWidget.devicePixelRatioF(self) * self.render_scale
+
+    def _blit(self, target_id: int, rect: QRect) -> None:
+        """pyvistaqt's blit, stretched over the whole widget whatever size VTK rendered at,
+        and without its clear of the alpha channel: SceneView's frames are opaque already
+        (background alpha 1), and that masked clear costs llvmpipe ~4 ms a frame."""
+        rw, f = self._RenderWindow, self._gl
+        if rw is None or f is None:
+            return
+        dpr = QOpenGLWidget.devicePixelRatioF(self)
+        f.glBindFramebuffer(rwi.GL_DRAW_FRAMEBUFFER, target_id)
+        f.draw_buffer_attachment0()
+        scissor = bool(f.glIsEnabled(rwi.GL_SCISSOR_TEST))
+        if scissor:  # the scissor would cut the blit
+            rw.GetState().vtkglDisable(rwi.GL_SCISSOR_TEST)
+            f.glDisable(rwi.GL_SCISSOR_TEST)
+        w, h = rw.GetSize()
+        rw.BlitDisplayFramebuffer(0, 0, 0, w, h, 0, 0, max(1, round(self.width() * dpr)),
+                                  max(1, round(self.height() * dpr)),
+                                  rwi.GL_COLOR_BUFFER_BIT, rwi.GL_LINEAR)
+        if scissor:
+            rw.GetState().vtkglEnable(rwi.GL_SCISSOR_TEST)
+            f.glEnable(rwi.GL_SCISSOR_TEST)
+
+    def set_render_scale(self, scale: float) -> None:
+        """Render at `scale` of the widget's resolution from now on (the window blits it
+        stretched); VTK's last event positions are rescaled so a drag goes on smoothly."""
+        if scale == self.render_scale or self._RenderWindow is None:  # None: closed
+            return
+        iren, f = self._Iren, scale / self.render_scale
+        last, now = iren.GetLastEventPosition(), iren.GetEventPosition()
+        self.render_scale = scale
+        self.resizeGL(self.width(), self.height())
+        iren.SetLastEventPosition(round(last[0] * f), round(last[1] * f))
+        iren.SetEventPosition(round(now[0] * f), round(now[1] * f))
 
     def paintGL(self) -> None:  # noqa: N802 - Qt API
         if self.fresh:
@@ -73,6 +117,7 @@ class SceneView(QWidget):
         self.plotter.enable_trackball_style()
         self.renderer = self.plotter.renderer
         self.renderer.SetUseDepthPeeling(False)
+        self.renderer.SetBackgroundAlpha(1.0)  # opaque frames: the blit needs no alpha clear
         # markers (measurements, hotspots) on a second layer: never hidden behind the model
         self.overlay = vtkRenderer()
         self.overlay.SetLayer(1)
@@ -173,8 +218,21 @@ class SceneView(QWidget):
             prop.render_points_as_spheres = spheres
             prop.lighting = False
             actor.SetPickable(False)
+            scale = self.plotter.render_scale  # sizes are in rendered pixels
+            prop.point_size, prop.line_width = point_size * scale, line_width * scale
+            actor._base_sizes = (point_size, line_width)
             self.overlay.AddActor(actor)
             self._overlay_actors[name] = actor
+        self.request_render()
+
+    def set_moving(self, moving: bool) -> None:
+        """While the camera moves, render MOVING_PIXELS at most (stretched to the view)."""
+        pixels = max(1, self.plotter.width() * self.plotter.height())
+        scale = min(1.0, math.sqrt(MOVING_PIXELS / pixels)) if moving else 1.0
+        self.plotter.set_render_scale(scale)
+        for actor in self._overlay_actors.values():  # markers keep their size on screen
+            point_size, line_width = actor._base_sizes
+            actor.prop.point_size, actor.prop.line_width = point_size * scale, line_width * scale
         self.request_render()
 
     def request_render(self) -> None:
