@@ -32,7 +32,7 @@ from pykdtree.kdtree import KDTree
 from archive import Archive
 from processing import change, gltf, lazio
 from processing.change import method_regions
-from processing.compare_params import METHODS, CompareParams
+from processing.compare_params import ALGORITHM_VERSION, METHODS, CompareParams
 from processing.errors import ProcessingError
 from processing.provenance import now_iso
 from processing.types import PointCloud
@@ -40,9 +40,6 @@ from processing.types import PointCloud
 log = logging.getLogger(__name__)
 
 FORMAT = "stadtzeit-change/1"
-# Bump when the same inputs and parameters would give other products (a fixed bug, a better
-# algorithm), so stored results are recomputed instead of reused.
-ALGORITHM_VERSION = "5"
 # Captures made from the ground: they see walls, not the tops over them (see `dod`).
 FROM_GROUND = frozenset({"terrestrial-lidar", "mobile-lidar"})
 
@@ -128,6 +125,7 @@ def compare(archive: Archive, site: str, a: str, b: str, *, method: str = "m3c2"
                                      notify)
     summary.update({
         "format": FORMAT, "site": site, "a": a, "b": b, "method": method, "key": key,
+        "algorithm": ALGORITHM_VERSION,
         "parameters": chosen, "registration_error": reg_error,
         "registration": registration, "created": now_iso(),
         "inputs": {a: prov[a].get("input_key"), b: prov[b].get("input_key")},

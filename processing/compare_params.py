@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 METHODS = ("m3c2", "c2c", "c2m", "dod")
+# Bump when the same inputs and parameters would give other products (a fixed bug, a better
+# algorithm), so stored results are recomputed instead of reused; summaries record it, and the
+# viewer recomputes what an older one stored.
+ALGORITHM_VERSION = "5"
 
 
 @dataclass(frozen=True)

@@ -206,6 +206,36 @@ def test_site_info_from_a_real_archive(archive3) -> None:
     assert values["distance"].min() == pytest.approx(-15) and values["distance"].max() == 10
 
 
+def test_a_pair_compared_again_shows_its_newest_product_and_never_a_stale_one(
+        tmp_path: Path) -> None:
+    from processing.compare_params import ALGORITHM_VERSION
+    from viewer_fixtures import change_summary, change_values
+
+    built = build_archive(tmp_path, epochs=(E1, E2), change=False)
+    values = change_values(E1, E2)
+    buf = tmp_path / "change.npz"
+    np.savez(buf, distance=values)
+
+    def store(folder: str, **fields) -> None:
+        with built.archive.writer(SITE, message=f"compare {folder}", user="tests") as w:
+            w.add_file(f"changes/{E1}__{E2}/{folder}/lod0.npz", buf)
+            w.add_json(f"changes/{E1}__{E2}/{folder}/summary.json",
+                       change_summary(E1, E2, values) | fields)
+
+    # made by `compare` before summaries named their algorithm (version 4): superseded
+    store("dod-ffff0000", key="ffff0000")
+    info, _ = ArchiveStore(built.root).site(SITE)
+    assert info.change(E1, E2) is None and info.stale(E1, E2, "dod")
+    # compared again today, under a key that sorts before the old one: this one is shown
+    store("dod-0000ffff", key="0000ffff", algorithm=ALGORITHM_VERSION)
+    info, _ = ArchiveStore(built.root).site(SITE)
+    assert info.change(E1, E2, "dod").key == "dod-0000ffff" and not info.stale(E1, E2, "dod")
+    # and again, later: the newest version's product comes first
+    store("dod-00000001", key="00000001", algorithm=ALGORITHM_VERSION)
+    info, _ = ArchiveStore(built.root).site(SITE)
+    assert info.change(E1, E2).key == "dod-00000001"
+
+
 def test_saving_a_viewpoint_is_a_new_version(archive3) -> None:
     store = ArchiveStore(archive3.root)
     before = store.read(SITE).number

@@ -103,6 +103,7 @@ class ChangeRef:
     key: str
     lods: dict[int, str] = field(default_factory=dict)         # LOD of epoch b -> logical .npz
     summary: str | None = None                                 # logical path of summary.json
+    current: bool = True                                       # made by today's algorithm
 
     @property
     def method(self) -> str:
@@ -132,9 +133,16 @@ class SiteInfo:
         return [e.id for e in self.epochs]
 
     def change(self, a: str, b: str, method: str | None = None) -> ChangeRef | None:
-        """A stored change product of the pair (of `method`, when given)."""
-        return next((c for c in self.changes if c.a == a and c.b == b and
+        """The newest stored change product of the pair (of `method`, when given) that today's
+        algorithm made; older ones are superseded (`stale`)."""
+        return next((c for c in self.changes if c.a == a and c.b == b and c.current and
                      (method is None or c.method == method)), None)
+
+    def stale(self, a: str, b: str, method: str | None = None) -> bool:
+        """Whether the pair has only products of an older algorithm (of `method`)."""
+        return self.change(a, b, method) is None and any(
+            c.a == a and c.b == b and (method is None or c.method == method)
+            for c in self.changes)
 
     def matches(self, query: str) -> bool:
         """Case-insensitive search over the id and both names."""

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from archive import Archive
 from assets_manifest.models import SiteManifest
+from processing.compare_params import ALGORITHM_VERSION
 from viewer.model.scene import ProductError, glb_face_count
 from viewer.model.state import AnnotationInfo, Camera, ChangeRef, EpochInfo, SiteInfo, Text
 
@@ -30,6 +31,29 @@ class SiteVersionLike(Protocol):
     files: dict[str, Path]
 
     def read_json(self, logical: str) -> Any: ...
+
+
+def _version_of(path: Path) -> int:
+    """The object version that stored a content file (`…/v3/content/…` -> 3), 0 if unknown."""
+    parts = Path(path).parts
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i] == "content" and re.fullmatch(r"v\d+", parts[i - 1]):
+            return int(parts[i - 1][1:])
+    return 0
+
+
+def _current(version: SiteVersionLike, summary: str | None) -> bool:
+    """Whether `stadtzeit compare` would make the same product today: its summary names this
+    algorithm version or a newer one. Products of `compare` from before the field (they carry
+    a `key`) were version 4; products from elsewhere are taken as they are."""
+    if summary is None:
+        return True
+    try:
+        doc = version.read_json(summary)
+        made = doc.get("algorithm", "4" if "key" in doc else None)
+        return made is None or int(made) >= int(ALGORITHM_VERSION)
+    except (OSError, ValueError, AttributeError, TypeError):
+        return True  # unreadable: the loader reports it when the product is opened
 
 
 def _epoch_date(epoch_id: str) -> date | None:
@@ -92,11 +116,15 @@ def site_info(version: SiteVersionLike, site_id: str | None = None) -> SiteInfo:
     for logical in files:
         m = _CHANGE_RE.match(logical)
         if m:
-            entry = changes.setdefault((m.group(1), m.group(2), m.group(3)), {"lods": {}})
+            entry = changes.setdefault((m.group(1), m.group(2), m.group(3)),
+                                       {"lods": {}, "added": 0})
             if m.group(5) is not None:
                 entry["lods"][int(m.group(5))] = logical
             else:
                 entry["summary"] = logical
+            entry["added"] = max(entry["added"], _version_of(files[logical]))
+    for entry in changes.values():
+        entry["current"] = _current(version, entry.get("summary"))
 
     manifest_epochs = {str(e.get("id")): e for e in doc.get("epochs") or []
                        if isinstance(e, dict)}
@@ -145,8 +173,11 @@ def site_info(version: SiteVersionLike, site_id: str | None = None) -> SiteInfo:
         licence=str(doc.get("licence") or doc.get("license") or ""),
         attribution=str(doc.get("attribution") or ""),
         epochs=tuple(epochs), annotations=tuple(annotations),
-        changes=tuple(ChangeRef(a, b, key, dict(sorted(v["lods"].items())), v.get("summary"))
-                      for (a, b, key), v in sorted(changes.items())),
+        # newest first: a pair compared again shows its latest product
+        changes=tuple(ChangeRef(a, b, key, dict(sorted(v["lods"].items())), v.get("summary"),
+                                current=v["current"])
+                      for (a, b, key), v in sorted(changes.items(),
+                                                   key=lambda kv: (-kv[1]["added"], kv[0]))),
         version=getattr(version, "number", None))
 
 

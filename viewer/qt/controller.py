@@ -353,9 +353,15 @@ class ViewerController(QObject):
             path_a = version.files[info_a.lods[lod_a]]
             path_b = version.files[info_b.lods[lod_b]]
             lod = lod_b
-            m.message("info", fill(self.tr(
-                "No stored %3 change product for %1 → %2: computing it now (not stored)."),
-                a, b, method.upper()))
+            if m.site.stale(a, b, method):
+                m.message("info", fill(self.tr(
+                    "The stored %3 change product for %1 → %2 was made by an older version of "
+                    "the method: computing it now (not stored). `stadtzeit compare` stores it "
+                    "anew."), a, b, method.upper()))
+            else:
+                m.message("info", fill(self.tr(
+                    "No stored %3 change product for %1 → %2: computing it now (not stored)."),
+                    a, b, method.upper()))
 
             archive = self.store.archive if self.store else None
             site_id = m.site.id

@@ -199,7 +199,8 @@ def _change_refs(site: SiteInfo, epoch: EpochInfo, previous: str | None) -> list
         return (CHANGE_KEYS.index(method) if method in CHANGE_KEYS else len(CHANGE_KEYS), c.key)
 
     for c in site.changes:
-        if c.b == epoch.id and c.lods and (c.a not in best or rank(c) < rank(best[c.a])):
+        if c.b == epoch.id and c.lods and c.current and \
+                (c.a not in best or rank(c) < rank(best[c.a])):
             best[c.a] = c
     order = {e.id: i for i, e in enumerate(site.epochs)}
     return sorted(best.values(), key=lambda c: (c.a != previous, order.get(c.a, -1), c.a))

@@ -1499,17 +1499,22 @@
         <translation>Keine Modelle zum Vergleich von %1 und %2.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="357" />
+        <location filename="../controller.py" line="358" />
+        <source>The stored %3 change product for %1 → %2 was made by an older version of the method: computing it now (not stored). `stadtzeit compare` stores it anew.</source>
+        <translation>Das gespeicherte %3-Änderungsprodukt für %1 → %2 stammt aus einer älteren Version des Verfahrens: Es wird jetzt neu berechnet (nicht gespeichert). `stadtzeit compare` speichert es neu.</translation>
+    </message>
+    <message>
+        <location filename="../controller.py" line="363" />
         <source>No stored %3 change product for %1 → %2: computing it now (not stored).</source>
         <translation>Kein gespeichertes %3-Änderungsprodukt für %1 → %2: wird jetzt berechnet (nicht gespeichert).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="423" />
+        <location filename="../controller.py" line="429" />
         <source>The change product does not match the mesh of %1 (%2 values for %3 vertices).</source>
         <translation>Das Änderungsprodukt passt nicht zum Modell von %1 (%2 Werte für %3 Punkte).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="510" />
+        <location filename="../controller.py" line="516" />
         <source>Saved view “%1” as archive version %2.</source>
         <translation>Ansicht „%1“ als Archivversion %2 gespeichert.</translation>
     </message>
