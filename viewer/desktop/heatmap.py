@@ -271,6 +271,10 @@ class HeatmapPanel(QWidget):
             lines.append(self.tr("Method: %1").replace("%1", self.method_name(ch.method)))
         if ch.computed:
             lines.append(self.tr("Computed by the viewer (not stored in the archive)."))
+        if ch.b in self.model.unreadable:
+            lines.insert(0, self.tr("The mesh of %1 could not be read, so these values cannot "
+                                    "be drawn (see the message above the view).")
+                         .replace("%1", ch.b))
         if not finite.all():
             lines.append(self.tr("%1 % of the surface has no value (dark grey): "
                                  "not seen in both scans.").replace(

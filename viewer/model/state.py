@@ -490,6 +490,7 @@ class ViewerModel:
         self.selected_annotation: str | None = None
         self.viewpoints: dict[str, Camera] = {}
         self.change: ChangeData | None = None
+        self.unreadable: set[str] = set()        # epochs of the open site whose mesh failed
         self.fly_mode = False
 
     # ---- sites
@@ -511,6 +512,7 @@ class ViewerModel:
         self.selected_annotation = None
         self.viewpoints = {}
         self.change = None
+        self.unreadable = set()
         self.events.site.emit()
         self.events.epoch.emit()
         self.events.measure.emit()
@@ -519,6 +521,7 @@ class ViewerModel:
         """Show nothing (another archive is being opened)."""
         self.site, self.epoch, self.epoch_a, self.fade_from = None, None, None, None
         self.camera, self.change, self.viewpoints = None, None, {}
+        self.unreadable = set()
         self.measurement = Measurement(self.measurement.mode)
         self.selected_annotation = None
         self.events.site.emit()

@@ -207,16 +207,23 @@ class ViewerController(QObject):
                 # another LOD of the epoch may be intact: show it, and say what to do
                 self.lods[epoch] = fallback
                 self.model.message("warning", fill(self.tr(
-                    "LOD %1 of epoch %2 is damaged (%3). Showing LOD %4 instead. Check the "
-                    "archive with: stadtzeit archive verify"), lod, epoch, message, fallback))
+                    "LOD %1 of epoch %2 is damaged (%3). Showing LOD %4 instead."),
+                    lod, epoch, message, fallback) + self._verify_advice(message))
                 self.ensure_mesh(epoch, fallback, priority=priority)
                 return
-            self.model.message("error", fill(self.tr(
-                "Could not load epoch %1: %2. Check the archive with: stadtzeit archive "
-                "verify"), epoch, message))
+            self.model.unreadable.add(epoch)
+            self.model.message("error", fill(self.tr("Could not load epoch %1: %2."),
+                                             epoch, message) + self._verify_advice(message))
+            self.model.events.change.emit()  # the change panel says it cannot be drawn
 
         self.loader.submit(key, job, on_done=done, on_failed=failed, priority=priority)
         return False
+
+    def _verify_advice(self, message: str) -> str:
+        """What to do about a damaged product, unless the message says it already."""
+        if "stadtzeit archive verify" in message:
+            return ""
+        return " " + self.tr("Check the archive with: stadtzeit archive verify")
 
     def _intact_lod(self, epoch: str, damaged: int) -> int | None:
         """The nearest other LOD of `epoch` not known to be damaged (coarser first)."""

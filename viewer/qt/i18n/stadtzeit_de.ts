@@ -306,6 +306,11 @@
     </message>
     <message>
         <location filename="../../desktop/heatmap.py" line="275" />
+        <source>The mesh of %1 could not be read, so these values cannot be drawn (see the message above the view).</source>
+        <translation>Das Modell von %1 konnte nicht gelesen werden, daher lassen sich diese Werte nicht darstellen (siehe die Meldung über der Ansicht).</translation>
+    </message>
+    <message>
+        <location filename="../../desktop/heatmap.py" line="279" />
         <source>%1 % of the surface has no value (dark grey): not seen in both scans.</source>
         <translation>%1 % der Oberfläche haben keinen Wert (dunkelgrau): nicht in beiden Scans erfasst.</translation>
     </message>
@@ -1480,41 +1485,46 @@
     </message>
     <message>
         <location filename="../controller.py" line="210" />
-        <source>LOD %1 of epoch %2 is damaged (%3). Showing LOD %4 instead. Check the archive with: stadtzeit archive verify</source>
-        <translation>LOD %1 der Epoche %2 ist beschädigt (%3). Stattdessen wird LOD %4 gezeigt. Prüfen Sie das Archiv mit: stadtzeit archive verify</translation>
+        <source>LOD %1 of epoch %2 is damaged (%3). Showing LOD %4 instead.</source>
+        <translation>LOD %1 der Epoche %2 ist beschädigt (%3). Stattdessen wird LOD %4 gezeigt.</translation>
     </message>
     <message>
         <location filename="../controller.py" line="215" />
-        <source>Could not load epoch %1: %2. Check the archive with: stadtzeit archive verify</source>
-        <translation>Epoche %1 konnte nicht geladen werden: %2. Prüfen Sie das Archiv mit: stadtzeit archive verify</translation>
+        <source>Could not load epoch %1: %2.</source>
+        <translation>Epoche %1 konnte nicht geladen werden: %2.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="311" />
+        <location filename="../controller.py" line="226" />
+        <source>Check the archive with: stadtzeit archive verify</source>
+        <translation>Prüfen Sie das Archiv mit: stadtzeit archive verify</translation>
+    </message>
+    <message>
+        <location filename="../controller.py" line="318" />
         <source>Choose two different epochs A and B to see change.</source>
         <translation>Wählen Sie zwei verschiedene Epochen A und B, um Änderungen zu sehen.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="350" />
+        <location filename="../controller.py" line="357" />
         <source>No meshes to compare for %1 and %2.</source>
         <translation>Keine Modelle zum Vergleich von %1 und %2.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="358" />
+        <location filename="../controller.py" line="365" />
         <source>The stored %3 change product for %1 → %2 was made by an older version of the method: computing it now (not stored). `stadtzeit compare` stores it anew.</source>
         <translation>Das gespeicherte %3-Änderungsprodukt für %1 → %2 stammt aus einer älteren Version des Verfahrens: Es wird jetzt neu berechnet (nicht gespeichert). `stadtzeit compare` speichert es neu.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="363" />
+        <location filename="../controller.py" line="370" />
         <source>No stored %3 change product for %1 → %2: computing it now (not stored).</source>
         <translation>Kein gespeichertes %3-Änderungsprodukt für %1 → %2: wird jetzt berechnet (nicht gespeichert).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="429" />
+        <location filename="../controller.py" line="436" />
         <source>The change product does not match the mesh of %1 (%2 values for %3 vertices).</source>
         <translation>Das Änderungsprodukt passt nicht zum Modell von %1 (%2 Werte für %3 Punkte).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="516" />
+        <location filename="../controller.py" line="523" />
         <source>Saved view “%1” as archive version %2.</source>
         <translation>Ansicht „%1“ als Archivversion %2 gespeichert.</translation>
     </message>
