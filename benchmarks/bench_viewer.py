@@ -229,27 +229,26 @@ def drag(app: QApplication, root: Path, site: str, frames: int, lod_on: bool = T
     c.interaction_lod = lod_on
     wait(lambda: bool(view.layers) and c.loader.idle)
     wait(lambda: view.plotter.fresh, 10)
-    swaps = [0]
-    view.plotter.frameSwapped.connect(lambda: swaps.__setitem__(0, swaps[0] + 1))
     widget = view.plotter
     # events on the top-level QWindow, as the window system delivers them (Qt finds the widget
     # under the pointer and tracks the pressed button), not sent to the widget directly
     window = w.windowHandle()
     centre = widget.mapTo(w, QPoint(widget.width() // 2, widget.height() // 2))
     left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    times, faces = [], set()
-    for sweep in range(2):  # the first sweep warms up shaders and the proxy's upload
-        QTest.mousePress(window, left, none, centre)
-        # each move is sent as soon as the previous one's frame reached the screen (a mouse
-        # moving faster than the frames), from the event loop itself: no polling interval
-        # is added to the figure
+    faces: set[int] = set()
+
+    def sweep() -> tuple[list[float], list[float]]:
+        """One drag: each move is sent as soon as the previous one's frame reached the
+        screen (a mouse moving faster than the frames), from the event loop itself, so no
+        polling interval is added to the figure. Returns when each move was sent and when its
+        frame was swapped."""
         sent: list[float] = []
+        done: list[float] = []
 
         def next_move() -> None:
-            if len(sent) == frames:
-                return
-            sent.append(time.perf_counter())
-            QTest.mouseMove(window, centre + QPoint(6 * len(sent), 2 * (len(sent) % 5)))
+            if len(sent) < frames:
+                sent.append(time.perf_counter())
+                QTest.mouseMove(window, centre + QPoint(6 * len(sent), 2 * (len(sent) % 5)))
 
         def swapped() -> None:
             if len(sent) > len(done):
@@ -257,16 +256,19 @@ def drag(app: QApplication, root: Path, site: str, frames: int, lod_on: bool = T
                 faces.update(la.mesh.n_faces for la in view.layers.values())
                 QTimer.singleShot(0, next_move)
 
-        done: list[float] = []
+        QTest.mousePress(window, left, none, centre)
         view.plotter.frameSwapped.connect(swapped)
         next_move()
         wait(lambda: len(done) == frames, 60)
         view.plotter.frameSwapped.disconnect(swapped)
-        if sweep:
-            times = [b - a for a, b in zip(sent, done)]
-            total = done[-1] - sent[0]
         QTest.mouseRelease(window, left, none, centre + QPoint(6 * frames, 0))
         wait(lambda: not c.interacting, 10)
+        return sent, done
+
+    sweep()  # warms up shaders and the proxy's upload
+    sent, done = sweep()
+    times = [b - a for a, b in zip(sent, done, strict=True)]
+    total = done[-1] - sent[0]
     out = {"window": [w.width(), w.height()], "view": [widget.width(), widget.height()],
            "median_ms": 1000 * statistics.median(times),
            "p95_ms": 1000 * float(np.percentile(times, 95)), "fps": frames / total,

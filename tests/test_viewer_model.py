@@ -208,8 +208,9 @@ def test_site_info_from_a_real_archive(archive3) -> None:
 
 def test_a_pair_compared_again_shows_its_newest_product_and_never_a_stale_one(
         tmp_path: Path) -> None:
-    from processing.compare_params import ALGORITHM_VERSION
     from viewer_fixtures import change_summary, change_values
+
+    from processing.compare_params import ALGORITHM_VERSION
 
     built = build_archive(tmp_path, epochs=(E1, E2), change=False)
     values = change_values(E1, E2)

@@ -84,8 +84,8 @@ class RegionsList(QWidget):
         for region in ch.regions if ch else []:
             kind = self.tr("added") if region.sign > 0 else self.tr("removed")
             volume = "" if region.volume is None else format_volume(region.volume, lang)
-            if volume and region.partial:
-                volume = "≥ " + volume  # a lower bound: one scan did not reach all of it
+            if volume and region.partial:  # one scan did not reach all of it: a bound
+                volume = ("≥ " if region.sign > 0 else "≤ ") + volume
             item = _Row([volume,
                          "" if region.area is None else format_area(region.area, lang), kind,
                          region_name(region, annotations, lang) or ""])

@@ -171,9 +171,14 @@ def compute_pair_change(archive: Any, site: str, a_id: str, b_id: str, lod: int,
     if change is None:
         change = compute_change(a_id, b_id, lod, load_a(), load_b(), progress, cancelled)
     change.computed = True
-    if regions_from is not None:
+    return with_regions_of(change, regions_from)
+
+
+def with_regions_of(change: ChangeData, summary: dict[str, Any] | None) -> ChangeData:
+    """`change` with the regions of another product's summary (a DoD's) when one is given."""
+    if summary is not None:
         change.regions = [Region.from_json(r, i)
-                          for i, r in enumerate(regions_from.get("regions") or [])
+                          for i, r in enumerate(summary.get("regions") or [])
                           if isinstance(r, dict)]
-        change.regions_method = str(regions_from.get("method") or "")
+        change.regions_method = str(summary.get("method") or "")
     return change

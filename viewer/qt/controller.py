@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, QVariantAnimation, Signal
 
 from assets_manifest.errors import StadtzeitError
-from viewer.model.changes import compute_pair_change, default_method
+from viewer.model.changes import compute_pair_change, default_method, with_regions_of
 from viewer.model.scene import (
     INTERACTIVE_FACE_BUDGET,
     Cancelled,
@@ -325,13 +325,25 @@ class ViewerController(QObject):
         version = self.versions.get(m.site.id)
         if version is None:
             return
-        # the method follows what the epochs captured; a stored product of it is shown as is,
-        # else it is computed, with a stored DoD's regions (2.5D volumes) beside it
+        # the method follows what the epochs captured; a stored product of it is shown, else
+        # it is computed; either way a stored DoD's regions (2.5D volumes) go beside it
         method = default_method(m.site.epoch(a), m.site.epoch(b))
         ref = m.site.change(a, b, method)
         if ref is None and (method == "dod" or self.store is None):
             ref = m.site.change(a, b)
         stored_dod = m.site.change(a, b, "dod")
+        regions_path = stored_dod.summary if stored_dod is not None and \
+            method != "dod" else None
+
+        def dod_regions() -> dict | None:
+            """The stored DoD's summary, whose regions (2.5D volumes) go beside 3D values."""
+            if regions_path is None:
+                return None
+            try:
+                return version.read_json(regions_path)
+            except (OSError, ValueError) as exc:
+                raise ProductError(regions_path, f"unreadable: {exc}") from exc
+
         want = self.lods.get(b, 0)
         if ref is not None and ref.lods:
             lod = want if want in ref.lods else min(ref.lods, key=lambda k: abs(k - want))
@@ -349,7 +361,8 @@ class ViewerController(QObject):
                     except (OSError, ValueError) as exc:
                         raise ProductError(ref.summary, f"unreadable: {exc}") from exc
                 from viewer.model.scene import change_from_products
-                return change_from_products(a, b, lod, values, summary)
+                return with_regions_of(change_from_products(a, b, lod, values, summary),
+                                       dod_regions())
         else:
             lod_a, lod_b = self.lods.get(a), self.lods.get(b)
             info_a, info_b = m.site.epoch(a), m.site.epoch(b)
@@ -372,20 +385,12 @@ class ViewerController(QObject):
 
             archive = self.store.archive if self.store else None
             site_id = m.site.id
-            regions_path = stored_dod.summary if stored_dod is not None and \
-                method != "dod" else None
 
             def job(progress, cancelled):
-                regions_from = None
-                if regions_path is not None:
-                    try:
-                        regions_from = version.read_json(regions_path)
-                    except (OSError, ValueError) as exc:
-                        raise ProductError(regions_path, f"unreadable: {exc}") from exc
                 return compute_pair_change(
                     archive, site_id, a, b, lod, lambda: mesh_a or read_glb(path_a),
                     lambda: mesh_b or read_glb(path_b), progress, cancelled, method=method,
-                    regions_from=regions_from)
+                    regions_from=dod_regions())
 
         def done(change: ChangeData) -> None:
             if (m.epoch_a, m.epoch) == (change.a, change.b):
