@@ -329,6 +329,59 @@ def test_damaged_product_shows_a_friendly_card(qtbot, tmp_path, qapp):
     w.close()
 
 
+def test_a_site_with_two_stories_lets_the_visitor_choose_and_shows_stop_pictures(
+        qtbot, tmp_path, qapp):
+    from PySide6.QtGui import QColor, QImage
+
+    from viewer.kiosk.window import KioskWindow
+    from viewer.model.stories import save_story
+
+    built = build_archive(tmp_path, epochs=(E1, E2))
+    picture = tmp_path / "hall.png"
+    image = QImage(320, 200, QImage.Format.Format_RGB32)
+    image.fill(QColor(200, 40, 40))
+    assert image.save(str(picture))
+    with built.archive.writer(SITE, message="a picture for a story", user="pytest") as wr:
+        wr.add_file("stories/media/hall.png", picture)
+    cam = {"position": [-80.0, -110.0, 90.0], "focal_point": [0.0, 0.0, 0.0]}
+    for sid, title, stop_image in (("short", "Kurz", None),
+                                   ("pictures", "Mit Bild", "stories/media/hall.png")):
+        save_story(built.archive, {
+            "id": sid, "site": SITE, "title": {"de": title, "en": title},
+            "stops": [{"id": "one", "title": {"de": "Eins", "en": "One"},
+                       "text": {"de": "Text.", "en": "Text."}, "camera": cam, "epoch": E1,
+                       **({"image": stop_image} if stop_image else {})},
+                      {"id": "two", "title": {"de": "Zwei", "en": "Two"},
+                       "text": {"de": "Text.", "en": "Text."}, "camera": cam, "epoch": E2}]},
+            user="pytest")
+    w = KioskWindow(KioskConfig(default_language="de"), built.root, size=(1920, 1080),
+                    start="home")
+    qtbot.addWidget(w)
+    w.show_kiosk()
+    qtbot.waitUntil(lambda: SITE in w.home.tiles, timeout=20000)
+    w.open_site(SITE)
+    settle(qtbot, w)
+    tap(w, w.modes.buttons["stories"])
+    chooser = w.story_chooser
+    assert chooser.isVisible() and not w.story_card.isVisible() and not w.player.playing
+    assert chooser.heading.text() == "Wähle eine Geschichte"
+    assert sorted(chooser.buttons) == ["pictures", "short"]
+    assert chooser.buttons["pictures"].text() == "Mit Bild  ·  2 Stationen"
+    assert chooser.buttons["pictures"].height() >= w.metrics.target  # a finger's size
+    tap(w, chooser.buttons["pictures"])
+    card = w.story_card
+    assert w.player.story.id == "pictures" and card.isVisible() and not chooser.isVisible()
+    assert card.image.isVisible() and not card.image.pixmap().isNull()
+    assert card.image.pixmap().height() == w.metrics.px(220)
+    assert card.geometry().contains(card.image.geometry().translated(card.pos()).center())
+    tap(w, card.next)                                 # the second stop has no picture
+    assert card.title.text() == "Zwei" and not card.image.isVisible()
+    tap(w, card.close_button)
+    assert w.mode == "explore" and not card.isVisible() and not chooser.isVisible()
+    w.exit_allowed = True
+    w.close()
+
+
 def test_staff_exit_needs_the_corner_and_the_pin(qtbot, kiosk):
     from PySide6.QtCore import QPoint
     from PySide6.QtTest import QTest

@@ -196,3 +196,63 @@ class StoryCard(QWidget):
         if event.type() == QEvent.Type.LanguageChange:
             self.refresh()
         super().changeEvent(event)
+
+
+class StoryChooser(QWidget):
+    """The site's stories as large buttons (title and number of stops), shown when the
+    visitor taps Story on a site with more than one."""
+
+    chosen = Signal(str)          # the story's id
+    closed = Signal()
+
+    def __init__(self, model: ViewerModel, m: Metrics, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("story-card")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.model, self.metrics = model, m
+        self.stories: list[Story] = []
+        self.heading = QLabel(self)
+        self.heading.setObjectName("title")
+        self.buttons: dict[str, QPushButton] = {}
+        self.list = QVBoxLayout()
+        self.list.setSpacing(m.px(12))
+        self.close_button = QPushButton(self)
+        self.close_button.setObjectName("story-close")
+        self.close_button.clicked.connect(self.closed.emit)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(m.gap, m.gap, m.gap, m.gap)
+        layout.setSpacing(m.px(16))
+        layout.addWidget(self.heading)
+        layout.addLayout(self.list)
+        row = QHBoxLayout()
+        row.addWidget(self.close_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        model.events.language.connect(self.refresh)
+
+    def set_stories(self, stories: list[Story]) -> None:
+        for b in self.buttons.values():
+            self.list.removeWidget(b)
+            b.deleteLater()
+        self.stories, self.buttons = list(stories), {}
+        for story in self.stories:
+            b = QPushButton(self)
+            b.setObjectName("story-choice")
+            b.clicked.connect(lambda _=False, sid=story.id: self.chosen.emit(sid))
+            self.list.addWidget(b)
+            self.buttons[story.id] = b
+        self.refresh()
+
+    def refresh(self) -> None:
+        lang = self.model.language
+        self.heading.setText(self.tr("Choose a story"))
+        self.close_button.setText("✕  " + self.tr("Back to exploring"))
+        for story in self.stories:
+            self.buttons[story.id].setText(
+                story.title.get(lang) + "  ·  " +
+                self.tr("%1 stops").replace("%1", str(len(story.stops))))
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.LanguageChange:
+            self.refresh()
+        super().changeEvent(event)

@@ -51,7 +51,7 @@ from viewer.kiosk.site import (
     TopBar,
     epoch_label,
 )
-from viewer.kiosk.story import StoryCard, StoryPlayer
+from viewer.kiosk.story import StoryCard, StoryChooser, StoryPlayer
 from viewer.kiosk.style import Metrics, stylesheet
 from viewer.model.state import CompareMode, ViewerModel
 from viewer.model.stories import Story, read_stories
@@ -183,7 +183,7 @@ class KioskWindow(QWidget):
                                  lambda: self.model.site.origin if self.model.site else (0, 0, 0),
                                  self.controller.fly_to)
         self.hotspots.avoid = lambda: [self.top, self.modes, self.timeline, self.changes,
-                                       self.language, self.story_card]
+                                       self.language, self.story_card, self.story_chooser]
         self.hotspots.surface = lambda: (self.controller.mesh(self.model.epoch)
                                          if self.model.epoch else None)
         self.swipe_labels = (QLabel(self), QLabel(self))
@@ -194,6 +194,7 @@ class KioskWindow(QWidget):
             label.setContentsMargins(m.px(16), m.px(8), m.px(16), m.px(8))
         self.player = StoryPlayer(self.model, c.begin_interaction, self)
         self.story_card = StoryCard(self.player, self.model, m, self._image_path, self)
+        self.story_chooser = StoryChooser(self.model, m, self)
         self.attract_band = AttractBand(m, self)
         self.attract = AttractLoop(self.model, self.player, config.attract,
                                    self._open_site_quietly, c.begin_interaction, self)
@@ -204,7 +205,7 @@ class KioskWindow(QWidget):
         self.corner = CornerHold(config.admin_corner, config.admin_hold_seconds, m.target,
                                  self._admin_gesture, self)
         self.site_parts = [self.top, self.modes, self.timeline, self.swipe, self.changes,
-                           self.story_card, *self.swipe_labels]
+                           self.story_card, self.story_chooser, *self.swipe_labels]
         for w in self.site_parts + [self.attract_band]:
             w.hide()
 
@@ -230,6 +231,8 @@ class KioskWindow(QWidget):
         self.modes.chosen.connect(self.choose_mode)
         self.timeline.picked.connect(self.pick_epoch)
         self.story_card.closed.connect(lambda: self.choose_mode("explore"))
+        self.story_chooser.closed.connect(lambda: self.choose_mode("explore"))
+        self.story_chooser.chosen.connect(self.play_story)
         self.player.finished.connect(self._story_finished)
         self.language.chosen.connect(self.set_language)
         self.pin.accepted.connect(self.admin_exit)
@@ -318,16 +321,33 @@ class KioskWindow(QWidget):
             stories = self.stories.get(m.site.id if m.site else "", [])
             if not stories:
                 return
-            self.counts.story_started(stories[0].id)
-            self.player.play(stories[0], autoplay=False)
+            if len(stories) == 1:
+                self.counts.story_started(stories[0].id)
+                self.player.play(stories[0], autoplay=False)
+            else:                                   # the visitor picks one
+                self.player.stop()
+                self.story_chooser.set_stories(stories)
         self.modes.set_current(name)
         self.timeline.setVisible(name != "stories" and self.config.features.timeline)
-        self.story_card.setVisible(name == "stories")
+        self.story_card.setVisible(name == "stories" and self.player.playing)
+        self.story_chooser.setVisible(name == "stories" and not self.player.playing)
         self.swipe.setVisible(name == "swipe")
         for label in self.swipe_labels:
             label.setVisible(name == "swipe")
         self.changes.setVisible(name == "changes")
         self.hotspots.set_visible(name == "changes")
+        self.place()
+
+    def play_story(self, story_id: str) -> None:
+        """Play one of the open site's stories (from the chooser)."""
+        stories = self.stories.get(self.model.site.id if self.model.site else "", [])
+        story = next((s for s in stories if s.id == story_id), None)
+        if story is None:
+            return
+        self.counts.story_started(story.id)
+        self.player.play(story, autoplay=False)
+        self.story_chooser.hide()
+        self.story_card.show()
         self.place()
 
     @property
@@ -487,6 +507,8 @@ class KioskWindow(QWidget):
         sh = self.story_card.heightForWidth(sw)
         sh = max(sh if sh > 0 else self.story_card.sizeHint().height(), m.px(260))
         self.story_card.setGeometry(g, r.bottom() - sh - g, sw, sh)
+        ch_h = self.story_chooser.sizeHint().height()
+        self.story_chooser.setGeometry(g, r.bottom() - ch_h - g, min(sw, m.px(900)), ch_h)
         cw = m.px(620)
         ch = self.changes.heightForWidth(cw)
         ch = ch if ch > 0 else self.changes.sizeHint().height()
@@ -515,7 +537,8 @@ class KioskWindow(QWidget):
         pin = self.pin.sizeHint().expandedTo(QSize(m.px(480), 0))
         self.pin.setGeometry((r.width() - pin.width()) // 2, (r.height() - pin.height()) // 2,
                              pin.width(), pin.height())
-        for w in (self.top, self.modes, self.timeline, self.story_card, self.changes,
+        for w in (self.top, self.modes, self.timeline, self.story_card, self.story_chooser,
+                  self.changes,
                   self.swipe, *self.swipe_labels, self.attract_band, self.language,
                   self.error_card, self.pin):
             if w.isVisible():

@@ -566,32 +566,32 @@
 <context>
     <name>KioskWindow</name>
     <message>
-        <location filename="../../kiosk/window.py" line="450" />
+        <location filename="../../kiosk/window.py" line="470" />
         <source>Sorry</source>
         <translation>Entschuldigung</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="451" />
+        <location filename="../../kiosk/window.py" line="471" />
         <source>Something could not be shown here. Please choose another place or year.</source>
         <translation>Etwas konnte hier nicht gezeigt werden. Bitte wählen Sie einen anderen Ort oder ein anderes Jahr.</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="454" />
+        <location filename="../../kiosk/window.py" line="474" />
         <source>This model is being restored</source>
         <translation>Dieses Modell wird gerade restauriert</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="455" />
+        <location filename="../../kiosk/window.py" line="475" />
         <source>Please choose another year on the timeline.</source>
         <translation>Bitte wählen Sie ein anderes Jahr auf der Zeitleiste.</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="499" />
+        <location filename="../../kiosk/window.py" line="521" />
         <source>Before: %1</source>
         <translation>Vorher: %1</translation>
     </message>
     <message>
-        <location filename="../../kiosk/window.py" line="501" />
+        <location filename="../../kiosk/window.py" line="523" />
         <source>After: %1</source>
         <translation>Nachher: %1</translation>
     </message>
@@ -1313,6 +1313,24 @@
     </message>
 </context>
 <context>
+    <name>StoryChooser</name>
+    <message>
+        <location filename="../../kiosk/story.py" line="248" />
+        <source>Choose a story</source>
+        <translation>Wähle eine Geschichte</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="249" />
+        <source>Back to exploring</source>
+        <translation>Zurück zum Erkunden</translation>
+    </message>
+    <message>
+        <location filename="../../kiosk/story.py" line="253" />
+        <source>%1 stops</source>
+        <translation>%1 Stationen</translation>
+    </message>
+</context>
+<context>
     <name>StoryPanel</name>
     <message>
         <location filename="../../desktop/stories.py" line="117" />
@@ -1504,27 +1522,27 @@
         <translation>Wählen Sie zwei verschiedene Epochen A und B, um Änderungen zu sehen.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="357" />
+        <location filename="../controller.py" line="370" />
         <source>No meshes to compare for %1 and %2.</source>
         <translation>Keine Modelle zum Vergleich von %1 und %2.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="365" />
+        <location filename="../controller.py" line="378" />
         <source>The stored %3 change product for %1 → %2 was made by an older version of the method: computing it now (not stored). `stadtzeit compare` stores it anew.</source>
         <translation>Das gespeicherte %3-Änderungsprodukt für %1 → %2 stammt aus einer älteren Version des Verfahrens: Es wird jetzt neu berechnet (nicht gespeichert). `stadtzeit compare` speichert es neu.</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="370" />
+        <location filename="../controller.py" line="383" />
         <source>No stored %3 change product for %1 → %2: computing it now (not stored).</source>
         <translation>Kein gespeichertes %3-Änderungsprodukt für %1 → %2: wird jetzt berechnet (nicht gespeichert).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="436" />
+        <location filename="../controller.py" line="441" />
         <source>The change product does not match the mesh of %1 (%2 values for %3 vertices).</source>
         <translation>Das Änderungsprodukt passt nicht zum Modell von %1 (%2 Werte für %3 Punkte).</translation>
     </message>
     <message>
-        <location filename="../controller.py" line="523" />
+        <location filename="../controller.py" line="528" />
         <source>Saved view “%1” as archive version %2.</source>
         <translation>Ansicht „%1“ als Archivversion %2 gespeichert.</translation>
     </message>
