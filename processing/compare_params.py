@@ -12,6 +12,17 @@ METHODS = ("m3c2", "c2c", "c2m", "dod")
 ALGORITHM_VERSION = "5"
 
 
+def made_by_current_algorithm(summary: dict[str, Any]) -> bool:
+    """Whether `compare` would make the same product today: its summary names this algorithm
+    version or a newer one. Products of `compare` from before the field (they carry a `key`)
+    were version 4; products from elsewhere are taken as they are."""
+    made = summary.get("algorithm", "4" if "key" in summary else None)
+    try:
+        return made is None or int(made) >= int(ALGORITHM_VERSION)
+    except (TypeError, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class CompareParams:
     """Parameters of every method (radii in metres; see docs/CHANGE.md).

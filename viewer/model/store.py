@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from archive import Archive
 from assets_manifest.models import SiteManifest
-from processing.compare_params import ALGORITHM_VERSION
+from processing.compare_params import made_by_current_algorithm
 from viewer.model.scene import ProductError, glb_face_count
 from viewer.model.state import AnnotationInfo, Camera, ChangeRef, EpochInfo, SiteInfo, Text
 
@@ -43,17 +43,15 @@ def _version_of(path: Path) -> int:
 
 
 def _current(version: SiteVersionLike, summary: str | None) -> bool:
-    """Whether `stadtzeit compare` would make the same product today: its summary names this
-    algorithm version or a newer one. Products of `compare` from before the field (they carry
-    a `key`) were version 4; products from elsewhere are taken as they are."""
+    """Whether the product's summary says today's algorithm made it (see
+    `made_by_current_algorithm`)."""
     if summary is None:
         return True
     try:
         doc = version.read_json(summary)
-        made = doc.get("algorithm", "4" if "key" in doc else None)
-        return made is None or int(made) >= int(ALGORITHM_VERSION)
-    except (OSError, ValueError, AttributeError, TypeError):
+    except (OSError, ValueError):
         return True  # unreadable: the loader reports it when the product is opened
+    return not isinstance(doc, dict) or made_by_current_algorithm(doc)
 
 
 def _epoch_date(epoch_id: str) -> date | None:
