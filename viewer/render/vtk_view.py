@@ -213,8 +213,6 @@ class SceneView(QWidget):
             actor = pv.Actor(mapper=mapper)
             prop = actor.prop
             prop.color = color
-            prop.point_size = point_size
-            prop.line_width = line_width
             prop.render_points_as_spheres = spheres
             prop.lighting = False
             actor.SetPickable(False)
@@ -227,7 +225,8 @@ class SceneView(QWidget):
 
     def set_moving(self, moving: bool) -> None:
         """While the camera moves, render MOVING_PIXELS at most (stretched to the view)."""
-        pixels = max(1, self.plotter.width() * self.plotter.height())
+        dpr = QOpenGLWidget.devicePixelRatioF(self.plotter)
+        pixels = max(1.0, self.plotter.width() * self.plotter.height() * dpr * dpr)
         scale = min(1.0, math.sqrt(MOVING_PIXELS / pixels)) if moving else 1.0
         self.plotter.set_render_scale(scale)
         for actor in self._overlay_actors.values():  # markers keep their size on screen
