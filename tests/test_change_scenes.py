@@ -210,3 +210,23 @@ def test_two_airborne_epochs_give_no_partial_region() -> None:
     _, regions = mr.dod_regions(sc.epoch1, sc.epoch2, cell_size=1.0, min_area=4.0,
                                 min_volume=1.0)
     assert regions.regions and not any(r.partial for r in regions.regions)
+
+
+def test_a_change_at_the_end_of_a_ground_scan_is_partial() -> None:
+    """A mound half inside a ground scan's reach: what is measured is a lower bound and the
+    region says so; wholly inside, the same mound is measured within 5 %."""
+    size = 100.0
+    mound = scenes.Shape("mound", (50.3, 70.2), (8.0, 0.0), 3.0)
+    rng = np.random.default_rng(5)
+    before = scenes.sample_epoch([], size, 8.0, rng)
+    for reach, whole in ((20.2, False), (45.0, True)):  # the scan's edge through the mound
+        after = scenes.sample_ground_epoch([mound], size, 8.0, rng, reach=reach)
+        keep = np.hypot(before[:, 0] - 50, before[:, 1] - 50) <= 48  # airborne: all of it
+        _, regions = mr.dod_regions(before[keep], after, cell_size=1.0, min_area=4.0,
+                                    min_volume=1.0, from_ground=(False, True))
+        (found,) = regions_on(mound, regions.regions)
+        if whole:
+            assert found.volume == pytest.approx(mound.volume, rel=0.05)
+            assert not found.partial
+        else:
+            assert 0 < found.volume < 0.9 * mound.volume and found.partial
