@@ -213,6 +213,89 @@ def test_a_story_played_to_its_end_with_its_text_in_view(scene):
     assert r.epoch == B and r.mode == "miniature"
 
 
+def redraw(scene, size: tuple[int, int], views, frame, stereo: str) -> list[np.ndarray]:
+    """Both eyes of a frame drawn again offscreen, on a new EGL context, by the `stereo`
+    path (no MSAA)."""
+    from viewer.vr.context import EGLContext
+    from viewer.vr.multiview import LayeredTarget
+    from viewer.vr.renderer import OffscreenTarget, Renderer
+
+    (w, h), ctx = size, EGLContext()
+    try:
+        r = Renderer(scene, views=2 if stereo == "multiview" else 1)
+        if stereo == "multiview":
+            layered = LayeredTarget(w, h)
+            r.draw(layered.fbo, w, h, views, frame)
+            images = [layered.read(i) for i in range(2)]
+            layered.destroy()
+        else:
+            images = []
+            for eye in views:
+                target = OffscreenTarget(w, h)
+                r.draw(target.fbo, w, h, eye, frame)
+                images.append(target.read())
+                target.destroy()
+        r.destroy()
+        return images
+    finally:
+        ctx.destroy()
+
+
+@pytest.mark.parametrize("stereo,other", [("multiview", "two-pass"), ("two-pass", "multiview")])
+def test_multiview_and_two_pass_give_the_same_swapchain_images(scene, stereo, other):
+    """Llvmpipe in the root has GL_OVR_multiview2. A session on each path (no MSAA: llvmpipe
+    cannot draw multiview into multisampled arrays): the swapchain images read back are those
+    the other path draws for the same eyes and frame (the simulated head moves with time, so
+    two sessions never see the same view: the other path redraws this session's last one)."""
+    r = run(scene, frames=6, mode="miniature", heatmap=True, capture_last=True, msaa=1,
+            stereo=stereo)
+    assert r.stereo == stereo and r.states[-1] == "EXITING"
+    assert len(r.last_views) == 2 and r.last_frame is not None
+    again = redraw(scene, r.eye_size, r.last_views, r.last_frame, other)
+    for eye in (0, 1):
+        check_heatmap(r.captures[eye])
+        diff = np.abs(r.captures[eye][..., :3].astype(int) - again[eye][..., :3]).max(axis=-1)
+        assert (diff > 2).mean() < 0.001, f"eye {eye}: {(diff > 2).mean():.2%} differ"
+    # the two eyes are not one picture twice: each layer has its own view
+    assert (np.abs(r.captures[0].astype(int) - r.captures[1]).max(axis=-1) > 2).mean() > 0.01
+
+
+def test_stereo_path_chosen_from_what_the_driver_can_do(scene, monkeypatch):
+    """Auto: multiview without MSAA; with 4x MSAA two passes (llvmpipe cannot attach
+    multisampled arrays for multiview: the picture keeps its MSAA). Forced multiview with MSAA
+    runs without it; a mode the driver cannot do, or an unknown one, is a clear error."""
+    from viewer.vr.context import EGLContext
+    from viewer.vr.gl import GL
+    from viewer.vr.multiview import ENV, StereoModeError, choose, stereo_setup
+
+    monkeypatch.delenv(ENV, raising=False)
+    ctx = EGLContext()
+    size = [(320, 240), (320, 240)]
+    try:
+        for requested, msaa, mode, samples in (("auto", 1, "multiview", 1),
+                                               ("auto", 4, "two-pass", None),
+                                               ("multiview", 4, "multiview", 1),
+                                               ("two-pass", 1, "two-pass", None)):
+            got, renderer, layered = stereo_setup(scene, requested, size, msaa,
+                                                  GL.GL_DEPTH_COMPONENT24)
+            assert got == mode and renderer.views == (2 if mode == "multiview" else 1)
+            assert (layered.samples if layered else None) == samples
+            renderer.destroy()
+            if layered:
+                layered.destroy()
+        monkeypatch.setenv(ENV, "two-pass")
+        assert stereo_setup(scene, None, size, 1, GL.GL_DEPTH_COMPONENT24)[0] == "two-pass"
+    finally:
+        ctx.destroy()
+    with pytest.raises(StereoModeError, match="GL_OVR_multiview2"):
+        choose("multiview", frozenset({"GL_OVR_multiview"}), size)
+    with pytest.raises(StereoModeError, match="differ in size"):
+        choose("multiview", frozenset({"GL_OVR_multiview", "GL_OVR_multiview2"}),
+               [(320, 240), (300, 240)])
+    with pytest.raises(StereoModeError, match="one of auto, multiview, two-pass"):
+        choose("single-pass", frozenset(), size)
+
+
 def test_cli_end_to_end_with_a_screenshot(archive_root, tmp_path):
     png = tmp_path / "left.png"
     done = subprocess.run(
@@ -260,13 +343,17 @@ def start_cli(args: list[str], prefix: list[str] | None = None) -> subprocess.Po
     return proc
 
 
-def test_ctrl_c_ends_the_session_cleanly_and_keeps_the_last_frame(archive_root, tmp_path):
+@pytest.mark.parametrize("stereo", [[], ["--stereo", "multiview", "--msaa", "1"]])
+def test_ctrl_c_ends_the_session_cleanly_and_keeps_the_last_frame(archive_root, tmp_path,
+                                                                   stereo):
+    """Also forced multiview: the last frame is drawn again into a layered target."""
     png = tmp_path / "left.png"
     proc = start_cli(["--archive", str(archive_root), "--screenshot", str(png), "--start",
-                      "miniature", "--heatmap"])
+                      "miniature", "--heatmap", *stereo])
     proc.send_signal(signal.SIGINT)
     err = proc.stderr.read()
     assert proc.wait(60) == 0, err
+    assert f"{'multiview' if stereo else 'two-pass'} stereo" in err
     assert "STOPPING > IDLE > EXITING" in err or ("STOPPING" in err and "EXITING" in err)
     assert "left eye saved" in err
     from PIL import Image
