@@ -250,3 +250,20 @@ def test_gl_calls_per_frame_do_not_grow_with_the_mesh(gl, scene, monkeypatch):
                "glGenVertexArrays"}
     assert not uploads & set(counts[0])                     # data went up once, at the start
     assert counts[0].count("glDrawElements") == 3           # one draw call per eye
+
+
+def test_without_the_multiview_extension_both_eyes_are_drawn_in_turn(gl, scene, monkeypatch):
+    """The fallback, on a driver without GL_OVR_multiview2 (Mesa 22 on the host; the XR
+    root's Mesa 25 has it: tests/test_vr_runtime.py compares the two paths there)."""
+    from viewer.vr.gl import GL
+    from viewer.vr.multiview import ENV, StereoModeError, gl_extensions, stereo_setup
+
+    if "GL_OVR_multiview2" in gl_extensions():
+        pytest.skip("this driver has GL_OVR_multiview2 (the runtime tests cover it)")
+    monkeypatch.delenv(ENV, raising=False)
+    mode, r, layered = stereo_setup(scene, "auto", [(64, 64), (64, 64)], 4,
+                                    GL.GL_DEPTH_COMPONENT24)
+    r.destroy()
+    assert (mode, r.views, layered) == ("two-pass", 1, None)
+    with pytest.raises(StereoModeError, match="lacks GL_OVR_multiview"):
+        stereo_setup(scene, "multiview", [(64, 64), (64, 64)], 4, GL.GL_DEPTH_COMPONENT24)

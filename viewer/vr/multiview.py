@@ -107,9 +107,12 @@ class LayeredTarget:
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, self.fbo)
         attach_views(GL.GL_FRAMEBUFFER, GL.GL_COLOR_ATTACHMENT0, self.color, 0, 0, self.VIEWS)
         attach_views(GL.GL_FRAMEBUFFER, attach, self.depth, 0, 0, self.VIEWS)
+        error = GL.glGetError()     # called through ctypes: nobody else looks
         try:
-            _check("multiview" if self.samples == 1 else
-                   f"multiview into {self.samples}-sample arrays")
+            if error:
+                raise RuntimeError(f"the driver refuses multiview into {self.samples}-sample "
+                                   f"array textures (GL error 0x{error:x})")
+            _check("multiview")
         except RuntimeError:
             self.layers = []
             self.destroy()
