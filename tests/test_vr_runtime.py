@@ -191,7 +191,8 @@ def test_significant_only_greys_what_is_below_the_level_of_detection(scene):
 
 def test_a_story_played_to_its_end_with_its_text_in_view(scene):
     """The stored three-stop story: next on the controller steps through it; at each stop the
-    left eye shows the stop's card (dark, with light text) left of the middle of the view."""
+    left eye shows the stop's card (dark, with light text) left of the middle of the view, and
+    the last stop's picture on its card."""
     from viewer.vr.interaction import InputFrame
 
     def script(n: int, inp: InputFrame) -> InputFrame:
@@ -210,6 +211,12 @@ def test_a_story_played_to_its_end_with_its_text_in_view(scene):
         rows, cols = np.nonzero(dark)                  # the card's box: text is light in it
         card = middle[rows.min():rows.max(), cols.min():cols.max()]
         assert (card.min(axis=-1) > 110).sum() > 30, f"{stop_id}: no text on the card"
+        # the last stop's picture on its card, and only there
+        picture = (np.abs(img[..., :3].astype(int) - vr_site.PICTURE_GREEN).max(axis=-1) < 30)
+        if stop_id == "today":
+            assert picture.sum() > 100, f"{stop_id}: no picture ({picture.sum()} pixels)"
+        else:
+            assert not picture.any(), f"{stop_id} has no picture, yet shows one"
     assert r.epoch == B and r.mode == "miniature"
 
 

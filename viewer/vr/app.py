@@ -345,8 +345,9 @@ def _show_stop(inter: Interaction, renderer: Renderer, scene: VRScene, player: S
                 place.bearing)
     n = len(player.story.stops)
     footer = f"{player.story.title.get(language)} · {player.index + 1}/{n}"
+    image = scene.images.get(stop.image) if stop.image else None
     return _card_in_front(inter, renderer, CardState(stop.title.get(language),
-                                                     stop.text.get(language), footer))
+                                                     stop.text.get(language), footer, image))
 
 
 def _site_distance(inter: Interaction, scene: VRScene) -> float:
