@@ -2,6 +2,14 @@
 
     python benchmarks/bench_vr.py --synthetic 2000000          # a generated mesh, no archive
     python benchmarks/bench_vr.py --archive PATH --site gasometer [--epoch ID] [--lod K]
+    python benchmarks/bench_vr.py --synthetic 200000 --stereo both    # the two paths
+
+--stereo two-pass draws each eye in turn (one draw per object per eye), as VR mode does on
+drivers without GL_OVR_multiview2; multiview draws both eyes at once into a two-layer target and
+blits each layer into its eye's buffer, as VR mode does where the driver has it (Mesa 25's
+llvmpipe in the XR root does; Debian 12's Mesa 22 does not); both alternates the two, a block
+of frames each, and prints them side by side. --msaa N draws with N samples (two-pass: into
+MultisampleTarget, resolved; multiview: multisampled arrays, where the driver can).
 
 Draws what `stadtzeit vr` draws (viewer/vr/renderer.py: the same shaders, buffers and calls)
 into two sRGB eye buffers of --size (default 2064x2208, a current headset's recommended size)
@@ -49,7 +57,14 @@ from viewer.vr.interaction import (  # noqa: E402
     Pose,
     WalkSurface,
 )
-from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer  # noqa: E402
+from viewer.vr.multiview import LayeredTarget, gl_extensions  # noqa: E402
+from viewer.vr.renderer import (  # noqa: E402
+    EyeView,
+    FrameView,
+    MultisampleTarget,
+    OffscreenTarget,
+    Renderer,
+)
 from viewer.vr.scene_data import ChangeField, EpochScene, Marker, VRScene  # noqa: E402
 
 #: per-eye field of view (radians: left, right, up, down) of a current standalone headset
@@ -132,6 +147,8 @@ def main() -> int:
     ap.add_argument("--no-heatmap", action="store_true", help="scan colours, not the heatmap")
     ap.add_argument("--png", type=Path, help="save the left eye of the last frame")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
+    ap.add_argument("--stereo", choices=["two-pass", "multiview", "both"], default="two-pass")
+    ap.add_argument("--msaa", type=int, default=1, help="samples per pixel (default 1: none)")
     args = ap.parse_args()
     width, height = (int(s) for s in args.size.lower().split("x"))
 
@@ -148,11 +165,25 @@ def main() -> int:
     print(f"scene: {scene.site_id} epoch {scene.epochs[epoch].id}: {n_faces:,} triangles, "
           f"{len(scene.epochs[epoch].mesh.vertices):,} vertices ({t_scene:.1f} s to make/read)")
 
+    paths = ["two-pass", "multiview"] if args.stereo == "both" else [args.stereo]
+    if "multiview" in paths and "GL_OVR_multiview2" not in gl_extensions():
+        print("this driver has no GL_OVR_multiview2: two-pass only", file=sys.stderr)
+        paths = ["two-pass"]
     t = time.perf_counter()
-    renderer = Renderer(scene)
+    renderers = {path: Renderer(scene, views=2 if path == "multiview" else 1)
+                 for path in paths}
     GL.glFinish()
-    t_upload = time.perf_counter() - t
+    t_upload = (time.perf_counter() - t) / len(paths)
     targets = [OffscreenTarget(width, height) for _ in range(2)]
+    multisample = [MultisampleTarget(width, height, args.msaa) for _ in range(2)] \
+        if args.msaa > 1 and "two-pass" in paths else []
+    layered = None
+    if "multiview" in paths:
+        try:
+            layered = LayeredTarget(width, height, args.msaa)
+        except RuntimeError as exc:
+            print(f"multiview with {args.msaa} samples: {exc}; two-pass only", file=sys.stderr)
+            paths = ["two-pass"]
 
     t = time.perf_counter()
     mesh = scene.epochs[epoch].mesh
@@ -172,54 +203,84 @@ def main() -> int:
     views = eye_views(-0.45 if args.view == "miniature" else -0.15)
     from OpenGL.raw.GL.VERSION.GL_3_3 import glGetQueryObjectui64v  # after viewer.vr.gl
 
+    def draw_two_pass(frame: FrameView) -> None:
+        r = renderers["two-pass"]
+        for i, (eye, target) in enumerate(zip(views, targets, strict=True)):
+            if multisample:
+                r.draw(multisample[i].fbo, width, height, eye, frame)
+                multisample[i].resolve(target.fbo)
+            else:
+                r.draw(target.fbo, width, height, eye, frame)
+
+    def draw_multiview(frame: FrameView) -> None:
+        renderers["multiview"].draw(layered.fbo, width, height, views, frame)
+        for i, target in enumerate(targets):     # into each eye's (swapchain) image
+            layered.resolve(i, target.fbo)
+
+    draw = {"two-pass": draw_two_pass, "multiview": draw_multiview}
     query = int(np.atleast_1d(GL.glGenQueries(1))[0])
     result = ctypes.c_uint64()
-    python_ms, gpu_ms, frame_ms, inter_ms = [], [], [], []
-    for i in range(args.warmup + args.frames):
-        GL.glFinish()
-        c0, t0 = time.thread_time(), time.perf_counter()
-        inter.update(InputFrame(1.0 + i / 90, head, right=HandInput(aim, (0.0, 1.0))))
-        c1 = time.thread_time()
-        frame = FrameView(inter.stage_from_site(), epoch=inter.epoch_index,
-                          heatmap=inter.heatmap_visible, fade=inter.fade,
-                          miniature=inter.mode == Mode.MINIATURE, aim=inter.aim)
-        renderer.set_aim(inter.aim, frame.miniature)
-        GL.glBeginQuery(GL.GL_TIME_ELAPSED, query)
-        for eye, target in zip(views, targets, strict=True):
-            renderer.draw(target.fbo, width, height, eye, frame)
-        GL.glEndQuery(GL.GL_TIME_ELAPSED)
-        c2 = time.thread_time()
-        GL.glFinish()
-        t2 = time.perf_counter()
-        glGetQueryObjectui64v(query, GL.GL_QUERY_RESULT, ctypes.byref(result))
-        if i >= args.warmup:
-            python_ms.append((c2 - c0) * 1e3)
-            inter_ms.append((c1 - c0) * 1e3)
-            gpu_ms.append(result.value / 1e6)
-            frame_ms.append((t2 - t0) * 1e3)
+    figures = {path: {"python": [], "interaction": [], "gpu": [], "frame": []}
+               for path in paths}
+    block = 10          # frames per path in turn: both see the same load on a shared machine
+    for path in paths:
+        for _ in range(args.warmup):
+            draw[path](FrameView(inter.stage_from_site(), epoch=inter.epoch_index,
+                                 heatmap=inter.heatmap_visible,
+                                 miniature=inter.mode == Mode.MINIATURE))
+    i = 0
+    while any(len(f["frame"]) < args.frames for f in figures.values()):
+        for path in paths:
+            for _ in range(min(block, args.frames - len(figures[path]["frame"]))):
+                GL.glFinish()
+                c0, t0 = time.thread_time(), time.perf_counter()
+                inter.update(InputFrame(1.0 + i / 90, head, right=HandInput(aim, (0.0, 1.0))))
+                i += 1
+                c1 = time.thread_time()
+                frame = FrameView(inter.stage_from_site(), epoch=inter.epoch_index,
+                                  heatmap=inter.heatmap_visible, fade=inter.fade,
+                                  miniature=inter.mode == Mode.MINIATURE, aim=inter.aim)
+                renderers[path].set_aim(inter.aim, frame.miniature)
+                GL.glBeginQuery(GL.GL_TIME_ELAPSED, query)
+                draw[path](frame)
+                GL.glEndQuery(GL.GL_TIME_ELAPSED)
+                c2 = time.thread_time()
+                GL.glFinish()
+                t2 = time.perf_counter()
+                glGetQueryObjectui64v(query, GL.GL_QUERY_RESULT, ctypes.byref(result))
+                f = figures[path]
+                f["python"].append((c2 - c0) * 1e3)
+                f["interaction"].append((c1 - c0) * 1e3)
+                f["gpu"].append(result.value / 1e6)
+                f["frame"].append((t2 - t0) * 1e3)
     if args.png:
         from PIL import Image
 
         Image.fromarray(targets[0].read()[:, :, :3]).save(args.png)
 
-    rows = {"python": median_p95(python_ms), "  of which interaction": median_p95(inter_ms),
-            "gpu": median_p95(gpu_ms), "frame": median_p95(frame_ms)}
     colours = "heatmap" if inter.heatmap_visible else "scan colours"
-    print(f"stereo {width}x{height} x 2, {args.view}, {colours}, {args.frames} frames")
-    print(f"{'':24} {'median ms':>10} {'p95 ms':>8}")
-    for name, (med, p95) in rows.items():
-        print(f"{name:24} {med:10.2f} {p95:8.2f}")
+    print(f"stereo {width}x{height} x 2, {args.view}, {colours}, {args.frames} frames per "
+          f"path, MSAA {args.msaa}, load average {os.getloadavg()[0]:.1f} at the end")
+    names = {"python": "python", "interaction": "  of which interaction", "gpu": "gpu",
+             "frame": "frame"}
+    print(f"{'median (p95) ms':24}" + "".join(f"{p:>20}" for p in paths))
+    stats = {p: {k: median_p95(v) for k, v in figures[p].items()} for p in paths}
+    for key, name in names.items():
+        print(f"{name:24}" + "".join(f"{stats[p][key][0]:12.2f} ({stats[p][key][1]:5.2f})"
+                                     for p in paths))
     print(f"upload {t_upload * 1e3:.0f} ms, walkable-surface index {t_surface * 1e3:.0f} ms")
     if args.json:
         args.json.write_text(json.dumps({
             "renderer": info, "triangles": n_faces, "size": [width, height], "view": args.view,
-            "heatmap": inter.heatmap_visible, "frames": args.frames,
-            "median_ms": {k.strip(): v[0] for k, v in rows.items()},
-            "p95_ms": {k.strip(): v[1] for k, v in rows.items()},
+            "heatmap": inter.heatmap_visible, "frames": args.frames, "msaa": args.msaa,
+            "load_average": os.getloadavg(),
+            "median_ms": {p: {k: v[0] for k, v in stats[p].items()} for p in paths},
+            "p95_ms": {p: {k: v[1] for k, v in stats[p].items()} for p in paths},
             "upload_ms": t_upload * 1e3, "surface_ms": t_surface * 1e3}, indent=2))
-    for target in targets:
+    for target in [*targets, *multisample, *([layered] if layered else [])]:
         target.destroy()
-    renderer.destroy()
+    for r in renderers.values():
+        r.destroy()
     ctx.destroy()
     return 0
 
