@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from viewer.model.scene import INSIGNIFICANT_GREY, NO_VALUE_GREY, diverging_colormap
-from viewer.vr.gl import GL, glVertexAttribPointer
+from viewer.vr.culling import Tiles, make_tiles
+from viewer.vr.gl import GL, glMultiDrawElements, glVertexAttribPointer
 from viewer.vr.interaction import Aim
 from viewer.vr.scene_data import VRScene
 from viewer.vr.xform import projection_from_fov, rigid_inverse
@@ -289,6 +290,7 @@ class _GPUMesh:
     limit: float = 1.0
     change_vbo: int = 0
     shown: tuple[int, bool] = (0, False)    # (pair index, significant only) in change_vbo
+    tiles: Tiles | None = None              # the index buffer's runs by tile, for culling
 
 
 def _octahedron() -> np.ndarray:
@@ -328,16 +330,20 @@ class Renderer:
     """Draws a `VRScene`; create it with the GL context current (uploads everything).
 
     `views`: 1 draws one eye per `draw` call (any framebuffer); 2 draws both eyes in one
-    call into a multiview framebuffer (`multiview.LayeredTarget`; needs GL_OVR_multiview2)."""
+    call into a multiview framebuffer (`multiview.LayeredTarget`; needs GL_OVR_multiview2).
+    `cull`: leave out the tiles of the site's mesh that no eye sees (`culling`)."""
 
     MAX_AIM_VERTICES = 256
 
-    def __init__(self, scene: VRScene, lighting: bool = True, views: int = 1):
+    def __init__(self, scene: VRScene, lighting: bool = True, views: int = 1,
+                 cull: bool = True):
         if views not in (1, 2):
             raise ValueError(f"views must be 1 or 2, not {views}")
         self.scene = scene
         self.lighting = lighting
         self.views = views
+        self.cull = cull
+        self.drawn_faces = 0          # the site's triangles in the last draw (after culling)
         head = _MULTIVIEW if views == 2 else _ONE_VIEW
         self.mesh_prog = _Program(head + _MESH_VS, _MESH_FS)
         self.flat_prog = _Program(head + _FLAT_VS, _FLAT_FS)
@@ -408,7 +414,11 @@ class Renderer:
                                        GL.GL_FLOAT)
             bufs.append(gm.change_vbo)
             gm.has_change, gm.limit = True, float(epoch.changes[0].limit)
-        bufs.append(_buffer(GL.GL_ELEMENT_ARRAY_BUFFER, np.asarray(m.faces, np.uint32)))
+        faces = np.asarray(m.faces, np.uint32)
+        if self.cull:      # each tile's triangles together, so a tile is one run to draw
+            gm.tiles = make_tiles(m.vertices, faces)
+            faces = faces[gm.tiles.order]
+        bufs.append(_buffer(GL.GL_ELEMENT_ARRAY_BUFFER, faces))
         GL.glBindVertexArray(0)
         return gm
 
@@ -533,7 +543,7 @@ class Renderer:
             GL.glActiveTexture(GL.GL_TEXTURE0)
             GL.glBindTexture(GL.GL_TEXTURE_2D, gm.texture)
         GL.glBindVertexArray(gm.vao)
-        GL.glDrawElements(GL.GL_TRIANGLES, gm.count, GL.GL_UNSIGNED_INT, ctypes.c_void_p(0))
+        self._draw_mesh(gm, [vp @ stage_from_site for vp in view_proj])
 
         # ground (life size: a wide plain under the site) or table (miniature)
         f = self.flat_prog
@@ -597,6 +607,23 @@ class Renderer:
             GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
+
+    def _draw_mesh(self, gm: _GPUMesh, mvps: list[np.ndarray]) -> None:
+        """The mesh's triangles that any eye may see: every tile whose box meets a view, as
+        one draw call (consecutive tiles are one run of the index buffer)."""
+        if gm.tiles is None:
+            first, count = np.zeros(1, np.int64), np.array([gm.count // 3])
+        else:
+            first, count = gm.tiles.runs(gm.tiles.visible(mvps))
+        self.drawn_faces = int(count.sum())
+        if len(first) == 1:
+            GL.glDrawElements(GL.GL_TRIANGLES, int(count[0]) * 3, GL.GL_UNSIGNED_INT,
+                              ctypes.c_void_p(int(first[0]) * 12))
+        elif len(first) > 1:
+            counts = (ctypes.c_int * len(first))(*(int(c) * 3 for c in count))
+            offsets = (ctypes.c_void_p * len(first))(*(int(f) * 12 for f in first))
+            glMultiDrawElements(GL.GL_TRIANGLES, counts, GL.GL_UNSIGNED_INT, offsets,
+                                len(first))
 
     def _flat(self, geometry: tuple[int, list[int], int], color: np.ndarray) -> None:
         """One object in one colour; its matrices are set already."""
