@@ -149,6 +149,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     ap.add_argument("--stereo", choices=["two-pass", "multiview", "both"], default="two-pass")
     ap.add_argument("--msaa", type=int, default=1, help="samples per pixel (default 1: none)")
+    ap.add_argument("--no-cull", action="store_true",
+                    help="draw every tile of the mesh (no view-frustum culling)")
     args = ap.parse_args()
     width, height = (int(s) for s in args.size.lower().split("x"))
 
@@ -170,8 +172,8 @@ def main() -> int:
         print("this driver has no GL_OVR_multiview2: two-pass only", file=sys.stderr)
         paths = ["two-pass"]
     t = time.perf_counter()
-    renderers = {path: Renderer(scene, views=2 if path == "multiview" else 1)
-                 for path in paths}
+    renderers = {path: Renderer(scene, views=2 if path == "multiview" else 1,
+                                cull=not args.no_cull) for path in paths}
     GL.glFinish()
     t_upload = (time.perf_counter() - t) / len(paths)
     targets = [OffscreenTarget(width, height) for _ in range(2)]
@@ -220,7 +222,7 @@ def main() -> int:
     draw = {"two-pass": draw_two_pass, "multiview": draw_multiview}
     query = int(np.atleast_1d(GL.glGenQueries(1))[0])
     result = ctypes.c_uint64()
-    figures = {path: {"python": [], "interaction": [], "gpu": [], "frame": []}
+    figures = {path: {"python": [], "interaction": [], "gpu": [], "frame": [], "drawn": []}
                for path in paths}
     block = 10          # frames per path in turn: both see the same load on a shared machine
     for path in paths:
@@ -253,6 +255,7 @@ def main() -> int:
                 f["interaction"].append((c1 - c0) * 1e3)
                 f["gpu"].append(result.value / 1e6)
                 f["frame"].append((t2 - t0) * 1e3)
+                f["drawn"].append(renderers[path].drawn_faces)
     if args.png:
         from PIL import Image
 
@@ -260,9 +263,10 @@ def main() -> int:
 
     colours = "heatmap" if inter.heatmap_visible else "scan colours"
     print(f"stereo {width}x{height} x 2, {args.view}, {colours}, {args.frames} frames per "
-          f"path, MSAA {args.msaa}, load average {os.getloadavg()[0]:.1f} at the end")
+          f"path, MSAA {args.msaa}, {'no culling' if args.no_cull else 'culling'}, "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
     names = {"python": "python", "interaction": "  of which interaction", "gpu": "gpu",
-             "frame": "frame"}
+             "frame": "frame", "drawn": "triangles drawn"}
     print(f"{'median (p95) ms':24}" + "".join(f"{p:>20}" for p in paths))
     stats = {p: {k: median_p95(v) for k, v in figures[p].items()} for p in paths}
     for key, name in names.items():

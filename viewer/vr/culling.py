@@ -62,16 +62,18 @@ def make_tiles(vertices: np.ndarray, faces: np.ndarray,
     none = np.zeros(0, np.int64)
     if not len(f):
         return Tiles(none, none, none, np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 8, 4)))
-    tri = v[f]                                             # (n, 3, 3)
-    centre = tri.mean(axis=1, dtype=np.float64)
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]    # corners (elementwise: reducing over a
+    centre = (a + b + c) / 3.0                        # middle axis of 3 is slow in numpy)
     lo, hi = centre[:, :2].min(axis=0), centre[:, :2].max(axis=0)
     cell = np.floor((centre[:, :2] - lo) / np.maximum(hi - lo, 1e-9) * per_side)
     cell = np.clip(cell.astype(np.int64), 0, per_side - 1)
     tile = cell[:, 1] * per_side + cell[:, 0]
     order = np.argsort(tile, kind="stable")
     _, first, count = np.unique(tile[order], return_index=True, return_counts=True)
-    box_lo = np.minimum.reduceat(tri.min(axis=1)[order], first, axis=0).astype(np.float64)
-    box_hi = np.maximum.reduceat(tri.max(axis=1)[order], first, axis=0).astype(np.float64)
+    low = np.minimum(np.minimum(a, b), c)[order]
+    high = np.maximum(np.maximum(a, b), c)[order]
+    box_lo = np.minimum.reduceat(low, first, axis=0).astype(np.float64)
+    box_hi = np.maximum.reduceat(high, first, axis=0).astype(np.float64)
     pick = np.array([[i & 1, (i >> 1) & 1, (i >> 2) & 1] for i in range(8)], bool)
     corners = np.where(pick[None], box_hi[:, None, :], box_lo[:, None, :])
     corners = np.concatenate([corners, np.ones((len(first), 8, 1))], axis=2)
