@@ -235,3 +235,33 @@ def test_a_broken_stop_picture_leaves_the_text_and_says_which_file(tmp_path, cap
     card = render_card(CardState("Heute", "Text", "", bad))
     assert np.array_equal(card, render_card(CardState("Heute", "Text", "")))
     assert "broken.jpg" in caplog.text and "cannot be shown" in caplog.text
+
+
+def test_tiles_cover_every_triangle_once_and_a_view_sees_its_side():
+    """Tiles of the test site's mesh: a permutation of the faces in contiguous runs, each
+    inside its box; an (orthographic) view of the west half keeps the tiles that reach into
+    it, one of the east half the others' complement, both views together every tile."""
+    from viewer.vr.culling import make_tiles
+
+    mesh = vr_site.grid(B)
+    tiles = make_tiles(mesh.vertices, mesh.faces)
+    assert len(tiles.first) == 64
+    np.testing.assert_array_equal(np.sort(tiles.order), np.arange(len(mesh.faces)))
+    np.testing.assert_array_equal(tiles.first[1:], np.cumsum(tiles.count)[:-1])
+    corners = mesh.vertices[mesh.faces[tiles.order]]
+    tile_of = np.repeat(np.arange(64), tiles.count)
+    assert (corners.min(axis=1) >= tiles.lo[tile_of] - 1e-6).all()
+    assert (corners.max(axis=1) <= tiles.hi[tile_of] + 1e-6).all()
+
+    def ortho(x0: float, x1: float) -> np.ndarray:       # x0..x1, y -50..50, z -1..20
+        m = np.diag([2 / (x1 - x0), 2 / 100, 2 / 21, 1.0])
+        m[:3, 3] = [-(x1 + x0) / (x1 - x0), 0.0, -19 / 21]
+        return m
+
+    west, east = tiles.visible([ortho(-50, -0.01)]), tiles.visible([ortho(0.01, 50)])
+    np.testing.assert_array_equal(west, tiles.lo[:, 0] <= -0.01)
+    np.testing.assert_array_equal(east, tiles.hi[:, 0] >= 0.01)
+    assert tiles.visible([ortho(-50, -0.01), ortho(0.01, 50)]).all()
+    assert not tiles.visible([ortho(60, 80)]).any()
+    first, count = tiles.runs(west)
+    assert count.sum() == tiles.count[west].sum() and len(first) == 8   # a run per row
