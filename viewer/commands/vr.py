@@ -91,8 +91,10 @@ def _language(value: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from viewer.vr.multiview import requested_mode
     from viewer.vr.session import probe, unavailable
 
+    requested_mode(args.stereo)     # a bad STADTZEIT_VR_STEREO fails before anything starts
     if sys.platform.startswith("linux") and not runtime_configured():
         raise unavailable("no runtime is configured: no XR_RUNTIME_JSON and no "
                           "openxr/1/active_runtime.json")

@@ -53,14 +53,20 @@ def gl_extensions() -> frozenset[str]:
     return frozenset(x.decode() if isinstance(x, bytes) else str(x) for x in names)
 
 
-def choose(requested: str | None, extensions: frozenset[str],
-           eye_sizes: list[tuple[int, int]]) -> str:
-    """"multiview" or "two-pass" for `requested` ("auto", a forced mode, or None: the
-    environment's STADTZEIT_VR_STEREO, else auto)."""
+def requested_mode(requested: str | None) -> str:
+    """The mode asked for: `requested`, else STADTZEIT_VR_STEREO, else "auto"; checked."""
     mode = requested or os.environ.get(ENV) or "auto"
     if mode not in MODES:
         raise StereoModeError(f"stereo mode {mode!r} (--stereo or {ENV}): use one of "
                               f"{', '.join(MODES)}")
+    return mode
+
+
+def choose(requested: str | None, extensions: frozenset[str],
+           eye_sizes: list[tuple[int, int]]) -> str:
+    """"multiview" or "two-pass" for `requested` ("auto", a forced mode, or None: the
+    environment's STADTZEIT_VR_STEREO, else auto)."""
+    mode = requested_mode(requested)
     missing = [e for e in EXTENSIONS if e not in extensions]
     same_size = len(eye_sizes) == 2 and eye_sizes[0] == eye_sizes[1]
     if mode == "multiview" and (missing or not same_size):
@@ -156,7 +162,7 @@ def stereo_setup(scene: VRScene, requested: str | None, eye_sizes: list[tuple[in
     arrays (Mesa's llvmpipe 25) gets two passes with MSAA under "auto" (the picture first),
     and multiview without MSAA when multiview is forced. A driver that names the extension but
     fails to compile or attach falls back to two passes, unless multiview was forced."""
-    forced = (requested or os.environ.get(ENV)) == "multiview"
+    forced = requested_mode(requested) == "multiview"
     mode = choose(requested, gl_extensions(), eye_sizes)
     if mode == "multiview":
         width, height = eye_sizes[0]
