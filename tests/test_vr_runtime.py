@@ -115,9 +115,12 @@ def test_egl_session_through_every_state_to_a_clean_exit(scene):
     assert r.epoch == B and r.mode == "miniature" and r.heatmap
 
 
-def test_glx_session_on_xvfb_at_life_size(scene, xvfb):
-    r = run(scene, frames=5, graphics="glx", capture_last=True)
-    assert r.graphics == "glx"
+@pytest.mark.parametrize("stereo", [{}, {"stereo": "multiview", "msaa": 1}],
+                         ids=["auto", "multiview"])
+def test_glx_session_on_xvfb_at_life_size(scene, xvfb, stereo):
+    """Also multiview on GLX: its attach function found through GLX, not EGL."""
+    r = run(scene, frames=5, graphics="glx", capture_last=True, **stereo)
+    assert r.graphics == "glx" and r.stereo == stereo.get("stereo", "two-pass")
     assert in_order(r.states, ORDER) and r.states[-1] == "EXITING", r.states
     img = r.captures[0]
     h, w = img.shape[:2]
@@ -189,7 +192,9 @@ def test_significant_only_greys_what_is_below_the_level_of_detection(scene):
     assert light_grey(after).sum() > light_grey(before).sum() + 1000
 
 
-def test_a_story_played_to_its_end_with_its_text_in_view(scene):
+@pytest.mark.parametrize("stereo", [{}, {"stereo": "multiview", "msaa": 1}],
+                         ids=["auto", "multiview"])
+def test_a_story_played_to_its_end_with_its_text_in_view(scene, stereo):
     """The stored three-stop story: next on the controller steps through it; at each stop the
     left eye shows the stop's card (dark, with light text) left of the middle of the view, and
     the last stop's picture on its card."""
@@ -200,7 +205,8 @@ def test_a_story_played_to_its_end_with_its_text_in_view(scene):
         return inp
 
     r = run(scene, frames=75, script=script, story=scene.story(vr_site.STORY),
-            capture_stops=True)
+            capture_stops=True, **stereo)
+    assert r.stereo == stereo.get("stereo", "two-pass")     # auto with 4x MSAA: two passes
     assert r.stops == ["overview", "new-hall", "today"] and r.events.count("story") == 3
     assert sorted(r.stop_captures) == sorted(r.stops)
     for stop_id, img in r.stop_captures.items():
