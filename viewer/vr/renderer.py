@@ -1,10 +1,12 @@
-"""The VR renderer: OpenGL 3.3 core through PyOpenGL, one eye at a time into any framebuffer.
+"""The VR renderer: OpenGL 3.3 core through PyOpenGL, one eye at a time into any framebuffer,
+or both eyes at once into a multiview one (GL_OVR_multiview2, `viewer.vr.multiview`).
 
 Everything is uploaded once (`Renderer.__init__`): every epoch's mesh into its own vertex array
 (positions, normals, vertex colours or a texture, the change values as one float per vertex),
 the annotation markers, the ground, the controllers and the heatmap's colour table. A frame
-then costs a fixed number of GL calls per eye whatever the mesh size: uniforms, binds, one draw
-per object. The teleport pointer is the only per-frame upload, of a few hundred bytes.
+then costs a fixed number of GL calls per eye (per frame with multiview) whatever the mesh
+size: uniforms, binds, one draw per object — the site's mesh only the tiles in view
+(`viewer.vr.culling`). The teleport pointer is the only per-frame upload, of a few hundred bytes.
 
 Colour: lighting and blending happen in linear light and the sRGB framebuffer encodes
 (GL_FRAMEBUFFER_SRGB). Stored colours are sRGB-encoded bytes, as scanners and cameras deliver
