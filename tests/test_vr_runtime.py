@@ -206,7 +206,7 @@ def test_a_story_played_to_its_end_with_its_text_in_view(scene, stereo):
 
     r = run(scene, frames=75, script=script, story=scene.story(vr_site.STORY),
             capture_stops=True, **stereo)
-    assert r.stereo == stereo.get("stereo", "two-pass")     # auto with 4x MSAA: two passes
+    assert r.stereo == stereo.get("stereo", "two-pass")     # auto on llvmpipe: two passes
     assert r.stops == ["overview", "new-hall", "today"] and r.events.count("story") == 3
     assert sorted(r.stop_captures) == sorted(r.stops)
     for stop_id, img in r.stop_captures.items():
@@ -274,9 +274,12 @@ def test_multiview_and_two_pass_give_the_same_swapchain_images(scene, stereo, ot
 
 
 def test_stereo_path_chosen_from_what_the_driver_can_do(scene, monkeypatch):
-    """Auto: multiview without MSAA; with 4x MSAA two passes (llvmpipe cannot attach
-    multisampled arrays for multiview: the picture keeps its MSAA). Forced multiview with MSAA
-    runs without it; a mode the driver cannot do, or an unknown one, is a clear error."""
+    """On llvmpipe auto draws two passes (a software rasteriser: multiview measured slower);
+    forced multiview runs, with MSAA asked for without it (llvmpipe cannot attach multisampled
+    arrays for multiview). Were llvmpipe a GPU, auto would take multiview without MSAA and keep
+    two passes with 4x MSAA (the picture keeps its MSAA). A mode the driver cannot do, or an
+    unknown one, is a clear error."""
+    from viewer.vr import multiview
     from viewer.vr.context import EGLContext
     from viewer.vr.gl import GL
     from viewer.vr.multiview import ENV, StereoModeError, choose, stereo_setup
@@ -284,27 +287,37 @@ def test_stereo_path_chosen_from_what_the_driver_can_do(scene, monkeypatch):
     monkeypatch.delenv(ENV, raising=False)
     ctx = EGLContext()
     size = [(320, 240), (320, 240)]
-    try:
-        for requested, msaa, mode, samples in (("auto", 1, "multiview", 1),
-                                               ("auto", 4, "two-pass", None),
-                                               ("multiview", 4, "multiview", 1),
-                                               ("two-pass", 1, "two-pass", None)):
+    assert choose("auto", frozenset(multiview.EXTENSIONS), size,
+                  "NVIDIA H100 80GB HBM3/PCIe/SSE2") == "multiview"
+    assert choose("auto", frozenset(multiview.EXTENSIONS), size,
+                  "llvmpipe (LLVM 19.1.7, 256 bits)") == "two-pass"
+
+    def check(cases) -> None:
+        for requested, msaa, mode, samples in cases:
             got, renderer, layered = stereo_setup(scene, requested, size, msaa,
                                                   GL.GL_DEPTH_COMPONENT24)
-            assert got == mode and renderer.views == (2 if mode == "multiview" else 1)
+            assert (got, renderer.views) == (mode, 2 if mode == "multiview" else 1), requested
             assert (layered.samples if layered else None) == samples
             renderer.destroy()
             if layered:
                 layered.destroy()
-        monkeypatch.setenv(ENV, "two-pass")
-        assert stereo_setup(scene, None, size, 1, GL.GL_DEPTH_COMPONENT24)[0] == "two-pass"
+
+    try:
+        check([("auto", 1, "two-pass", None), ("auto", 4, "two-pass", None),
+               ("multiview", 1, "multiview", 1), ("multiview", 4, "multiview", 1),
+               ("two-pass", 1, "two-pass", None)])
+        monkeypatch.setenv(ENV, "multiview")
+        check([(None, 1, "multiview", 1)])
+        monkeypatch.delenv(ENV)
+        monkeypatch.setattr(multiview, "SOFTWARE_RENDERERS", ())    # as if a GPU
+        check([("auto", 1, "multiview", 1), ("auto", 4, "two-pass", None)])
     finally:
         ctx.destroy()
+    both = frozenset(multiview.EXTENSIONS)
     with pytest.raises(StereoModeError, match="GL_OVR_multiview2"):
         choose("multiview", frozenset({"GL_OVR_multiview"}), size)
     with pytest.raises(StereoModeError, match="differ in size"):
-        choose("multiview", frozenset({"GL_OVR_multiview", "GL_OVR_multiview2"}),
-               [(320, 240), (300, 240)])
+        choose("multiview", both, [(320, 240), (300, 240)])
     with pytest.raises(StereoModeError, match="one of auto, multiview, two-pass"):
         choose("single-pass", frozenset(), size)
 

@@ -9,7 +9,8 @@ nothing on top of what the two-pass path's `MultisampleTarget` does; without MSA
 extra copy per eye (an array swapchain would save it; see docs/VR.md).
 
 `stereo_setup` decides at start (and logs it): multiview where the context has the extension,
-both eyes have the same size and the driver can attach the arrays, else the two-pass path,
+both eyes have the same size, the driver can attach the arrays and is no software rasteriser
+(llvmpipe: measured slower, see docs/VR.md), else the two-pass path,
 which draws every object once per eye. `--stereo` or STADTZEIT_VR_STEREO force either.
 """
 
@@ -62,10 +63,17 @@ def requested_mode(requested: str | None) -> str:
     return mode
 
 
+#: GL_RENDERER names of software rasterisers: multiview measured slower there (docs/VR.md)
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swrast")
+
+
 def choose(requested: str | None, extensions: frozenset[str],
-           eye_sizes: list[tuple[int, int]]) -> str:
+           eye_sizes: list[tuple[int, int]], renderer: str = "") -> str:
     """"multiview" or "two-pass" for `requested` ("auto", a forced mode, or None: the
-    environment's STADTZEIT_VR_STEREO, else auto)."""
+    environment's STADTZEIT_VR_STEREO, else auto). Auto takes multiview where the driver
+    (`extensions`, GL_RENDERER `renderer`) has it, unless it is a software rasteriser: on
+    Mesa's llvmpipe multiview draws the same pixels, copies both layers on top, and was
+    measured up to 2.5x slower on the demo site."""
     mode = requested_mode(requested)
     missing = [e for e in EXTENSIONS if e not in extensions]
     same_size = len(eye_sizes) == 2 and eye_sizes[0] == eye_sizes[1]
@@ -75,7 +83,8 @@ def choose(requested: str | None, extensions: frozenset[str],
         raise StereoModeError(f"multiview stereo was asked for, but {why}; use --stereo "
                               "two-pass or auto")
     if mode == "auto":
-        mode = "two-pass" if missing or not same_size else "multiview"
+        software = any(name in renderer.lower() for name in SOFTWARE_RENDERERS)
+        mode = "two-pass" if missing or not same_size or software else "multiview"
     return mode
 
 
@@ -157,13 +166,15 @@ class LayeredTarget:
 def stereo_setup(scene: VRScene, requested: str | None, eye_sizes: list[tuple[int, int]],
                  msaa: int, depth_format: int) -> tuple[str, Renderer, LayeredTarget | None]:
     """The stereo path for this context, its renderer and, for multiview, the layered target
-    both eyes are drawn into; logs which. Multiview where the driver has the extension and
-    can keep the MSAA asked for; a driver that can do multiview but not into multisampled
-    arrays (Mesa's llvmpipe 25) gets two passes with MSAA under "auto" (the picture first),
-    and multiview without MSAA when multiview is forced. A driver that names the extension but
-    fails to compile or attach falls back to two passes, unless multiview was forced."""
+    both eyes are drawn into; logs which. Multiview where the driver has the extension (and
+    is no software rasteriser: `choose`) and can keep the MSAA asked for; a driver that can
+    do multiview but not into multisampled arrays (as Mesa's llvmpipe 25, when forced) runs
+    multiview without MSAA if multiview is forced, else two passes with MSAA. A driver that
+    names the extension but fails to compile or attach falls back to two passes, unless
+    multiview was forced."""
     forced = requested_mode(requested) == "multiview"
-    mode = choose(requested, gl_extensions(), eye_sizes)
+    gl_renderer = (GL.glGetString(GL.GL_RENDERER) or b"").decode(errors="replace")
+    mode = choose(requested, gl_extensions(), eye_sizes, gl_renderer)
     if mode == "multiview":
         width, height = eye_sizes[0]
         layered: LayeredTarget | None = None
@@ -186,7 +197,7 @@ def stereo_setup(scene: VRScene, requested: str | None, eye_sizes: list[tuple[in
                 raise StereoModeError(f"multiview stereo was asked for but failed: {exc}") \
                     from exc
             log.info("multiview not used (%s)", exc)
-    log.info("stereo: two-pass (each eye drawn in turn)")
+    log.info("stereo: two-pass (each eye drawn in turn; %s)", gl_renderer)
     return "two-pass", Renderer(scene), None
 
 
