@@ -2,6 +2,17 @@
 
     python benchmarks/bench_vr.py --synthetic 2000000          # a generated mesh, no archive
     python benchmarks/bench_vr.py --archive PATH --site gasometer [--epoch ID] [--lod K]
+    python benchmarks/bench_vr.py --synthetic 200000 --stereo both    # the two paths
+    python benchmarks/bench_vr.py --synthetic 2000000 --view centre --cull both
+
+--stereo two-pass draws each eye in turn (one draw per object per eye), as VR mode does on
+drivers without GL_OVR_multiview2; multiview draws both eyes at once into a two-layer target and
+blits each layer into its eye's buffer, as VR mode does where the driver has it (Mesa 25's
+llvmpipe in the XR root does; Debian 12's Mesa 22 does not); both alternates the two, a block
+of frames each, and prints them side by side. --msaa N draws with N samples (two-pass: into
+MultisampleTarget, resolved; multiview: multisampled arrays, where the driver can). --cull
+both draws with and without view-frustum culling by tile, also alternating; "triangles drawn"
+says how many of the mesh's triangles were left after culling.
 
 Draws what `stadtzeit vr` draws (viewer/vr/renderer.py: the same shaders, buffers and calls)
 into two sRGB eye buffers of --size (default 2064x2208, a current headset's recommended size)
@@ -49,7 +60,14 @@ from viewer.vr.interaction import (  # noqa: E402
     Pose,
     WalkSurface,
 )
-from viewer.vr.renderer import EyeView, FrameView, OffscreenTarget, Renderer  # noqa: E402
+from viewer.vr.multiview import LayeredTarget, gl_extensions  # noqa: E402
+from viewer.vr.renderer import (  # noqa: E402
+    EyeView,
+    FrameView,
+    MultisampleTarget,
+    OffscreenTarget,
+    Renderer,
+)
 from viewer.vr.scene_data import ChangeField, EpochScene, Marker, VRScene  # noqa: E402
 
 #: per-eye field of view (radians: left, right, up, down) of a current standalone headset
@@ -126,12 +144,19 @@ def main() -> int:
     ap.add_argument("--size", default="2064x2208", help="per-eye size WxH")
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--view", choices=["miniature", "life-size"], default="miniature",
+    ap.add_argument("--view", choices=["miniature", "life-size", "centre"],
+                    default="miniature",
                     help="miniature: the whole site in view (every triangle drawn); life-size: "
-                         "standing at the south edge")
+                         "standing at the south edge, facing north; centre: standing in the "
+                         "middle of the site, facing north")
     ap.add_argument("--no-heatmap", action="store_true", help="scan colours, not the heatmap")
     ap.add_argument("--png", type=Path, help="save the left eye of the last frame")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
+    ap.add_argument("--stereo", choices=["two-pass", "multiview", "both"], default="two-pass")
+    ap.add_argument("--msaa", type=int, default=1, help="samples per pixel (default 1: none)")
+    ap.add_argument("--cull", choices=["on", "off", "both"], default="on",
+                    help="view-frustum culling by tile (off: every triangle; both: side by "
+                         "side)")
     args = ap.parse_args()
     width, height = (int(s) for s in args.size.lower().split("x"))
 
@@ -148,11 +173,28 @@ def main() -> int:
     print(f"scene: {scene.site_id} epoch {scene.epochs[epoch].id}: {n_faces:,} triangles, "
           f"{len(scene.epochs[epoch].mesh.vertices):,} vertices ({t_scene:.1f} s to make/read)")
 
+    stereo = ["two-pass", "multiview"] if args.stereo == "both" else [args.stereo]
+    if "multiview" in stereo and "GL_OVR_multiview2" not in gl_extensions():
+        print("this driver has no GL_OVR_multiview2: two-pass only", file=sys.stderr)
+        stereo = ["two-pass"]
+    culls = {"on": [True], "off": [False], "both": [True, False]}[args.cull]
+    # each configuration measured: "two-pass", "multiview", "... no cull"
+    configs = {f"{st}{'' if c else ' no cull'}": (st, c) for st in stereo for c in culls}
     t = time.perf_counter()
-    renderer = Renderer(scene)
+    renderers = {name: Renderer(scene, views=2 if st == "multiview" else 1, cull=c)
+                 for name, (st, c) in configs.items()}
     GL.glFinish()
-    t_upload = time.perf_counter() - t
+    t_upload = (time.perf_counter() - t) / len(configs)
     targets = [OffscreenTarget(width, height) for _ in range(2)]
+    multisample = [MultisampleTarget(width, height, args.msaa) for _ in range(2)] \
+        if args.msaa > 1 and "two-pass" in stereo else []
+    layered = None
+    if "multiview" in stereo:
+        try:
+            layered = LayeredTarget(width, height, args.msaa)
+        except RuntimeError as exc:
+            print(f"multiview with {args.msaa} samples: {exc}; two-pass only", file=sys.stderr)
+            configs = {k: v for k, v in configs.items() if v[0] == "two-pass"}
 
     t = time.perf_counter()
     mesh = scene.epochs[epoch].mesh
@@ -165,61 +207,97 @@ def main() -> int:
     inter = Interaction(surfaces, scene.bounds, [e.id for e in scene.epochs],
                         compare_with=[[c.a for c in e.changes] for e in scene.epochs],
                         start_epoch=epoch,
-                        mode=Mode(args.view), heatmap=not args.no_heatmap)
+                        mode=Mode.MINIATURE if args.view == "miniature" else Mode.LIFE_SIZE,
+                        heatmap=not args.no_heatmap)
     inter.update(InputFrame(0.0, head))
+    if args.view == "centre":
+        lo, hi = scene.bounds
+        inter.go_to(epoch, inter.heatmap, 0, False, (lo + hi) / 2, 0.0)
+        for k in range(60):                  # through the fade
+            inter.update(InputFrame(k / 60, head))
     # the right hand aims a teleport arc (a ray in the miniature) the whole time
     aim = Pose((0.15, 1.3, -0.3), (math.sin(-0.25), 0.0, 0.0, math.cos(-0.25)))
     views = eye_views(-0.45 if args.view == "miniature" else -0.15)
     from OpenGL.raw.GL.VERSION.GL_3_3 import glGetQueryObjectui64v  # after viewer.vr.gl
 
+    def draw_two_pass(r: Renderer, frame: FrameView) -> None:
+        for i, (eye, target) in enumerate(zip(views, targets, strict=True)):
+            if multisample:
+                r.draw(multisample[i].fbo, width, height, eye, frame)
+                multisample[i].resolve(target.fbo)
+            else:
+                r.draw(target.fbo, width, height, eye, frame)
+
+    def draw_multiview(r: Renderer, frame: FrameView) -> None:
+        r.draw(layered.fbo, width, height, views, frame)
+        for i, target in enumerate(targets):     # into each eye's (swapchain) image
+            layered.resolve(i, target.fbo)
+
+    draw = {"two-pass": draw_two_pass, "multiview": draw_multiview}
     query = int(np.atleast_1d(GL.glGenQueries(1))[0])
     result = ctypes.c_uint64()
-    python_ms, gpu_ms, frame_ms, inter_ms = [], [], [], []
-    for i in range(args.warmup + args.frames):
-        GL.glFinish()
-        c0, t0 = time.thread_time(), time.perf_counter()
-        inter.update(InputFrame(1.0 + i / 90, head, right=HandInput(aim, (0.0, 1.0))))
-        c1 = time.thread_time()
-        frame = FrameView(inter.stage_from_site(), epoch=inter.epoch_index,
-                          heatmap=inter.heatmap_visible, fade=inter.fade,
-                          miniature=inter.mode == Mode.MINIATURE, aim=inter.aim)
-        renderer.set_aim(inter.aim, frame.miniature)
-        GL.glBeginQuery(GL.GL_TIME_ELAPSED, query)
-        for eye, target in zip(views, targets, strict=True):
-            renderer.draw(target.fbo, width, height, eye, frame)
-        GL.glEndQuery(GL.GL_TIME_ELAPSED)
-        c2 = time.thread_time()
-        GL.glFinish()
-        t2 = time.perf_counter()
-        glGetQueryObjectui64v(query, GL.GL_QUERY_RESULT, ctypes.byref(result))
-        if i >= args.warmup:
-            python_ms.append((c2 - c0) * 1e3)
-            inter_ms.append((c1 - c0) * 1e3)
-            gpu_ms.append(result.value / 1e6)
-            frame_ms.append((t2 - t0) * 1e3)
+    figures = {path: {"python": [], "interaction": [], "gpu": [], "frame": [], "drawn": []}
+               for path in configs}
+    block = 10          # frames per configuration in turn: all see the same load
+    for path, (st, _) in configs.items():
+        for _ in range(args.warmup):
+            draw[st](renderers[path], FrameView(inter.stage_from_site(), epoch=inter.epoch_index,
+                                 heatmap=inter.heatmap_visible,
+                                 miniature=inter.mode == Mode.MINIATURE))
+    i = 0
+    while any(len(f["frame"]) < args.frames for f in figures.values()):
+        for path, (st, _) in configs.items():
+            for _ in range(min(block, args.frames - len(figures[path]["frame"]))):
+                GL.glFinish()
+                c0, t0 = time.thread_time(), time.perf_counter()
+                inter.update(InputFrame(1.0 + i / 90, head, right=HandInput(aim, (0.0, 1.0))))
+                i += 1
+                c1 = time.thread_time()
+                frame = FrameView(inter.stage_from_site(), epoch=inter.epoch_index,
+                                  heatmap=inter.heatmap_visible, fade=inter.fade,
+                                  miniature=inter.mode == Mode.MINIATURE, aim=inter.aim)
+                renderers[path].set_aim(inter.aim, frame.miniature)
+                GL.glBeginQuery(GL.GL_TIME_ELAPSED, query)
+                draw[st](renderers[path], frame)
+                GL.glEndQuery(GL.GL_TIME_ELAPSED)
+                c2 = time.thread_time()
+                GL.glFinish()
+                t2 = time.perf_counter()
+                glGetQueryObjectui64v(query, GL.GL_QUERY_RESULT, ctypes.byref(result))
+                f = figures[path]
+                f["python"].append((c2 - c0) * 1e3)
+                f["interaction"].append((c1 - c0) * 1e3)
+                f["gpu"].append(result.value / 1e6)
+                f["frame"].append((t2 - t0) * 1e3)
+                f["drawn"].append(renderers[path].drawn_faces)
     if args.png:
         from PIL import Image
 
         Image.fromarray(targets[0].read()[:, :, :3]).save(args.png)
 
-    rows = {"python": median_p95(python_ms), "  of which interaction": median_p95(inter_ms),
-            "gpu": median_p95(gpu_ms), "frame": median_p95(frame_ms)}
     colours = "heatmap" if inter.heatmap_visible else "scan colours"
-    print(f"stereo {width}x{height} x 2, {args.view}, {colours}, {args.frames} frames")
-    print(f"{'':24} {'median ms':>10} {'p95 ms':>8}")
-    for name, (med, p95) in rows.items():
-        print(f"{name:24} {med:10.2f} {p95:8.2f}")
+    print(f"stereo {width}x{height} x 2, {args.view}, {colours}, {args.frames} frames per "
+          f"configuration, MSAA {args.msaa}, load average {os.getloadavg()[0]:.1f} at the end")
+    names = {"python": "python", "interaction": "  of which interaction", "gpu": "gpu",
+             "frame": "frame", "drawn": "triangles drawn"}
+    print(f"{'median (p95) ms':24}" + "".join(f"{p:>20}" for p in configs))
+    stats = {p: {k: median_p95(v) for k, v in figures[p].items()} for p in configs}
+    for key, name in names.items():
+        print(f"{name:24}" + "".join(f"{stats[p][key][0]:12.2f} ({stats[p][key][1]:5.2f})"
+                                     for p in configs))
     print(f"upload {t_upload * 1e3:.0f} ms, walkable-surface index {t_surface * 1e3:.0f} ms")
     if args.json:
         args.json.write_text(json.dumps({
             "renderer": info, "triangles": n_faces, "size": [width, height], "view": args.view,
-            "heatmap": inter.heatmap_visible, "frames": args.frames,
-            "median_ms": {k.strip(): v[0] for k, v in rows.items()},
-            "p95_ms": {k.strip(): v[1] for k, v in rows.items()},
+            "heatmap": inter.heatmap_visible, "frames": args.frames, "msaa": args.msaa,
+            "load_average": os.getloadavg(),
+            "median_ms": {p: {k: v[0] for k, v in stats[p].items()} for p in configs},
+            "p95_ms": {p: {k: v[1] for k, v in stats[p].items()} for p in configs},
             "upload_ms": t_upload * 1e3, "surface_ms": t_surface * 1e3}, indent=2))
-    for target in targets:
+    for target in [*targets, *multisample, *([layered] if layered else [])]:
         target.destroy()
-    renderer.destroy()
+    for r in renderers.values():
+        r.destroy()
     ctx.destroy()
     return 0
 

@@ -71,3 +71,13 @@ def test_runtime_available_says_no(tmp_path, monkeypatch):
     monkeypatch.setenv("XR_RUNTIME_JSON", str(broken_runtime(tmp_path)))
     assert runtime_available() is False                       # asked in a child process
     assert ("xr" in sys.modules) == loaded                    # the runtime never came here
+
+
+def test_an_unknown_stereo_mode_fails_before_the_runtime(tmp_path):
+    env = {**no_runtime_env(tmp_path), "STADTZEIT_VR_STEREO": "single"}
+    done = run_cli(["vr", "somesite", "--archive", str(tmp_path / "nowhere")], env)
+    assert done.returncode == 1, done.stderr
+    assert "stereo mode 'single'" in done.stderr and "auto, multiview, two-pass" in done.stderr
+    assert "no OpenXR runtime" not in done.stderr and "Traceback" not in done.stderr
+    bad = run_cli(["vr", "somesite", "--stereo", "one-pass"], env)
+    assert bad.returncode == 2 and "invalid choice: 'one-pass'" in bad.stderr

@@ -250,3 +250,61 @@ def test_gl_calls_per_frame_do_not_grow_with_the_mesh(gl, scene, monkeypatch):
                "glGenVertexArrays"}
     assert not uploads & set(counts[0])                     # data went up once, at the start
     assert counts[0].count("glDrawElements") == 3           # one draw call per eye
+
+
+def test_without_the_multiview_extension_both_eyes_are_drawn_in_turn(gl, scene, monkeypatch):
+    """The fallback, on a driver without GL_OVR_multiview2 (Mesa 22 on the host; the XR
+    root's Mesa 25 has it: tests/test_vr_runtime.py compares the two paths there)."""
+    from viewer.vr.gl import GL
+    from viewer.vr.multiview import ENV, StereoModeError, gl_extensions, stereo_setup
+
+    if "GL_OVR_multiview2" in gl_extensions():
+        pytest.skip("this driver has GL_OVR_multiview2 (the runtime tests cover it)")
+    monkeypatch.delenv(ENV, raising=False)
+    mode, r, layered = stereo_setup(scene, "auto", [(64, 64), (64, 64)], 4,
+                                    GL.GL_DEPTH_COMPONENT24)
+    r.destroy()
+    assert (mode, r.views, layered) == ("two-pass", 1, None)
+    with pytest.raises(StereoModeError, match="lacks GL_OVR_multiview"):
+        stereo_setup(scene, "multiview", [(64, 64), (64, 64)], 4, GL.GL_DEPTH_COMPONENT24)
+
+
+def test_tiles_no_eye_sees_are_left_out_and_the_picture_stays(gl, scene):
+    """Culling by tile on the test site (100 x 100 m, 2 triangles per m², tiles of about
+    12.5 m): looking straight down from 6 m at (20, 20) with a ±0.75 rad view sees a square of
+    about 11 m (the open ground north of the new hall): about 4 of the 64 tiles are drawn, at
+    least every triangle in that square, and the picture is the one without culling. Looking
+    at the sky draws none; the miniature draws all."""
+    from viewer.vr.xform import SITE_TO_STAGE
+
+    down = (math.sin(-math.pi / 4), 0.0, 0.0, math.cos(-math.pi / 4))
+    eye_down = EyeView(pose_matrix((20.0, 6.0, -20.0), down), FOV)   # stage: site (20, 20, 6)
+    eye_up = EyeView(pose_matrix((20.0, 6.0, -20.0), (-down[0], 0.0, 0.0, down[3])), FOV)
+    frame = FrameView(SITE_TO_STAGE, epoch=1)
+    culled, whole = Renderer(scene), Renderer(scene, cull=False)
+    target = OffscreenTarget(SIZE, SIZE)
+    try:
+        images = []
+        for r in (culled, whole):
+            r.draw(target.fbo, SIZE, SIZE, eye_down, frame)
+            images.append(target.read())
+        drawn, total = culled.drawn_faces, whole.drawn_faces
+        culled.draw(target.fbo, SIZE, SIZE, eye_up, frame)
+        sky_faces = culled.drawn_faces
+        culled.draw(target.fbo, SIZE, SIZE, eye(), FrameView(miniature(scene), epoch=1,
+                                                            miniature=True))
+        miniature_faces = culled.drawn_faces
+    finally:
+        target.destroy()
+        culled.destroy()
+        whole.destroy()
+    mesh = scene.epochs[1].mesh
+    centre = mesh.vertices[mesh.faces].mean(axis=1)
+    half = 6.0 * math.tan(0.75)
+    seen = (np.abs(centre[:, 0] - 20) < half) & (np.abs(centre[:, 1] - 20) < half)
+    assert total == len(mesh.faces) == miniature_faces
+    assert seen.sum() <= drawn <= 0.1 * total, (seen.sum(), drawn, total)
+    assert sky_faces == 0
+    np.testing.assert_array_equal(images[0], images[1])
+    sky = np.abs(images[0][..., :3].astype(int) - SKY).max(axis=-1) <= 2
+    assert not sky.any()                             # it did look at the ground

@@ -115,9 +115,12 @@ def test_egl_session_through_every_state_to_a_clean_exit(scene):
     assert r.epoch == B and r.mode == "miniature" and r.heatmap
 
 
-def test_glx_session_on_xvfb_at_life_size(scene, xvfb):
-    r = run(scene, frames=5, graphics="glx", capture_last=True)
-    assert r.graphics == "glx"
+@pytest.mark.parametrize("stereo", [{}, {"stereo": "multiview", "msaa": 1}],
+                         ids=["auto", "multiview"])
+def test_glx_session_on_xvfb_at_life_size(scene, xvfb, stereo):
+    """Also multiview on GLX: its attach function found through GLX, not EGL."""
+    r = run(scene, frames=5, graphics="glx", capture_last=True, **stereo)
+    assert r.graphics == "glx" and r.stereo == stereo.get("stereo", "two-pass")
     assert in_order(r.states, ORDER) and r.states[-1] == "EXITING", r.states
     img = r.captures[0]
     h, w = img.shape[:2]
@@ -189,9 +192,12 @@ def test_significant_only_greys_what_is_below_the_level_of_detection(scene):
     assert light_grey(after).sum() > light_grey(before).sum() + 1000
 
 
-def test_a_story_played_to_its_end_with_its_text_in_view(scene):
+@pytest.mark.parametrize("stereo", [{}, {"stereo": "multiview", "msaa": 1}],
+                         ids=["auto", "multiview"])
+def test_a_story_played_to_its_end_with_its_text_in_view(scene, stereo):
     """The stored three-stop story: next on the controller steps through it; at each stop the
-    left eye shows the stop's card (dark, with light text) left of the middle of the view."""
+    left eye shows the stop's card (dark, with light text) left of the middle of the view, and
+    the last stop's picture on its card."""
     from viewer.vr.interaction import InputFrame
 
     def script(n: int, inp: InputFrame) -> InputFrame:
@@ -199,7 +205,8 @@ def test_a_story_played_to_its_end_with_its_text_in_view(scene):
         return inp
 
     r = run(scene, frames=75, script=script, story=scene.story(vr_site.STORY),
-            capture_stops=True)
+            capture_stops=True, **stereo)
+    assert r.stereo == stereo.get("stereo", "two-pass")     # auto on llvmpipe: two passes
     assert r.stops == ["overview", "new-hall", "today"] and r.events.count("story") == 3
     assert sorted(r.stop_captures) == sorted(r.stops)
     for stop_id, img in r.stop_captures.items():
@@ -210,7 +217,109 @@ def test_a_story_played_to_its_end_with_its_text_in_view(scene):
         rows, cols = np.nonzero(dark)                  # the card's box: text is light in it
         card = middle[rows.min():rows.max(), cols.min():cols.max()]
         assert (card.min(axis=-1) > 110).sum() > 30, f"{stop_id}: no text on the card"
+        # the last stop's picture on its card, and only there
+        picture = (np.abs(img[..., :3].astype(int) - vr_site.PICTURE_GREEN).max(axis=-1) < 30)
+        if stop_id == "today":
+            assert picture.sum() > 100, f"{stop_id}: no picture ({picture.sum()} pixels)"
+        else:
+            assert not picture.any(), f"{stop_id} has no picture, yet shows one"
     assert r.epoch == B and r.mode == "miniature"
+
+
+def redraw(scene, size: tuple[int, int], views, frame, stereo: str) -> list[np.ndarray]:
+    """Both eyes of a frame drawn again offscreen, on a new EGL context, by the `stereo`
+    path (no MSAA)."""
+    from viewer.vr.context import EGLContext
+    from viewer.vr.multiview import LayeredTarget
+    from viewer.vr.renderer import OffscreenTarget, Renderer
+
+    (w, h), ctx = size, EGLContext()
+    try:
+        r = Renderer(scene, views=2 if stereo == "multiview" else 1)
+        if stereo == "multiview":
+            layered = LayeredTarget(w, h)
+            r.draw(layered.fbo, w, h, views, frame)
+            images = [layered.read(i) for i in range(2)]
+            layered.destroy()
+        else:
+            images = []
+            for eye in views:
+                target = OffscreenTarget(w, h)
+                r.draw(target.fbo, w, h, eye, frame)
+                images.append(target.read())
+                target.destroy()
+        r.destroy()
+        return images
+    finally:
+        ctx.destroy()
+
+
+@pytest.mark.parametrize("stereo,other", [("multiview", "two-pass"), ("two-pass", "multiview")])
+def test_multiview_and_two_pass_give_the_same_swapchain_images(scene, stereo, other):
+    """Llvmpipe in the root has GL_OVR_multiview2. A session on each path (no MSAA: llvmpipe
+    cannot draw multiview into multisampled arrays): the swapchain images read back are those
+    the other path draws for the same eyes and frame (the simulated head moves with time, so
+    two sessions never see the same view: the other path redraws this session's last one)."""
+    r = run(scene, frames=6, mode="miniature", heatmap=True, capture_last=True, msaa=1,
+            stereo=stereo)
+    assert r.stereo == stereo and r.states[-1] == "EXITING"
+    assert len(r.last_views) == 2 and r.last_frame is not None
+    again = redraw(scene, r.eye_size, r.last_views, r.last_frame, other)
+    for eye in (0, 1):
+        check_heatmap(r.captures[eye])
+        diff = np.abs(r.captures[eye][..., :3].astype(int) - again[eye][..., :3]).max(axis=-1)
+        assert (diff > 2).mean() < 0.001, f"eye {eye}: {(diff > 2).mean():.2%} differ"
+    # the two eyes are not one picture twice: each layer has its own view
+    assert (np.abs(r.captures[0].astype(int) - r.captures[1]).max(axis=-1) > 2).mean() > 0.01
+
+
+def test_stereo_path_chosen_from_what_the_driver_can_do(scene, monkeypatch):
+    """On llvmpipe auto draws two passes (a software rasteriser: multiview measured slower);
+    forced multiview runs, with MSAA asked for without it (llvmpipe cannot attach multisampled
+    arrays for multiview). Were llvmpipe a GPU, auto would take multiview without MSAA and keep
+    two passes with 4x MSAA (the picture keeps its MSAA). A mode the driver cannot do, or an
+    unknown one, is a clear error."""
+    from viewer.vr import multiview
+    from viewer.vr.context import EGLContext
+    from viewer.vr.gl import GL
+    from viewer.vr.multiview import ENV, StereoModeError, choose, stereo_setup
+
+    monkeypatch.delenv(ENV, raising=False)
+    ctx = EGLContext()
+    size = [(320, 240), (320, 240)]
+    assert choose("auto", frozenset(multiview.EXTENSIONS), size,
+                  "NVIDIA H100 80GB HBM3/PCIe/SSE2") == "multiview"
+    assert choose("auto", frozenset(multiview.EXTENSIONS), size,
+                  "llvmpipe (LLVM 19.1.7, 256 bits)") == "two-pass"
+
+    def check(cases) -> None:
+        for requested, msaa, mode, samples in cases:
+            got, renderer, layered = stereo_setup(scene, requested, size, msaa,
+                                                  GL.GL_DEPTH_COMPONENT24)
+            assert (got, renderer.views) == (mode, 2 if mode == "multiview" else 1), requested
+            assert (layered.samples if layered else None) == samples
+            renderer.destroy()
+            if layered:
+                layered.destroy()
+
+    try:
+        check([("auto", 1, "two-pass", None), ("auto", 4, "two-pass", None),
+               ("multiview", 1, "multiview", 1), ("multiview", 4, "multiview", 1),
+               ("two-pass", 1, "two-pass", None)])
+        monkeypatch.setenv(ENV, "multiview")
+        check([(None, 1, "multiview", 1)])
+        monkeypatch.delenv(ENV)
+        monkeypatch.setattr(multiview, "SOFTWARE_RENDERERS", ())    # as if a GPU
+        check([("auto", 1, "multiview", 1), ("auto", 4, "two-pass", None)])
+    finally:
+        ctx.destroy()
+    both = frozenset(multiview.EXTENSIONS)
+    with pytest.raises(StereoModeError, match="GL_OVR_multiview2"):
+        choose("multiview", frozenset({"GL_OVR_multiview"}), size)
+    with pytest.raises(StereoModeError, match="differ in size"):
+        choose("multiview", both, [(320, 240), (300, 240)])
+    with pytest.raises(StereoModeError, match="one of auto, multiview, two-pass"):
+        choose("single-pass", frozenset(), size)
 
 
 def test_cli_end_to_end_with_a_screenshot(archive_root, tmp_path):
@@ -260,13 +369,17 @@ def start_cli(args: list[str], prefix: list[str] | None = None) -> subprocess.Po
     return proc
 
 
-def test_ctrl_c_ends_the_session_cleanly_and_keeps_the_last_frame(archive_root, tmp_path):
+@pytest.mark.parametrize("stereo", [[], ["--stereo", "multiview", "--msaa", "1"]])
+def test_ctrl_c_ends_the_session_cleanly_and_keeps_the_last_frame(archive_root, tmp_path,
+                                                                   stereo):
+    """Also forced multiview: the last frame is drawn again into a layered target."""
     png = tmp_path / "left.png"
     proc = start_cli(["--archive", str(archive_root), "--screenshot", str(png), "--start",
-                      "miniature", "--heatmap"])
+                      "miniature", "--heatmap", *stereo])
     proc.send_signal(signal.SIGINT)
     err = proc.stderr.read()
     assert proc.wait(60) == 0, err
+    assert f"{'multiview' if stereo else 'two-pass'} stereo" in err
     assert "STOPPING > IDLE > EXITING" in err or ("STOPPING" in err and "EXITING" in err)
     assert "left eye saved" in err
     from PIL import Image

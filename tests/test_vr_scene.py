@@ -12,7 +12,7 @@ from vr_site import A, B
 
 from archive import Archive
 from viewer.model.change_display import colour_scale
-from viewer.vr.panel import PanelState, render_panel
+from viewer.vr.panel import CARD_IMAGE_SHARE, CardState, PanelState, render_card, render_panel
 from viewer.vr.scene_data import SceneError, load_scene
 from viewer.vr.xform import (
     SITE_TO_STAGE,
@@ -59,6 +59,9 @@ def test_stories_come_with_the_scene(archive_root):
     assert [st.id for st in scene.story(vr_site.STORY).stops] == ["overview", "new-hall", "today"]
     with pytest.raises(SceneError, match="no story 'nope'.*tour"):
         scene.story("nope")
+    # the last stop's picture, as a file of the site object
+    assert list(scene.images) == [vr_site.PICTURE]
+    assert scene.images[vr_site.PICTURE].read_bytes() == vr_site.picture()
 
 
 def test_lod_follows_the_triangle_budget(archive_root):
@@ -199,3 +202,66 @@ def test_coarser_levels_load_and_far_views_draw_them(archive_root):
     assert detail_level(b, 5000.0, pixel, change_from=A) == 0  # the heatmap needs lod0
     forced = load_scene(archive_root, lod=0)
     assert [len(e.levels) for e in forced.epochs] == [1, 1]   # --lod: that one only
+
+
+def colour(img: np.ndarray, rgb) -> np.ndarray:
+    return (np.abs(img[..., :3].astype(int) - rgb).max(axis=-1) <= 12) & (img[..., 3] == 255)
+
+
+def test_a_stop_picture_stands_right_of_its_text_whole(tmp_path):
+    png = tmp_path / "today.png"
+    png.write_bytes(vr_site.picture())
+    text = "Die neue Halle steht seit 2021 an der Ostseite des Blocks. " * 3
+    card = render_card(CardState("Heute", text, "Rundgang · 3/3", png))
+    plain = render_card(CardState("Heute", text, "Rundgang · 3/3"))
+    green, magenta = colour(card, vr_site.PICTURE_GREEN), colour(card, vr_site.PICTURE_MAGENTA)
+    assert not colour(plain, vr_site.PICTURE_GREEN).any()
+    h, w = card.shape[:2]
+    rows, cols = np.nonzero(green | magenta)
+    assert cols.min() >= w * (1 - CARD_IMAGE_SHARE) - w / 18 - 2     # in the right-hand box
+    aspect = (np.ptp(cols) + 1) / (np.ptp(rows) + 1)
+    assert abs(aspect - 1.5) < 0.03, aspect                            # whole, not stretched
+    assert 1.8 < green.sum() / max(magenta.sum(), 1) < 2.2             # a third magenta...
+    assert np.nonzero(magenta)[1].min() > np.nonzero(green)[1].max() - 3   # ...on the right
+    light = (card[..., :3].min(axis=-1) > 200) & (card[..., 3] == 255)
+    body = light[h // 4:, : int(w * (1 - CARD_IMAGE_SHARE)) - w // 18]
+    assert body.sum() > 1000                                           # the text, left of it
+    assert not light[h // 4: int(h * 0.8), cols.min():].any()         # none under the picture
+
+
+def test_a_broken_stop_picture_leaves_the_text_and_says_which_file(tmp_path, caplog):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"not a JPEG")
+    card = render_card(CardState("Heute", "Text", "", bad))
+    assert np.array_equal(card, render_card(CardState("Heute", "Text", "")))
+    assert "broken.jpg" in caplog.text and "cannot be shown" in caplog.text
+
+
+def test_tiles_cover_every_triangle_once_and_a_view_sees_its_side():
+    """Tiles of the test site's mesh: a permutation of the faces in contiguous runs, each
+    inside its box; an (orthographic) view of the west half keeps the tiles that reach into
+    it, one of the east half the others' complement, both views together every tile."""
+    from viewer.vr.culling import make_tiles
+
+    mesh = vr_site.grid(B)
+    tiles = make_tiles(mesh.vertices, mesh.faces)
+    assert len(tiles.first) == 64
+    np.testing.assert_array_equal(np.sort(tiles.order), np.arange(len(mesh.faces)))
+    np.testing.assert_array_equal(tiles.first[1:], np.cumsum(tiles.count)[:-1])
+    corners = mesh.vertices[mesh.faces[tiles.order]]
+    tile_of = np.repeat(np.arange(64), tiles.count)
+    assert (corners.min(axis=1) >= tiles.lo[tile_of] - 1e-6).all()
+    assert (corners.max(axis=1) <= tiles.hi[tile_of] + 1e-6).all()
+
+    def ortho(x0: float, x1: float) -> np.ndarray:       # x0..x1, y -50..50, z -1..20
+        m = np.diag([2 / (x1 - x0), 2 / 100, 2 / 21, 1.0])
+        m[:3, 3] = [-(x1 + x0) / (x1 - x0), 0.0, -19 / 21]
+        return m
+
+    west, east = tiles.visible([ortho(-50, -0.01)]), tiles.visible([ortho(0.01, 50)])
+    np.testing.assert_array_equal(west, tiles.lo[:, 0] <= -0.01)
+    np.testing.assert_array_equal(east, tiles.hi[:, 0] >= 0.01)
+    assert tiles.visible([ortho(-50, -0.01), ortho(0.01, 50)]).all()
+    assert not tiles.visible([ortho(60, 80)]).any()
+    first, count = tiles.runs(west)
+    assert count.sum() == tiles.count[west].sum() and len(first) == 8   # a run per row

@@ -29,6 +29,8 @@ NEW = (10.0, 30.0, -10.0, 10.0, 10.0)      # epoch B
 NO_VALUE_Y = 45.0                          # change values are NaN north of this
 LEVEL_OF_DETECTION = 0.5                   # metres, in the change product's summary
 STORY = "tour"                             # a three-stop story stored with the site
+PICTURE = "stories/img/today.png"          # the last stop's picture: green, a magenta right half
+PICTURE_GREEN, PICTURE_MAGENTA = (20, 210, 40), (220, 30, 200)
 
 
 def heights(x: np.ndarray, y: np.ndarray, epoch: str) -> np.ndarray:
@@ -69,7 +71,22 @@ def story() -> dict:
                 stop("overview", [-60, -60, 80], [0, 0, 0], A, "Overview"),
                 stop("new-hall", [20, -40, 1.6], [20, 0, 5], B, "New hall", epoch_a=A,
                      compare="heatmap"),
-                stop("today", [0, -80, 120], [0, 0, 0], B, "Today")]}
+                stop("today", [0, -80, 120], [0, 0, 0], B, "Today", image=PICTURE)]}
+
+
+def picture() -> bytes:
+    """The last stop's picture as PNG: 300 x 200, green with its right third magenta (colours
+    found nowhere else in the site, so a pixel of them in a frame is the picture)."""
+    import io
+
+    from PIL import Image
+
+    img = np.zeros((200, 300, 3), np.uint8)
+    img[:] = PICTURE_GREEN
+    img[:, 200:] = PICTURE_MAGENTA
+    out = io.BytesIO()
+    Image.fromarray(img).save(out, format="PNG")
+    return out.getvalue()
 
 
 def manifest() -> dict:
@@ -106,5 +123,6 @@ def build(base: Path, lods: tuple[int, ...] = (101, 51)) -> Path:
         # exact values: anything beyond half a metre is real change
         w.add_json(f"changes/{A}__{B}/m3c2/summary.json",
                    {"method": "m3c2", "level_of_detection": LEVEL_OF_DETECTION})
+        w.add_bytes(PICTURE, picture())
         w.add_json(f"stories/{STORY}.json", story())
     return root

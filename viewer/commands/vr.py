@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the desktop viewer's Open in VR passes its view)")
     p.add_argument("--msaa", type=int, default=4, metavar="N",
                    help="anti-aliasing samples per pixel (default 4; 1: none)")
+    p.add_argument("--stereo", choices=["auto", "multiview", "two-pass"], default=None,
+                   help="multiview: both eyes in one pass (GL_OVR_multiview2); two-pass: one "
+                        "eye after the other; default auto (multiview where the driver has "
+                        "it; STADTZEIT_VR_STEREO sets the default)")
     p.add_argument("--seated", action="store_true",
                    help="a seated station: show the site from a standing adult's eye height "
                         "whatever the visitor's (also for wheelchair users and children)")
@@ -87,8 +91,10 @@ def _language(value: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from viewer.vr.multiview import requested_mode
     from viewer.vr.session import probe, unavailable
 
+    requested_mode(args.stereo)     # a bad STADTZEIT_VR_STEREO fails before anything starts
     if sys.platform.startswith("linux") and not runtime_configured():
         raise unavailable("no runtime is configured: no XR_RUNTIME_JSON and no "
                           "openxr/1/active_runtime.json")
@@ -109,11 +115,12 @@ def run(args: argparse.Namespace) -> int:
                     graphics=args.graphics, mode=args.start, heatmap=args.heatmap,
                     language=_language(args.language), seated=args.seated,
                     reset_after_s=args.reset_after or None, story=story,
-                    start_view=args.view, msaa=args.msaa)
+                    start_view=args.view, msaa=args.msaa, stereo=args.stereo)
     work = sorted(result.work_ms)
     median = work[len(work) // 2] if work else 0.0
     print(f"{result.runtime} / {result.system} ({result.graphics}, {result.space} space, "
-          f"{result.eye_size[0]}x{result.eye_size[1]} per eye): {result.frames} frames drawn, "
+          f"{result.eye_size[0]}x{result.eye_size[1]} per eye, {result.stereo} stereo): "
+          f"{result.frames} frames drawn, "
           f"median {median:.1f} ms of work per frame; states {' > '.join(result.states)}",
           file=sys.stderr)
     if args.screenshot is not None:

@@ -24,6 +24,7 @@ from viewer.vr.cards import card_at
 from viewer.vr.gl import GL
 from viewer.vr.interaction import InputFrame, Interaction, Mode, WalkSurface
 from viewer.vr.interrupt import StopFlag, stop_on_sigint
+from viewer.vr.multiview import LayeredTarget, stereo_setup
 from viewer.vr.panel import (
     CARD_METRES,
     PANEL_WIDTH,
@@ -87,6 +88,9 @@ class VRResult:
     epoch: str = ""                                     # shown at the end
     mode: str = ""
     heatmap: bool = False
+    stereo: str = ""                                    # "multiview" or "two-pass"
+    last_views: list[EyeView] = field(default_factory=list)   # the last frame drawn: its eyes
+    last_frame: FrameView | None = None                       # ...and what they showed
 
 
 def _rot_x(angle: float) -> np.ndarray:
@@ -107,7 +111,7 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
            seated: bool = False, reset_after_s: float | None = 60.0,
            story: Story | None = None, capture_stops: bool = False,
            start_view: tuple[Sequence[float], Sequence[float]] | None = None,
-           msaa: int = 4) -> VRResult:
+           msaa: int = 4, stereo: str | None = None) -> VRResult:
     """Show `scene` in the headset until the user (or the runtime) ends the session, or for
     `frames` frames. `script(frame_number, input)` may replace the controllers' input (tests;
     `present=False` takes the headset off); `capture_last` keeps both eyes' pixels of the last
@@ -117,7 +121,9 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
     visitor who does nothing is taken round it; `capture_stops` keeps the left eye's pixels of
     each stop once its fade is over (tests). `start_view` (camera position, focal point in the
     site frame: the desktop viewer's view) is where the visit starts. `msaa` samples per pixel
-    (1: none), resolved into the swapchain images."""
+    (1: none), resolved into the swapchain images. `stereo`: "multiview" (both eyes in one
+    pass, GL_OVR_multiview2), "two-pass" (one eye after the other) or "auto" (multiview where
+    the driver has it); None: STADTZEIT_VR_STEREO, else auto."""
     result = VRResult()
     with stop_on_sigint() as stop, XRSession(graphics) as xs:
         result.runtime, result.system, result.graphics = (xs.runtime_name, xs.system_name,
@@ -128,7 +134,7 @@ def run_vr(scene: VRScene, epoch: str | None = None, frames: int | None = None,
         try:
             _loop(xs, scene, result, stop, epoch, frames, screenshot, mode, heatmap,
                   language, script, capture_last, timeout_s, seated, reset_after_s, story,
-                  capture_stops, start_view, msaa)
+                  capture_stops, start_view, msaa, stereo)
         except LOST as exc:        # the runtime died under us: no LOSS_PENDING first
             xs.lost = True
             log.debug("runtime lost: %r", exc)
@@ -144,12 +150,15 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
           script: Callable[[int, InputFrame], InputFrame] | None, capture_last: bool,
           timeout_s: float | None, seated: bool, reset_after_s: float | None,
           story: Story | None, capture_stops: bool,
-          start_view: tuple[Sequence[float], Sequence[float]] | None, msaa: int) -> None:
+          start_view: tuple[Sequence[float], Sequence[float]] | None, msaa: int,
+          stereo: str | None) -> None:
     xs.context.make_current()
-    renderer = Renderer(scene)
     depth = xs.depth_format or GL.GL_DEPTH_COMPONENT24
+    result.stereo, renderer, layered = stereo_setup(
+        scene, stereo, [(e.width, e.height) for e in xs.eyes], msaa, depth)
+    multiview = layered is not None
     samples = [MultisampleTarget(eye.width, eye.height, msaa, depth) for eye in xs.eyes] \
-        if msaa > 1 else []
+        if msaa > 1 and not multiview else []
     actions = Actions(xs.instance, xs.session, xs.enabled_extensions)
     result.profiles = [p.profile for p in actions.profiles if p.accepted]
     # the first epoch's walkable surface now (the start point stands on it), the others in
@@ -266,14 +275,20 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                                   hand_mats, panel, card)
                 renderer.set_aim(inter.aim, frame.miniature)
                 last = frames is not None and result.frames + 1 >= frames
-                last_views = []
-                for i, view in enumerate(views):
+                last_views = [EyeView(_pose(v.pose), (v.fov.angle_left, v.fov.angle_right,
+                                                      v.fov.angle_up, v.fov.angle_down))
+                              for v in views]
+                with_depth = xs.depth_format is not None
+                if layered is not None:     # both eyes at once, then into their swapchains
+                    renderer.draw(layered.fbo, layered.width, layered.height, last_views,
+                                  frame)
+                for i, eye in enumerate(last_views):
                     fbo, w, h = xs.acquire(i)
-                    eye = EyeView(_pose(view.pose), (view.fov.angle_left, view.fov.angle_right,
-                                                     view.fov.angle_up, view.fov.angle_down))
-                    if samples:
+                    if layered is not None:
+                        layered.resolve(i, fbo, with_depth)
+                    elif samples:
                         renderer.draw(samples[i].fbo, w, h, eye, frame)
-                        samples[i].resolve(fbo, with_depth=xs.depth_format is not None)
+                        samples[i].resolve(fbo, with_depth)
                     else:
                         renderer.draw(fbo, w, h, eye, frame)
                     if last and (capture_last or (screenshot is not None and i == 0)):
@@ -282,7 +297,6 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
                         result.stop_captures[stop_to_capture] = renderer.read_pixels(fbo, w, h)
                         stop_to_capture = None
                     xs.release(i)
-                    last_views.append(eye)
                 last_frame = frame
                 result.frames += 1
             xs.end_frame(fs, views, frame.near_far if frame else (0.05, 10000.0))
@@ -291,13 +305,19 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
             if frames is not None and result.frames >= frames:
                 xs.request_exit()
         result.epoch, result.mode, result.heatmap = inter.epoch, inter.mode.value, inter.heatmap
+        result.last_views, result.last_frame = last_views, last_frame
         if screenshot is not None:
             image = result.captures.get(0)
             if image is None and last_frame is not None:   # ended by the user: draw it again
                 w, h = xs.eyes[0].width, xs.eyes[0].height
-                target = OffscreenTarget(w, h)
-                renderer.draw(target.fbo, w, h, last_views[0], last_frame)
-                image = target.read()
+                if multiview:
+                    target = LayeredTarget(w, h, 1, depth)
+                    renderer.draw(target.fbo, w, h, last_views, last_frame)
+                    image = target.read(0)
+                else:
+                    target = OffscreenTarget(w, h)
+                    renderer.draw(target.fbo, w, h, last_views[0], last_frame)
+                    image = target.read()
                 target.destroy()
             if image is not None:
                 from PIL import Image
@@ -309,7 +329,7 @@ def _loop(xs: XRSession, scene: VRScene, result: VRResult, stop: StopFlag,
             xs.context.make_current()
             actions.destroy()
             renderer.destroy()
-            for target in samples:
+            for target in [*samples, *([layered] if layered else [])]:
                 target.destroy()
         except (xr.XrException, RuntimeError) as exc:   # a lost runtime: nothing to free
             log.debug("cleanup after the session: %s", exc)
@@ -325,8 +345,9 @@ def _show_stop(inter: Interaction, renderer: Renderer, scene: VRScene, player: S
                 place.bearing)
     n = len(player.story.stops)
     footer = f"{player.story.title.get(language)} · {player.index + 1}/{n}"
+    image = scene.images.get(stop.image) if stop.image else None
     return _card_in_front(inter, renderer, CardState(stop.title.get(language),
-                                                     stop.text.get(language), footer))
+                                                     stop.text.get(language), footer, image))
 
 
 def _site_distance(inter: Interaction, scene: VRScene) -> float:

@@ -5,14 +5,18 @@ English. Drawn with Pillow (no Qt in the VR process), redrawn only when its text
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from viewer.model.change_display import ColourScale, format_length
 from viewer.model.scene import diverging_colormap
+
+log = logging.getLogger(__name__)
 
 WIDTH, HEIGHT = 640, 600
 #: metres: the panel's width in the hand (its height follows the image's aspect)
@@ -143,12 +147,33 @@ class CardState:
     title: str
     text: str
     footer: str = ""            # e.g. "Stop 2/6 · next: A" or the story's title
+    image: Path | None = None   # a story stop's picture (PNG, JPEG, WebP), right of the text
+
+#: share of a card's width that a picture may take (the text keeps the rest)
+CARD_IMAGE_SHARE = 0.42
+
+
+@lru_cache(maxsize=4)
+def _picture(path: Path, longest: int) -> Image.Image | None:
+    """A stop's picture as RGBA, at most `longest` pixels a side; None (logged, naming the
+    file) when it cannot be read: a broken picture never stops a tour."""
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (longest, longest))    # JPEG: decode at a reduced size
+            im = im.convert("RGBA")
+            im.thumbnail((longest, longest), Image.Resampling.LANCZOS)
+            return im
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        log.warning("story picture %s cannot be shown: %s (replace it with a PNG or JPEG "
+                    "in the site object)", path, exc)
+        return None
 
 
 def render_card(state: CardState, width: int = CARD_WIDTH,
                 height: int = CARD_HEIGHT) -> np.ndarray:
     """The card as (H, W, 4) sRGB bytes: large light text on a dark, opaque ground
-    (contrast well above WCAG AA), word-wrapped; what does not fit ends with an ellipsis."""
+    (contrast well above WCAG AA), word-wrapped; what does not fit ends with an ellipsis.
+    With an image, the picture stands right of the text, fitted into its box whole."""
     img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
     # opaque: blending in linear light would lift the dark ground towards the sky behind
@@ -160,12 +185,22 @@ def render_card(state: CardState, width: int = CARD_WIDTH,
            fill=(255, 255, 255, 255))
     y += int(title.size * 1.5) if hasattr(title, "size") else 60
     bottom = height - (int(small.size * 2.2) if state.footer else height // 14)
+    text_width = width - 2 * x
+    picture = _picture(state.image, max(width, height)) if state.image is not None else None
+    if picture is not None:
+        box_w, box_h = int(width * CARD_IMAGE_SHARE), bottom - y
+        scale = min(box_w / picture.width, box_h / picture.height)
+        size = (max(int(picture.width * scale), 1), max(int(picture.height * scale), 1))
+        fitted = picture.resize(size, Image.Resampling.LANCZOS)
+        left = width - x - box_w + (box_w - size[0]) // 2
+        img.alpha_composite(fitted, (left, y + (box_h - size[1]) // 2))
+        text_width -= box_w + x // 2
     step = int(body.size * 1.35) if hasattr(body, "size") else 30
-    lines = _wrap(d, state.text, body, width - 2 * x)
+    lines = _wrap(d, state.text, body, text_width)
     room = max((bottom - y) // step, 1)
     if len(lines) > room:
         lines = lines[:room]
-        lines[-1] = _fit(d, lines[-1] + " …", body, width - 2 * x)
+        lines[-1] = _fit(d, lines[-1] + " …", body, text_width)
     for text in lines:
         d.text((x, y), text, font=body, fill=(235, 235, 235, 255))
         y += step

@@ -1,10 +1,12 @@
-"""The VR renderer: OpenGL 3.3 core through PyOpenGL, one eye at a time into any framebuffer.
+"""The VR renderer: OpenGL 3.3 core through PyOpenGL, one eye at a time into any framebuffer,
+or both eyes at once into a multiview one (GL_OVR_multiview2, `viewer.vr.multiview`).
 
 Everything is uploaded once (`Renderer.__init__`): every epoch's mesh into its own vertex array
 (positions, normals, vertex colours or a texture, the change values as one float per vertex),
 the annotation markers, the ground, the controllers and the heatmap's colour table. A frame
-then costs a fixed number of GL calls per eye whatever the mesh size: uniforms, binds, one draw
-per object. The teleport pointer is the only per-frame upload, of a few hundred bytes.
+then costs a fixed number of GL calls per eye (per frame with multiview) whatever the mesh
+size: uniforms, binds, one draw per object — the site's mesh only the tiles in view
+(`viewer.vr.culling`). The teleport pointer is the only per-frame upload, of a few hundred bytes.
 
 Colour: lighting and blending happen in linear light and the sRGB framebuffer encodes
 (GL_FRAMEBUFFER_SRGB). Stored colours are sRGB-encoded bytes, as scanners and cameras deliver
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import ctypes
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from viewer.model.scene import INSIGNIFICANT_GREY, NO_VALUE_GREY, diverging_colormap
-from viewer.vr.gl import GL, glVertexAttribPointer
+from viewer.vr.culling import Tiles, make_tiles
+from viewer.vr.gl import GL, glMultiDrawElements, glVertexAttribPointer
 from viewer.vr.interaction import Aim
 from viewer.vr.scene_data import VRScene
 from viewer.vr.xform import projection_from_fov, rigid_inverse
@@ -46,19 +50,31 @@ vec3 srgb_to_linear(vec3 c) {
 }
 """
 
-_MESH_VS = """#version 330 core
+# Vertex shaders take one matrix per view and pick theirs with VIEW: the eye being drawn when
+# eyes are drawn one at a time (VIEW 0, one matrix set per eye), or gl_ViewID_OVR when one
+# draw writes both eyes' layers (GL_OVR_multiview2, both matrices set once).
+_ONE_VIEW = """#version 330 core
+#define VIEW 0
+"""
+_MULTIVIEW = """#version 330 core
+#extension GL_OVR_multiview2 : require
+layout(num_views = 2) in;
+#define VIEW int(gl_ViewID_OVR)
+"""
+
+_MESH_VS = """
 layout(location = 0) in vec3 a_pos;
 layout(location = 1) in vec3 a_normal;
 layout(location = 2) in vec4 a_color;
 layout(location = 3) in vec2 a_uv;
 layout(location = 4) in float a_change;
-uniform mat4 u_mvp;
+uniform mat4 u_mvp[2];
 out vec3 v_normal;
 out vec4 v_color;
 out vec2 v_uv;
 out float v_change;
 void main() {
-    gl_Position = u_mvp * vec4(a_pos, 1.0);
+    gl_Position = u_mvp[VIEW] * vec4(a_pos, 1.0);
     v_normal = a_normal;
     v_color = a_color;
     v_uv = a_uv;
@@ -108,10 +124,10 @@ void main() {
 }
 """
 
-_FLAT_VS = """#version 330 core
+_FLAT_VS = """
 layout(location = 0) in vec3 a_pos;
-uniform mat4 u_mvp;
-void main() { gl_Position = u_mvp * vec4(a_pos, 1.0); }
+uniform mat4 u_mvp[2];
+void main() { gl_Position = u_mvp[VIEW] * vec4(a_pos, 1.0); }
 """
 
 _FLAT_FS = """#version 330 core
@@ -121,18 +137,18 @@ void main() { o_color = u_color; }
 """
 
 # Markers keep a fixed angular size: the offset grows with the distance to the eye.
-_MARKER_VS = """#version 330 core
+_MARKER_VS = """
 layout(location = 0) in vec3 a_center;
 layout(location = 1) in vec3 a_offset;
 uniform mat4 u_stage_from_site;
-uniform mat4 u_view_proj;
-uniform vec3 u_eye;
+uniform mat4 u_view_proj[2];
+uniform vec3 u_eye[2];
 uniform float u_angular;
 out float v_shade;
 void main() {
     vec3 c = (u_stage_from_site * vec4(a_center, 1.0)).xyz;
-    float s = distance(c, u_eye) * u_angular;
-    gl_Position = u_view_proj * vec4(c + a_offset * s + vec3(0.0, 1.6 * s, 0.0), 1.0);
+    float s = distance(c, u_eye[VIEW]) * u_angular;
+    gl_Position = u_view_proj[VIEW] * vec4(c + a_offset * s + vec3(0.0, 1.6 * s, 0.0), 1.0);
     v_shade = 0.7 + 0.3 * a_offset.y;
 }
 """
@@ -144,12 +160,12 @@ out vec4 o_color;
 void main() { o_color = vec4(u_color * v_shade, 1.0); }
 """
 
-_PANEL_VS = """#version 330 core
+_PANEL_VS = """
 layout(location = 0) in vec2 a_pos;
-uniform mat4 u_mvp;
+uniform mat4 u_mvp[2];
 out vec2 v_uv;
 void main() {
-    gl_Position = u_mvp * vec4(a_pos, 0.0, 1.0);
+    gl_Position = u_mvp[VIEW] * vec4(a_pos, 0.0, 1.0);
     v_uv = vec2(a_pos.x + 0.5, 0.5 - a_pos.y);
 }
 """
@@ -221,6 +237,7 @@ class _Program:
         for i in range(n):
             name = GL.glGetActiveUniform(self.id, i)[0]
             name = name.decode() if isinstance(name, bytes) else str(name)
+            name = name.removesuffix("[0]")     # an array: its first element's location
             self.loc[name] = GL.glGetUniformLocation(self.id, name)
 
     def __getitem__(self, name: str) -> int:
@@ -275,6 +292,7 @@ class _GPUMesh:
     limit: float = 1.0
     change_vbo: int = 0
     shown: tuple[int, bool] = (0, False)    # (pair index, significant only) in change_vbo
+    tiles: Tiles | None = None              # the index buffer's runs by tile, for culling
 
 
 def _octahedron() -> np.ndarray:
@@ -311,17 +329,28 @@ def change_attribute(change, significant_only: bool) -> np.ndarray:
 
 
 class Renderer:
-    """Draws a `VRScene`; create it with the GL context current (uploads everything)."""
+    """Draws a `VRScene`; create it with the GL context current (uploads everything).
+
+    `views`: 1 draws one eye per `draw` call (any framebuffer); 2 draws both eyes in one
+    call into a multiview framebuffer (`multiview.LayeredTarget`; needs GL_OVR_multiview2).
+    `cull`: leave out the tiles of the site's mesh that no eye sees (`culling`)."""
 
     MAX_AIM_VERTICES = 256
 
-    def __init__(self, scene: VRScene, lighting: bool = True):
+    def __init__(self, scene: VRScene, lighting: bool = True, views: int = 1,
+                 cull: bool = True):
+        if views not in (1, 2):
+            raise ValueError(f"views must be 1 or 2, not {views}")
         self.scene = scene
         self.lighting = lighting
-        self.mesh_prog = _Program(_MESH_VS, _MESH_FS)
-        self.flat_prog = _Program(_FLAT_VS, _FLAT_FS)
-        self.marker_prog = _Program(_MARKER_VS, _MARKER_FS)
-        self.panel_prog = _Program(_PANEL_VS, _PANEL_FS)
+        self.views = views
+        self.cull = cull
+        self.drawn_faces = 0          # the site's triangles in the last draw (after culling)
+        head = _MULTIVIEW if views == 2 else _ONE_VIEW
+        self.mesh_prog = _Program(head + _MESH_VS, _MESH_FS)
+        self.flat_prog = _Program(head + _FLAT_VS, _FLAT_FS)
+        self.marker_prog = _Program(head + _MARKER_VS, _MARKER_FS)
+        self.panel_prog = _Program(head + _PANEL_VS, _PANEL_FS)
         GL.glUseProgram(self.mesh_prog.id)
         GL.glUniform1i(self.mesh_prog["u_texture"], 0)
         GL.glUniform1i(self.mesh_prog["u_colormap"], 1)
@@ -387,7 +416,11 @@ class Renderer:
                                        GL.GL_FLOAT)
             bufs.append(gm.change_vbo)
             gm.has_change, gm.limit = True, float(epoch.changes[0].limit)
-        bufs.append(_buffer(GL.GL_ELEMENT_ARRAY_BUFFER, np.asarray(m.faces, np.uint32)))
+        faces = np.asarray(m.faces, np.uint32)
+        if self.cull:      # each tile's triangles together, so a tile is one run to draw
+            gm.tiles = make_tiles(m.vertices, faces)
+            faces = faces[gm.tiles.order]
+        bufs.append(_buffer(GL.GL_ELEMENT_ARRAY_BUFFER, faces))
         GL.glBindVertexArray(0)
         return gm
 
@@ -465,13 +498,23 @@ class Renderer:
         # the finest level's scale for all: no colour jump when the level changes
         gm.shown, gm.limit = (i, significant_only), float(chosen.limit)
 
-    def draw(self, framebuffer: int, width: int, height: int, eye: EyeView,
-             frame: FrameView) -> None:
-        """Draw one eye into `framebuffer` (colour + depth attached)."""
+    def draw(self, framebuffer: int, width: int, height: int,
+             eye: EyeView | Sequence[EyeView], frame: FrameView) -> None:
+        """Draw into `framebuffer` (colour + depth attached): one eye, or with `views=2` both
+        eyes (left, right) into the two layers of a multiview framebuffer."""
+        eyes = [eye] if isinstance(eye, EyeView) else list(eye)
+        if len(eyes) != self.views:
+            raise ValueError(f"this renderer draws {self.views} view(s) per call, "
+                             f"not {len(eyes)}")
         near, far = frame.near_far
-        proj = projection_from_fov(*eye.fov, near, far)
-        view_proj = proj @ rigid_inverse(eye.pose)
-        mvp = (view_proj @ frame.stage_from_site).astype(np.float32)
+        view_proj = [projection_from_fov(*e.fov, near, far) @ rigid_inverse(e.pose)
+                     for e in eyes]
+        stage_from_site = frame.stage_from_site
+
+        def mvp(loc: int, model: np.ndarray | None = None) -> None:
+            """Each view's model-view-projection matrix, into the array uniform at `loc`."""
+            m = np.stack([vp if model is None else vp @ model for vp in view_proj])
+            GL.glUniformMatrix4fv(loc, len(m), GL.GL_TRUE, m.astype(np.float32))
 
         GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, framebuffer)
         GL.glViewport(0, 0, width, height)
@@ -482,12 +525,12 @@ class Renderer:
         GL.glDisable(GL.GL_CULL_FACE)
         sky = self._colors["sky"]
         GL.glClearColor(sky[0], sky[1], sky[2], 1.0)
-        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)
+        GL.glClear(GL.GL_COLOR_BUFFER_BIT | GL.GL_DEPTH_BUFFER_BIT)   # every view's layer
 
         gm = self.meshes[frame.epoch][frame.level]
         p = self.mesh_prog
         GL.glUseProgram(p.id)
-        GL.glUniformMatrix4fv(p["u_mvp"], 1, GL.GL_TRUE, mvp)
+        mvp(p["u_mvp"], stage_from_site)
         heat = frame.heatmap and gm.has_change
         if heat:
             self._show_change(frame.epoch, frame.level, gm, frame.change,
@@ -502,7 +545,7 @@ class Renderer:
             GL.glActiveTexture(GL.GL_TEXTURE0)
             GL.glBindTexture(GL.GL_TEXTURE_2D, gm.texture)
         GL.glBindVertexArray(gm.vao)
-        GL.glDrawElements(GL.GL_TRIANGLES, gm.count, GL.GL_UNSIGNED_INT, ctypes.c_void_p(0))
+        self._draw_mesh(gm, [vp @ stage_from_site for vp in view_proj])
 
         # ground (life size: a wide plain under the site) or table (miniature)
         f = self.flat_prog
@@ -510,18 +553,20 @@ class Renderer:
         radius = self.extent * 0.75 if frame.miniature else 5000.0
         disc = np.diag([radius, radius, 1.0, 1.0])
         disc[:3, 3] = self.centre
-        self._flat(self.disc, view_proj @ frame.stage_from_site @ disc,
-                   self._colors["table" if frame.miniature else "ground"])
+        mvp(f["u_mvp"], stage_from_site @ disc)
+        self._flat(self.disc, self._colors["table" if frame.miniature else "ground"])
         if frame.miniature:   # the room's floor, so the table stands on something
             floor = np.array([[4.0, 0, 0, 0], [0, 0, 4.0, frame.floor_y], [0, -4.0, 0, 0],
                               [0, 0, 0, 1.0]])
-            self._flat(self.disc, view_proj @ floor, self._colors["floor"])
+            mvp(f["u_mvp"], floor)
+            self._flat(self.disc, self._colors["floor"])
         for hand in frame.hands:
-            self._flat(self.box, view_proj @ hand, self._colors["hand"])
+            mvp(f["u_mvp"], hand)
+            self._flat(self.box, self._colors["hand"])
         ribbon, ring = self._aim_counts
         if ribbon:
             color = self._colors["ok" if frame.aim is not None and frame.aim.valid else "bad"]
-            GL.glUniformMatrix4fv(f["u_mvp"], 1, GL.GL_TRUE, view_proj.astype(np.float32))
+            mvp(f["u_mvp"])
             GL.glUniform4f(f["u_color"], color[0], color[1], color[2], 1.0)
             GL.glBindVertexArray(self.aim_vao)
             GL.glDrawArrays(GL.GL_TRIANGLE_STRIP, 0, ribbon)
@@ -533,9 +578,10 @@ class Renderer:
             mp = self.marker_prog
             GL.glUseProgram(mp.id)
             GL.glUniformMatrix4fv(mp["u_stage_from_site"], 1, GL.GL_TRUE,
-                                  frame.stage_from_site.astype(np.float32))
-            GL.glUniformMatrix4fv(mp["u_view_proj"], 1, GL.GL_TRUE, view_proj.astype(np.float32))
-            GL.glUniform3f(mp["u_eye"], *eye.pose[:3, 3])
+                                  stage_from_site.astype(np.float32))
+            mvp(mp["u_view_proj"])
+            GL.glUniform3fv(mp["u_eye"], len(eyes),
+                            np.array([e.pose[:3, 3] for e in eyes], np.float32))
             GL.glUniform1f(mp["u_angular"], MARKER_ANGLE)
             GL.glUniform3f(mp["u_color"], *self._colors["marker"])
             GL.glBindVertexArray(markers[0])
@@ -548,8 +594,7 @@ class Renderer:
                 continue
             pp = self.panel_prog
             GL.glUseProgram(pp.id)
-            GL.glUniformMatrix4fv(pp["u_mvp"], 1, GL.GL_TRUE,
-                                  (view_proj @ where).astype(np.float32))
+            mvp(pp["u_mvp"], where)
             GL.glActiveTexture(GL.GL_TEXTURE0)
             GL.glBindTexture(GL.GL_TEXTURE_2D, self.panels[name][0])
             GL.glBindVertexArray(self.quad[0])
@@ -557,18 +602,34 @@ class Renderer:
         if frame.fade > 0.0:
             GL.glDisable(GL.GL_DEPTH_TEST)
             GL.glUseProgram(f.id)
-            GL.glUniformMatrix4fv(f["u_mvp"], 1, GL.GL_TRUE, np.eye(4, dtype=np.float32))
+            clip = np.tile(np.eye(4, dtype=np.float32), (len(eyes), 1, 1))
+            GL.glUniformMatrix4fv(f["u_mvp"], len(eyes), GL.GL_TRUE, clip)
             GL.glUniform4f(f["u_color"], 0.0, 0.0, 0.0, min(frame.fade, 1.0))
             GL.glBindVertexArray(self.fullscreen[0])
             GL.glDrawArrays(GL.GL_TRIANGLES, 0, 3)
         GL.glBindVertexArray(0)
         GL.glUseProgram(0)
 
-    def _flat(self, geometry: tuple[int, list[int], int], mvp: np.ndarray,
-              color: np.ndarray) -> None:
-        f = self.flat_prog
-        GL.glUniformMatrix4fv(f["u_mvp"], 1, GL.GL_TRUE, mvp.astype(np.float32))
-        GL.glUniform4f(f["u_color"], color[0], color[1], color[2], 1.0)
+    def _draw_mesh(self, gm: _GPUMesh, mvps: list[np.ndarray]) -> None:
+        """The mesh's triangles that any eye may see: every tile whose box meets a view, as
+        one draw call (consecutive tiles are one run of the index buffer)."""
+        if gm.tiles is None:
+            first, count = np.zeros(1, np.int64), np.array([gm.count // 3])
+        else:
+            first, count = gm.tiles.runs(gm.tiles.visible(mvps))
+        self.drawn_faces = int(count.sum())
+        if len(first) == 1:
+            GL.glDrawElements(GL.GL_TRIANGLES, int(count[0]) * 3, GL.GL_UNSIGNED_INT,
+                              ctypes.c_void_p(int(first[0]) * 12))
+        elif len(first) > 1:
+            counts = (ctypes.c_int * len(first))(*(int(c) * 3 for c in count))
+            offsets = (ctypes.c_void_p * len(first))(*(int(f) * 12 for f in first))
+            glMultiDrawElements(GL.GL_TRIANGLES, counts, GL.GL_UNSIGNED_INT, offsets,
+                                len(first))
+
+    def _flat(self, geometry: tuple[int, list[int], int], color: np.ndarray) -> None:
+        """One object in one colour; its matrices are set already."""
+        GL.glUniform4f(self.flat_prog["u_color"], color[0], color[1], color[2], 1.0)
         GL.glBindVertexArray(geometry[0])
         GL.glDrawArrays(GL.GL_TRIANGLES, 0, geometry[2])
 

@@ -124,6 +124,7 @@ class VRScene:
     epochs: list[EpochScene]
     markers: list[Marker]
     stories: list[Story] = field(default_factory=list)
+    images: dict[str, Path] = field(default_factory=dict)   # stop picture: logical -> file
 
     def index(self, epoch_id: str | None) -> int:
         """Position of an epoch (None: the newest)."""
@@ -285,6 +286,9 @@ def load_scene(archive_path: str | Path, site: str | None = None, lod: int | Non
     stories, broken = read_stories(version, [e.id for e in with_meshes])
     for err in broken:              # a damaged story never hides the site or the others
         log.warning("%s", err)
+    # the stops' pictures (read_stories checked that each is in the object)
+    images = {stop.image: Path(version.files[stop.image]) for story in stories
+              for stop in story.stops if stop.image and stop.image in version.files}
     return VRScene(info.id, info.name, info.licence, info.attribution, info.origin,
-                   info.version, epochs, markers, stories)
+                   info.version, epochs, markers, stories, images)
 
