@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from viewer.qt.refcount import keep_none_alive
+from viewer.qt.refcount import keep_constants_alive
 
 # PySide6 6.12 on Python 3.11 drops a reference to None on every void Qt call; pytest-qt's
 # waiting loops make millions of them (see viewer/qt/refcount.py)
-keep_none_alive()
+keep_constants_alive()
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

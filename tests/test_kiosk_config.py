@@ -109,12 +109,24 @@ def test_nightly_restart_time_and_attract_playlist():
     assert [(i.site, i.story) for i in items] == [("a", None)]
 
 
-def test_none_survives_pyside_void_calls():
+def test_none_and_true_survive_pyside_calls_and_emits():
     import sys
 
-    from viewer.qt.refcount import keep_none_alive
+    from PySide6.QtCore import QObject, Signal
 
-    keep_none_alive()
-    keep_none_alive()                                  # once only
+    from viewer.qt.refcount import CONSTANTS, keep_constants_alive
+
+    keep_constants_alive()
+    keep_constants_alive()                             # once only
     if sys.version_info < (3, 12):
-        assert 2**40 < sys.getrefcount(None) < 2**41
+        assert all(2**40 < sys.getrefcount(c) < 2**41 for c in CONSTANTS)
+
+    class Source(QObject):
+        changed = Signal(int)
+
+    source = Source()
+    source.changed.connect(lambda _: None)
+    before = sys.getrefcount(True)
+    for i in range(20_000):   # more than True's whole count at start: fatal without the guard
+        source.changed.emit(i)
+    assert before - 20_000 <= sys.getrefcount(True) <= before

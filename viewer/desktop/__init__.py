@@ -78,9 +78,9 @@ def run(archive: Path, site: str | None = None, epoch: str | None = None,
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from viewer.qt.refcount import keep_none_alive
+    from viewer.qt.refcount import keep_constants_alive
 
-    keep_none_alive()  # PySide6 6.12 on Python 3.11 leaks None references: see refcount.py
+    keep_constants_alive()  # PySide6 6.12 on Python 3.11 leaks None and True: see refcount.py
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("stadtzeit")
     quiet_vtk()

@@ -57,7 +57,7 @@ from viewer.model.state import CompareMode, ViewerModel
 from viewer.model.stories import Story, read_stories
 from viewer.qt.controller import ViewerController
 from viewer.qt.i18n import Translations
-from viewer.qt.refcount import keep_none_alive
+from viewer.qt.refcount import keep_constants_alive
 from viewer.render.vtk_view import SceneView
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class KioskWindow(QWidget):
 
     def __init__(self, config: KioskConfig, archive: Path, size: tuple[int, int] | None = None,
                  heartbeat: Path | None = None, start: str = "attract"):
-        keep_none_alive()  # PySide6 6.12 on Python 3.11 leaks None references: see refcount.py
+        keep_constants_alive()  # PySide6 6.12 on Python 3.11 leaks None and True: refcount.py
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint)
         self.setObjectName("kiosk-root")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
