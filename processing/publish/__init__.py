@@ -183,6 +183,7 @@ def _build(head, manifest: dict[str, Any], out: Path, timings: dict[str, float],
         "site": site, "name": manifest.get("name") or {"de": site, "en": site},
         "licence": licence, "attribution": attribution, "source": ref,
         "transform": georef.transform,
+        "view": _view(meshes[epochs[-1]["id"]][0]),
         "epochs": [{"id": e["id"], "tileset": f"tiles/{e['id']}/tileset.json"} for e in epochs],
         "pairs": [{k: p[k] for k in ("id", "a", "b", "method", "tileset", "range")}
                   for p in pairs],
@@ -200,6 +201,15 @@ def _build(head, manifest: dict[str, Any], out: Path, timings: dict[str, float],
     _lap(timings, "page", t)
     return PublishReport(out, site, ref, [e["id"] for e in epochs], [p["id"] for p in pairs],
                          georef, errors, checked)
+
+
+def _view(full) -> dict[str, Any]:
+    """What the page looks at first: the shown epoch's box (centre and radius, site frame), so
+    the camera is on the site before any tileset has loaded."""
+    v = np.asarray(full.vertices, dtype=np.float64)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    return {"center": [float(c) for c in (lo + hi) / 2],
+            "radius": float(np.linalg.norm(hi - lo) / 2)}
 
 
 def _write_json(path: Path, doc: Any) -> None:
