@@ -254,3 +254,28 @@ def test_small_meshes_stay_one_tile_per_lod(site, tmp_path):
     _, doc = _tileset(report, E1)
     chain = [t["content"]["uri"] for t, *_ in _walk(doc["root"], 0)]
     assert chain == ["lod2.glb", "lod1.glb", "lod0.glb"]
+
+
+def test_finer_tiles_keep_a_parent_where_the_coarser_lod_has_none(tmp_path):
+    """LOD 1 covers only the west half: LOD 0's eastern tiles hang under content-less tiles."""
+    from processing.publish.quadtree import sub_mesh, tile_chain
+    from processing.publish.tiles import georeference, tileset, write_tiles
+    full, mid, top = grid(121, E2, None), grid(61, E2, None), grid(31, E2, None)
+    west = np.flatnonzero(mid.vertices[mid.faces].mean(axis=1)[:, 0] < 0)
+    chain = [full, sub_mesh(mid, west)[0], top]
+    sources = []
+    for k, mesh in enumerate(chain):
+        sources.append(write_glb(mesh, tmp_path / f"src{k}.glb"))
+    _, tiling = tile_chain(chain, BUDGET)
+    bounds = write_tiles(chain, sources, tiling, tmp_path, copyright="c", extras={})
+    doc = tileset(tiling, bounds, [0.0, 0.2, 0.5], georeference("EPSG:25832+7837",
+                                                                 (351823.0, 5707968.0, 42.0)),
+                  {})
+    jsonschema.validate(doc, TILESET_SCHEMA)
+    tiles = [t for t, *_ in _walk(doc["root"], 0)]
+    empty = [t for t in tiles if "content" not in t]
+    assert empty and all(t["children"] and t["geometricError"] == 0.2 for t in empty)
+    leaves = [t["content"]["uri"] for t in tiles if t.get("content", {}).get("uri", "")
+              .startswith("lod0/")]
+    assert sorted(leaves) == sorted(f"lod0/{p.name}" for p in (tmp_path / "lod0").glob("*.glb"))
+    assert sum(len(_content(tmp_path / u)[2]) for u in leaves) == full.n_faces

@@ -129,12 +129,12 @@ def tile_chain(chain: list[Mesh], max_faces: int = MAX_TILE_FACES
     """The tiling of every LOD of ``chain`` (LOD 0 first), coarsest planned first so that
     finer trees divide every cell a coarser one divided."""
     square = plan_square(chain)
-    tiles: list[LodTiles] = [LodTiles(0, {})] * len(chain)
+    coarse_first: list[LodTiles] = []
     must: set[Cell] = set()
     for k in range(len(chain) - 1, -1, -1):
-        tiles[k] = split_lod(chain[k], k, square, max_faces, must)
-        must = must | tiles[k].split
-    return square, tiles
+        coarse_first.append(split_lod(chain[k], k, square, max_faces, must))
+        must = must | coarse_first[-1].split
+    return square, coarse_first[::-1]
 
 
 def sub_mesh(mesh: Mesh, faces: np.ndarray) -> tuple[Mesh, np.ndarray]:
