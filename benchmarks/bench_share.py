@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/bench_share.py --density 0.3        # the test suite's demo
     .venv/bin/python benchmarks/bench_share.py --archive A --site S # an existing archive
     .venv/bin/python benchmarks/bench_share.py --page               # also time the web page
+    .venv/bin/python benchmarks/bench_share.py --big 10000000       # a 10M-point site, publish
 
 Side by side, medians of --repeat runs (wall and CPU seconds):
 - export (copy + bag + both validations) vs its floor: a plain copy of the object and
@@ -11,7 +12,16 @@ Side by side, medians of --repeat runs (wall and CPU seconds):
 - import (every check + atomic commit) vs its floor: bagit's validation alone plus ocfl-py's
   validation alone (what any careful import must read);
 - publish, with its stages (geometric error, tiles, LAZ with licence, STAC, CesiumJS copy);
-- with --page: seconds until headless Chromium has drawn the first view (stadtzeit.ready).
+- with --page: seconds until headless Chromium has drawn the first tiles (stadtzeit.ready)
+  and until every shown tile and the globe have loaded (stadtzeit.drawn()).
+
+With --page-compare FOLDER REV: a published folder's page against the page of git revision
+REV (same data, same probe: benchmarks/page_probe.js), alternately, medians of --repeat runs.
+
+With --big N: a synthetic site of N LAZ points on a height field (terrain and blocks) and a
+textured mesh of about N/2 triangles (a 4096² JPEG, planar UVs; LOD 1 and 2 a quarter and a
+twentieth of it), written into a real archive; `publish` of it end to end in a fresh process
+(wall, CPU, peak RSS), with the number of spatial tiles it made.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
@@ -64,7 +76,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--page", action="store_true")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--big", type=int, metavar="POINTS")
+    ap.add_argument("--page-compare", nargs=2, metavar=("FOLDER", "REV"),
+                    help="a published FOLDER's page against the page of git revision REV")
     args = ap.parse_args()
+    if args.page_compare:
+        page_compare(Path(args.page_compare[0]), args.page_compare[1], args.repeat, args.json)
+        return
+    if args.big:
+        big_site(args.big, args.repeat if "--repeat" in sys.argv else 1, args.json)
+        return
 
     import bagit
 
@@ -117,13 +138,162 @@ def main() -> None:
         print("publish stages (median s):", results["publish_stages"])
         if args.page:
             from chromium_page import open_page
-            runs = [open_page(work / "pub0", {}).ready_seconds for _ in range(args.repeat)]
-            results["page_first_view_s"] = round(stats.median(runs), 2)
-            print(f"page first view: {stats.median(runs):.2f} s (median of {len(runs)})")
+            runs = [open_page(work / "pub0", {}) for _ in range(args.repeat)]
+            first = stats.median(r.ready_seconds for r in runs)
+            settled = stats.median(r.settled_seconds for r in runs)
+            results["page_first_tiles_s"] = round(first, 2)
+            results["page_all_loaded_s"] = round(settled, 2)
+            print(f"page: first tiles {first:.2f} s, all loaded {settled:.2f} s "
+                  f"(medians of {len(runs)})")
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def height_field(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Rolling terrain with 40 flat-roofed blocks (fixed seed): the known surface."""
+    z = 4 * np.sin(x / 53) * np.cos(y / 71) + 0.02 * x
+    rng = np.random.default_rng(15)
+    for x0, y0, w, d, h in zip(rng.uniform(-400, 350, 40), rng.uniform(-400, 350, 40),
+                               rng.uniform(15, 50, 40), rng.uniform(15, 50, 40),
+                               rng.uniform(8, 60, 40), strict=True):
+        z = np.where((x >= x0) & (x <= x0 + w) & (y >= y0) & (y <= y0 + d), z + h, z)
+    return z
+
+
+def grid_mesh(n: int, half: float, texture: np.ndarray):
+    from processing.types import Mesh
+    xs = np.linspace(-half, half, n, dtype=np.float32)
+    x, y = np.meshgrid(xs, xs)
+    v = np.c_[x.ravel(), y.ravel(), height_field(x, y).ravel()].astype(np.float32)
+    idx = np.arange(n * n, dtype=np.uint32).reshape(n, n)
+    a, b, c, d = (idx[:-1, :-1].ravel(), idx[:-1, 1:].ravel(), idx[1:, :-1].ravel(),
+                  idx[1:, 1:].ravel())
+    return Mesh(vertices=v, faces=np.r_[np.c_[a, b, d], np.c_[a, d, c]], frame="site",
+                uv=np.c_[(v[:, 0] + half) / (2 * half), (half - v[:, 1]) / (2 * half)],
+                texture=texture, texture_format="jpeg")
+
+
+def big_site(points: int, repeat: int, json_out: Path | None) -> None:
+    """Publish a synthetic site of ``points`` LAZ points and ~points/2 mesh triangles."""
+    import resource
+    import subprocess
+
+    import laspy
+    from viewer_fixtures import ORIGIN, SITE, epoch_json, manifest
+
+    from processing.gltf import write_glb
+    epoch, half = "2019-05-02", 500.0
+    work = Path(tempfile.mkdtemp(prefix="bench-share-big-"))
+    try:
+        t0 = time.perf_counter()
+        rng = np.random.default_rng(7)
+        texture = np.repeat(np.repeat(rng.integers(60, 200, (256, 256, 3), dtype=np.uint8),
+                                      16, axis=0), 16, axis=1)  # 4096², like a photo: a JPEG
+        texture[::64] = 30                                   # of MBs, not of noise
+        texture[:, ::64] = 30
+        n = int(round(np.sqrt(points / 4)))                  # ~points/4 vertices, 2x faces
+        archive = Archive.init(work / "archive", durable=False)
+        faces = []
+        with archive.writer(SITE, message="bench site", user="bench") as w:
+            w.add_json("site.json", manifest([epoch], annotations=False))
+            for k, size in enumerate((n, n // 2, int(n / 4.5))):
+                mesh = grid_mesh(size, half, texture)
+                write_glb(mesh, work / f"lod{k}.glb", extras={"lod": k})
+                w.add_file(f"epochs/{epoch}/mesh/lod{k}.glb", work / f"lod{k}.glb")
+                faces.append(mesh.n_faces)
+                del mesh
+            header = laspy.LasHeader(point_format=7, version="1.4")
+            header.scales, header.offsets = [0.001] * 3, np.round(ORIGIN)
+            las = laspy.LasData(header)
+            xy = rng.uniform(-half, half, (points, 2))
+            las.x, las.y = xy[:, 0] + ORIGIN[0], xy[:, 1] + ORIGIN[1]
+            las.z = height_field(xy[:, 0], xy[:, 1]) + ORIGIN[2]
+            las.red = las.green = las.blue = rng.integers(0, 65535, points, dtype=np.uint16)
+            del xy
+            las.write(work / "points.laz", do_compress=True, laz_backend=laspy.LazBackend.Lazrs)
+            del las
+            w.add_file(f"epochs/{epoch}/points.laz", work / "points.laz")
+            w.add_json(f"epochs/{epoch}/epoch.json", epoch_json(epoch, faces))
+        print(f"site: {points:,} points, faces per LOD {faces} "
+              f"(built in {time.perf_counter() - t0:.0f} s)", flush=True)
+        code = ("import json, sys, time; from archive import Archive; "
+                "from processing.publish import publish; "
+                "r = publish(Archive.open(sys.argv[1]), sys.argv[2], sys.argv[3]); "
+                "print(json.dumps({'timings': r.timings, 'files': r.files, "
+                "'mib': r.bytes / 2**20}))")
+        runs = []
+        for i in range(repeat):
+            c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", code, str(work / "archive"), SITE,
+                                  str(work / f"pub{i}")], capture_output=True, text=True,
+                                 check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            wall = time.perf_counter() - t
+            c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            r = json.loads(out.stdout.splitlines()[-1])
+            tiles = sum(1 for _ in (work / f"pub{i}" / "tiles").rglob("*.glb"))
+            runs.append({"wall_s": round(wall, 1),
+                         "cpu_s": round(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime, 1),
+                         "peak_rss_mib": round(c1.ru_maxrss / 1024), "tiles": tiles,
+                         "mib": round(r["mib"]), "files": r["files"],
+                         "stages": {k: round(v, 1) for k, v in r["timings"].items()}})
+            print(json.dumps(runs[-1]), flush=True)
+            shutil.rmtree(work / f"pub{i}")
+        result = {"points": points, "faces": faces, "load": os.getloadavg()[0], "runs": runs,
+                  "wall_s_median": stats.median(r["wall_s"] for r in runs)}
+        print(f"publish of {points:,} points / {faces[0]:,} faces: median "
+              f"{result['wall_s_median']:.1f} s, peak RSS {max(r['peak_rss_mib'] for r in runs)} "
+              "MiB", flush=True)
+        if json_out:
+            json_out.write_text(json.dumps(result, indent=2))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def page_compare(folder: Path, rev: str, repeat: int, json_out: Path | None) -> None:
+    """Open FOLDER's index.html and the page of git revision REV (same data, written beside it
+    as index-old.html) alternately in headless Chromium; medians of the probe's milestones."""
+    import re
+    import subprocess
+
+    from chromium_page import open_page
+
+    from processing.publish.page import write_page
+    text = (folder / "index.html").read_text(encoding="utf-8")
+    blob = re.search(r'<script id="stadtzeit-data" type="application/json">(.*?)</script>',
+                     text, re.S)[1]
+    data = json.loads(blob.replace("<\\/", "</"))
+    old = subprocess.run(["git", "show", f"{rev}:processing/publish/index.html"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    write_page(folder, data, name="index-old.html", template=old)
+    probe = (ROOT / "benchmarks" / "page_probe.js").read_text()
+    keys = ("cesium", "viewer", "tileset", "visible", "firstDrawn", "loaded", "frames",
+            "frameMs")
+    runs: dict[str, list[dict]] = {"old": [], "new": []}
+    for i in range(repeat):
+        for name, page in (("old", "index-old.html"), ("new", "index.html")):
+            run = open_page(folder, {"probe": "window.__probe",
+                                     "requests": "performance.getEntriesByType('resource')"
+                                                 ".filter(e => e.responseEnd < window.__probe"
+                                                 ".firstDrawn).length"},
+                            page=page, init_script=probe, timeout=300)
+            r = {k: run.results["probe"].get(k) for k in keys}
+            r["requests_before_first_tiles"] = run.results["requests"]
+            r["errors"] = len(run.errors)
+            runs[name].append(r)
+            print(name, i, json.dumps(r), f"load {os.getloadavg()[0]:.1f}", flush=True)
+    result: dict[str, object] = {"rev": rev, "folder": str(folder), "runs": runs,
+                                 "load": os.getloadavg()[0]}
+    for name, rs in runs.items():
+        med = {k: stats.median(r[k] for r in rs if r[k] is not None)
+               for k in (*keys, "requests_before_first_tiles")}
+        result[name] = med
+        print(f"{name}: median ms since navigation: " + ", ".join(
+            f"{k} {v:.0f}" for k, v in med.items()), flush=True)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

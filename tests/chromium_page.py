@@ -41,7 +41,8 @@ class PageRun:
     requests: list[tuple[str, int]] = field(default_factory=list)  # (path, status) served
     results: dict[str, Any] = field(default_factory=dict)
     screenshot: bytes = b""
-    ready_seconds: float = 0.0
+    ready_seconds: float = 0.0     # navigation -> stadtzeit.ready (the first tiles drawn)
+    settled_seconds: float = 0.0   # navigation -> stadtzeit.drawn() (all shown tiles, globe)
 
     @property
     def errors(self) -> list[str]:
@@ -68,17 +69,19 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, list[tuple[str
 
 
 def open_page(folder: Path, evaluate: dict[str, str], *, query: str = "",
+              page: str = "index.html", init_script: str = "",
               timeout: float = 120.0) -> PageRun:
-    """Serve ``folder``, load index.html, await ``stadtzeit.ready``, evaluate each expression
-    of ``evaluate`` (name -> JS), take a screenshot."""
+    """Serve ``folder``, load ``page`` (with ``init_script`` run before the page's own
+    scripts), await ``stadtzeit.ready`` and then ``stadtzeit.drawn()``, evaluate each
+    expression of ``evaluate`` (name -> JS), take a screenshot."""
     server, log = serve(folder)
     profile = tempfile.mkdtemp(prefix="stadtzeit-chromium-")
     proc = subprocess.Popen([chromium(), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         port = _devtools_port(proc, timeout=30)
-        url = f"http://127.0.0.1:{server.server_address[1]}/index.html{query}"
-        run = asyncio.run(_drive(port, url, evaluate, timeout))
+        url = f"http://127.0.0.1:{server.server_address[1]}/{page}{query}"
+        run = asyncio.run(_drive(port, url, evaluate, init_script, timeout))
         run.requests = list(log)
         return run
     finally:
@@ -105,7 +108,8 @@ def _devtools_port(proc: subprocess.Popen, timeout: float) -> int:
     raise RuntimeError("chromium did not open DevTools in time")
 
 
-async def _drive(port: int, url: str, evaluate: dict[str, str], timeout: float) -> PageRun:
+async def _drive(port: int, url: str, evaluate: dict[str, str], init_script: str,
+                 timeout: float) -> PageRun:
     import aiohttp
     run = PageRun()
     ids = itertools.count(1)
@@ -147,14 +151,24 @@ async def _drive(port: int, url: str, evaluate: dict[str, str], timeout: float) 
             task = asyncio.create_task(reader())
             for domain in ("Runtime", "Log", "Page"):
                 await call(f"{domain}.enable")
+            if init_script:
+                await call("Page.addScriptToEvaluateOnNewDocument", source=init_script)
             start = time.perf_counter()
             await call("Page.navigate", url=url)
-            await _wait_for(call, "typeof window.stadtzeit === 'object'", timeout)
+            try:
+                await _wait_for(call, "typeof window.stadtzeit === 'object'", timeout)
+            except TimeoutError as exc:
+                raise TimeoutError(f"{exc}; console: {run.console[-10:]}") from None
             ready = await call("Runtime.evaluate", expression="window.stadtzeit.ready",
                                awaitPromise=True, returnByValue=True)
             run.ready_seconds = time.perf_counter() - start
             if "exceptionDetails" in ready:
                 run.console.append(("error", str(ready["exceptionDetails"])))
+            settled = await call("Runtime.evaluate", expression="window.stadtzeit.drawn()",
+                                 awaitPromise=True, returnByValue=True)
+            run.settled_seconds = time.perf_counter() - start
+            if "exceptionDetails" in settled:
+                run.console.append(("error", str(settled["exceptionDetails"])))
             await asyncio.sleep(1.0)  # a few more frames with every tile drawn
             for name, expr in evaluate.items():
                 r = await call("Runtime.evaluate", expression=expr, returnByValue=True,

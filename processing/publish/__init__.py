@@ -8,9 +8,11 @@ What the folder holds (see docs/PUBLISH.md)::
     index.html                        CesiumJS page: time slider, swipe, change colouring, DE/EN
     cesium/                           CesiumJS build from npm (Apache-2.0), offline
     tiles/<epoch>/tileset.json        3D Tiles 1.1, the LOD chain, georeferenced to ECEF
-    tiles/<epoch>/lod<k>.glb
+    tiles/<epoch>/lod<k>.glb          an LOD as one tile, or, when it is large,
+    tiles/<epoch>/lod<k>/t<quadkey>.glb  its spatial tiles (quadtree in plan)
     tiles/changes/<a>__<b>/<key>/...  the same for each stored comparison, coloured by change
     data/<epoch>/points.laz           the cleaned points, with a licence VLR
+    data/<epoch>/lod0.glb             the full mesh in one file, where LOD 0 is split
     data/<epoch>/provenance.json      the epoch's provenance, with licence and attribution
     stac/catalog.json                 STAC: a collection per site, an item per epoch
     ATTRIBUTION.txt                   licence and attribution of the data
@@ -39,6 +41,7 @@ from processing.errors import ProcessingError
 from processing.gltf import read_glb
 
 from .page import copy_cesium, find_cesium, write_page
+from .quadtree import MAX_TILE_FACES, LodTiles, tile_chain
 from .stac import (
     GLB_MEDIA_TYPE,
     LAZ_MEDIA_TYPE,
@@ -46,7 +49,7 @@ from .stac import (
     epoch_datetime,
     validate_catalog,
 )
-from .tiles import Georef, geometric_errors, georeference, tile_glb, tileset
+from .tiles import Georef, geometric_errors, georeference, tile_glb, tileset, write_tiles
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,12 @@ class PublishReport:
 
 
 def publish(archive, site: str, out: str | os.PathLike[str], *,
-            cesium: str | os.PathLike[str] | None = None) -> PublishReport:
+            cesium: str | os.PathLike[str] | None = None,
+            max_tile_faces: int = MAX_TILE_FACES) -> PublishReport:
+    """Publish the head of ``site`` into the new folder ``out``. An LOD of more than
+    ``max_tile_faces`` triangles is split into spatial tiles (see ``quadtree``)."""
+    if max_tile_faces < 1:
+        raise ProcessingError(f"max_tile_faces must be at least 1, got {max_tile_faces}")
     site = require_public(site, "published")
     head = archive.read(site)
     out = Path(out).expanduser().absolute()
@@ -81,7 +89,7 @@ def publish(archive, site: str, out: str | os.PathLike[str], *,
     t0 = time.perf_counter()
     try:
         tmp.mkdir(parents=True)
-        report = _build(head, manifest, tmp, timings)
+        report = _build(head, manifest, tmp, timings, max_tile_faces)
         t = time.perf_counter()
         copy_cesium(cesium_build, tmp / "cesium")
         timings["cesium"] = time.perf_counter() - t
@@ -106,8 +114,8 @@ def _lap(timings: dict[str, float], name: str, start: float) -> float:
     return now
 
 
-def _build(head, manifest: dict[str, Any], out: Path, timings: dict[str, float]
-           ) -> PublishReport:
+def _build(head, manifest: dict[str, Any], out: Path, timings: dict[str, float],
+           max_tile_faces: int) -> PublishReport:
     site, ref = head.site, head.ref
     licence = manifest.get("licence") or "unknown"
     attribution = manifest.get("attribution") or "unknown"
@@ -123,6 +131,7 @@ def _build(head, manifest: dict[str, Any], out: Path, timings: dict[str, float]
     epochs: list[dict[str, Any]] = []
     meshes: dict[str, list[Any]] = {}
     errors: dict[str, list[float]] = {}
+    tilings: dict[str, list[LodTiles]] = {}
     for epoch in [e["id"] for e in manifest.get("epochs", [])]:
         lods = sorted((lp for lp in head.listdir(f"epochs/{epoch}/mesh")
                        if lp.rsplit("/", 1)[-1].startswith("lod") and lp.endswith(".glb")),
@@ -136,21 +145,26 @@ def _build(head, manifest: dict[str, Any], out: Path, timings: dict[str, float]
         t = _lap(timings, "geometric_error", t)
         folder = out / "tiles" / epoch
         folder.mkdir(parents=True)
-        for k, lp in enumerate(lods):
-            tile_glb(head.path(lp), folder / f"lod{k}.glb", copyright=notice,
-                     extras={**base_extras, "epoch": epoch, "lod": k})
-        doc = tileset([(f"lod{k}.glb", m) for k, m in enumerate(chain)], errs, georef,
-                      {**base_extras, "epoch": epoch})
+        _square, tiling = tile_chain(chain, max_tile_faces)
+        t = _lap(timings, "split", t)
+        bounds = write_tiles(chain, [head.path(lp) for lp in lods], tiling, folder,
+                             copyright=notice, extras={**base_extras, "epoch": epoch})
+        doc = tileset(tiling, bounds, errs, georef, {**base_extras, "epoch": epoch})
         _write_json(folder / "tileset.json", doc)
         t = _lap(timings, "tiles", t)
-        meshes[epoch], errors[epoch] = chain, errs
-        epochs.append(_epoch_entry(head, epoch, chain[0], georef, origin, out, base_extras))
+        meshes[epoch], errors[epoch], tilings[epoch] = chain, errs, tiling
+        if tiling[0].is_split:    # the full mesh as one download beside its tiles
+            (out / "data" / epoch).mkdir(parents=True)
+            tile_glb(head.path(lods[0]), out / "data" / epoch / "lod0.glb", copyright=notice,
+                     extras={**base_extras, "epoch": epoch, "lod": 0})
+        epochs.append(_epoch_entry(head, epoch, chain[0], georef, origin, out, base_extras,
+                                   tiling[0].is_split))
         t = _lap(timings, "data", t)
     if not epochs:
         raise ProcessingError(f"{ref} has no epoch with a mesh (epochs/<epoch>/mesh/lod0.glb); "
                               "ingest one before publishing")
 
-    pairs = _change_tilesets(head, out, meshes, errors, georef, notice, base_extras)
+    pairs = _change_tilesets(head, out, meshes, errors, tilings, georef, notice, base_extras)
     for p in pairs:
         item = next((e for e in epochs if e["id"] == p["b"]), None)
         if item is not None:
@@ -169,6 +183,7 @@ def _build(head, manifest: dict[str, Any], out: Path, timings: dict[str, float]
         "site": site, "name": manifest.get("name") or {"de": site, "en": site},
         "licence": licence, "attribution": attribution, "source": ref,
         "transform": georef.transform,
+        "view": _view(meshes[epochs[-1]["id"]][0]),
         "epochs": [{"id": e["id"], "tileset": f"tiles/{e['id']}/tileset.json"} for e in epochs],
         "pairs": [{k: p[k] for k in ("id", "a", "b", "method", "tileset", "range")}
                   for p in pairs],
@@ -188,6 +203,15 @@ def _build(head, manifest: dict[str, Any], out: Path, timings: dict[str, float]
                          georef, errors, checked)
 
 
+def _view(full) -> dict[str, Any]:
+    """What the page looks at first: the shown epoch's box (centre and radius, site frame), so
+    the camera is on the site before any tileset has loaded."""
+    v = np.asarray(full.vertices, dtype=np.float64)
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    return {"center": [float(c) for c in (lo + hi) / 2],
+            "radius": float(np.linalg.norm(hi - lo) / 2)}
+
+
 def _write_json(path: Path, doc: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n",
@@ -195,7 +219,7 @@ def _write_json(path: Path, doc: Any) -> None:
 
 
 def _epoch_entry(head, epoch: str, full, georef: Georef, origin, out: Path,
-                 extras: dict[str, Any]) -> dict[str, Any]:
+                 extras: dict[str, Any], full_in_data: bool) -> dict[str, Any]:
     """STAC item data for an epoch; copies its points and provenance into data/<epoch>/."""
     v = np.asarray(full.vertices, dtype=np.float64)
     lo, hi = v.min(axis=0), v.max(axis=0)
@@ -206,11 +230,12 @@ def _epoch_entry(head, epoch: str, full, georef: Georef, origin, out: Path,
     provenance = (head.read_json(f"epochs/{epoch}/epoch.json")
                   if head.exists(f"epochs/{epoch}/epoch.json") else None)
     data = out / "data" / epoch
-    data.mkdir(parents=True)
+    data.mkdir(parents=True, exist_ok=True)
     assets: dict[str, tuple[str, str, list[str], str]] = {
         "tileset": (f"tiles/{epoch}/tileset.json", "application/json", ["data", "3d-tiles"],
                     "3D Tiles 1.1 tileset"),
-        "glb": (f"tiles/{epoch}/lod0.glb", GLB_MEDIA_TYPE, ["data", "mesh"],
+        "glb": (f"{'data' if full_in_data else 'tiles'}/{epoch}/lod0.glb", GLB_MEDIA_TYPE,
+                ["data", "mesh"],
                 "full-resolution mesh (glTF, Y-up, site frame)"),
     }
     if head.exists(f"epochs/{epoch}/points.laz"):
@@ -241,7 +266,8 @@ def _laz_with_licence(src: Path, dst: Path, notice: dict[str, Any]) -> None:
 
 
 def _change_tilesets(head, out: Path, meshes: dict[str, list[Any]],
-                     errors: dict[str, list[float]], georef: Georef, notice: str,
+                     errors: dict[str, list[float]], tilings: dict[str, list[LodTiles]],
+                     georef: Georef, notice: str,
                      extras: dict[str, Any]) -> list[dict[str, Any]]:
     """A heatmap tileset for each stored comparison whose values cover every LOD of epoch b."""
     pairs = []
@@ -270,11 +296,10 @@ def _change_tilesets(head, out: Path, meshes: dict[str, list[Any]],
         folder.mkdir(parents=True)
         more = {**extras, "pair": [a, b], "method": method, "change_range": vrange,
                 "change_attribute": "_CHANGE (float32, metres; positive: added or raised in b)"}
-        for k, vals in enumerate(values):
-            tile_glb(head.path(f"epochs/{b}/mesh/lod{k}.glb"), folder / f"lod{k}.glb",
-                     copyright=notice, extras={**more, "lod": k}, change=vals)
-        doc = tileset([(f"lod{k}.glb", m) for k, m in enumerate(meshes[b])], errors[b],
-                      georef, more)
+        sources = [head.path(f"epochs/{b}/mesh/lod{k}.glb") for k in range(len(values))]
+        bounds = write_tiles(meshes[b], sources, tilings[b], folder, copyright=notice,
+                             extras=more, change=values)
+        doc = tileset(tilings[b], bounds, errors[b], georef, more)
         _write_json(folder / "tileset.json", doc)
         pairs.append({"id": f"{pair}/{key}", "a": a, "b": b, "key": key, "method": method,
                       "tileset": f"tiles/changes/{pair}/{key}/tileset.json", "range": vrange})

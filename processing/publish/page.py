@@ -46,14 +46,17 @@ def copy_cesium(build: Path, dst: Path) -> None:
             shutil.copyfile(package / name, dst / name)
 
 
-def write_page(out: Path, data: dict[str, Any]) -> Path:
-    """Write ``out/index.html`` for ``data`` (see ``processing.publish.publish``)."""
-    template = (Path(__file__).with_name("index.html")).read_text(encoding="utf-8")
+def write_page(out: Path, data: dict[str, Any], *, name: str = "index.html",
+               template: str | None = None) -> Path:
+    """Write ``out/index.html`` for ``data`` (see ``processing.publish.publish``); another
+    ``template`` text (an older page, for benchmarks) under another ``name``."""
+    if template is None:
+        template = (Path(__file__).with_name("index.html")).read_text(encoding="utf-8")
     blob = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
     page = (template.replace("{{DATA}}", blob)
             .replace("{{TITLE}}", html.escape(data["name"]["en"] or data["site"]))
             .replace("{{ATTRIBUTION}}", html.escape(data["attribution"]))
             .replace("{{LICENCE}}", html.escape(data["licence"])))
-    path = out / "index.html"
+    path = out / name
     path.write_text(page, encoding="utf-8")
     return path

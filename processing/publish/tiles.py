@@ -29,6 +29,8 @@ from processing.errors import ProcessingError
 from processing.gltf import _read_chunks, read_glb, write_glb
 from processing.types import Mesh
 
+from .quadtree import ROOT, Cell, LodTiles, parent_of, quadkey, sub_mesh
+
 log = logging.getLogger(__name__)
 
 _GLB_MAGIC, _JSON, _BIN = 0x46546C67, 0x4E4F534A, 0x004E4942
@@ -120,22 +122,25 @@ def _pack_glb(gltf: dict[str, Any], binary: bytes) -> bytes:
                      struct.pack("<II", len(binary), _BIN), binary])
 
 
-def tile_glb(src: Path, dst: Path, *, copyright: str, extras: dict[str, Any],
+def tile_glb(src: Path | Mesh, dst: Path, *, copyright: str, extras: dict[str, Any],
              change: np.ndarray | None = None) -> None:
-    """Copy an archive GLB into a tile: Y-up root matrix, licence and attribution.
+    """Copy an archive GLB (or write a mesh: a spatial tile) into a tile: Y-up root matrix,
+    licence and attribution.
 
     With ``change`` (one value per vertex), the colours become the change heatmap and the
     values travel as the custom vertex attribute ``_CHANGE`` (float32, metres).
     """
-    if change is not None:
-        mesh = read_glb(src)
-        if len(change) != len(mesh.vertices):
-            raise ProcessingError(f"{src}: {len(change)} change values for "
-                                  f"{len(mesh.vertices)} vertices; recompute the comparison")
-        heat = Mesh(vertices=mesh.vertices, faces=mesh.faces, frame="site",
-                    vertex_colors=heat_colours(change, extras["change_range"]),
-                    normals=mesh.normals)
-        write_glb(heat, dst)
+    if change is not None or isinstance(src, Mesh):
+        mesh = src if isinstance(src, Mesh) else read_glb(src)
+        if change is not None:
+            if len(change) != len(mesh.vertices):
+                raise ProcessingError(f"{mesh.source or dst}: {len(change)} change values for "
+                                      f"{len(mesh.vertices)} vertices; recompute the "
+                                      "comparison")
+            mesh = Mesh(vertices=mesh.vertices, faces=mesh.faces, frame="site",
+                        vertex_colors=heat_colours(change, extras["change_range"]),
+                        normals=mesh.normals)
+        write_glb(mesh, dst)
         src = dst
     gltf, binary = _read_chunks(src)
     binary = bytes(binary)
@@ -202,40 +207,111 @@ def geometric_errors(chain: list[Mesh]) -> list[float]:
                     for m in chain[1:]]
 
 
-def box_of(vertices: np.ndarray) -> list[float]:
-    """3D Tiles box (centre + three half-axes) around points in the tile's frame."""
-    lo, hi = np.asarray(vertices).min(axis=0), np.asarray(vertices).max(axis=0)
+def box_of(lo: np.ndarray, hi: np.ndarray) -> list[float]:
+    """3D Tiles box (centre + three half-axes) around the corners ``lo``, ``hi``."""
+    lo, hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
     c, h = (lo + hi) / 2, np.maximum((hi - lo) / 2, 0.01)
     return [float(v) for v in (*c, h[0], 0, 0, 0, h[1], 0, 0, 0, h[2])]
 
 
-def tileset(lods: list[tuple[str, Mesh]], errors: list[float], georef: Georef,
-            asset_extras: dict[str, Any], properties: dict[str, Any] | None = None
-            ) -> dict[str, Any]:
-    """tileset.json for one LOD chain: coarsest at the root, each finer LOD its only child
-    (REPLACE), the full LOD a leaf with geometric error 0.
+Bounds = tuple[np.ndarray, np.ndarray]   # lo, hi corners of a tile's content (site frame)
 
-    ``lods`` are (content uri, mesh) from LOD 0 (full) to the coarsest; ``errors[k]`` is LOD k's
-    geometric error. Parents always have at least their child's error (3D Tiles requires it).
+
+def write_tiles(chain: list[Mesh], sources: list[Path], tiling: list[LodTiles], folder: Path,
+                *, copyright: str, extras: dict[str, Any],
+                change: list[np.ndarray] | None = None) -> dict[tuple[int, Cell], Bounds]:
+    """Write every tile of ``tiling`` into ``folder``: an LOD that is not split is its archive
+    GLB (``sources[k]``) copied as a tile; a split LOD is one GLB per cell. Returns each
+    tile's content bounds, keyed (lod, cell)."""
+    bounds: dict[tuple[int, Cell], Bounds] = {}
+    for lt in tiling:
+        k, mesh = lt.lod, chain[lt.lod]
+        values = None if change is None else change[k]
+        more = {**extras, "lod": k}
+        if not lt.is_split:
+            tile_glb(sources[k], folder / lt.uri(ROOT), copyright=copyright, extras=more,
+                     change=values)
+            v = np.asarray(mesh.vertices)
+            bounds[(k, ROOT)] = (v.min(axis=0), v.max(axis=0))
+            continue
+        (folder / f"lod{k}").mkdir(exist_ok=True)
+        for cell, faces in lt.cells.items():
+            sub, used = sub_mesh(mesh, faces)
+            tile_glb(sub, folder / lt.uri(cell), copyright=copyright,
+                     extras={**more, "tile": quadkey(cell)},
+                     change=None if values is None else values[used])
+            bounds[(k, cell)] = (sub.vertices.min(axis=0), sub.vertices.max(axis=0))
+    return bounds
+
+
+def tileset(tiling: list[LodTiles], bounds: dict[tuple[int, Cell], Bounds],
+            errors: list[float], georef: Georef, asset_extras: dict[str, Any],
+            properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    """tileset.json for one tiled LOD chain: the coarsest LOD at the top, each tile of LOD k
+    the parent (REPLACE) of the LOD k-1 tiles inside its cell, LOD 0's tiles leaves with
+    geometric error 0. An LOD that is not split is one tile (the plain chain).
+
+    ``errors[k]`` is LOD k's geometric error (every tile of the LOD gets it); parents always
+    have at least their children's error (3D Tiles requires it). A tile's box holds its own
+    content and its children's boxes, so it is tight and still encloses everything below.
     """
-    box = box_of(np.vstack([m.vertices for _, m in lods]))
-    node: dict[str, Any] | None = None
-    running = 0.0
-    for (uri, _), err in zip(lods, errors, strict=True):
-        running = max(running, err)
-        tile: dict[str, Any] = {"boundingVolume": {"box": box}, "geometricError": running,
-                                "refine": "REPLACE", "content": {"uri": uri}}
-        if node is not None:
-            tile["children"] = [node]
-        node = tile
-    assert node is not None
-    node["transform"] = georef.transform
-    half = np.array(box[3:]).reshape(3, 3)
-    diagonal = float(2 * np.linalg.norm(half.sum(axis=0)))
+    running = np.maximum.accumulate(np.asarray(errors, dtype=np.float64))
+    top = len(tiling)                    # the level of a content-less root, if one is needed
+    tiles: dict[tuple[int, Cell], dict[str, Any]] = {}
+    kids: dict[tuple[int, Cell], list[tuple[int, Cell]]] = {}
+
+    def make(key: tuple[int, Cell]) -> None:
+        k, cell = key
+        tile: dict[str, Any] = {"geometricError": float(running[min(k, top - 1)]),
+                                "refine": "REPLACE"}
+        if key in bounds:
+            tile["content"] = {"uri": tiling[k].uri(cell)}
+        tiles[key], kids[key] = tile, []
+
+    def parent_key(k: int, cell: Cell) -> tuple[int, Cell]:
+        if k + 1 >= top:
+            return (top, ROOT)
+        split = tiling[k + 1].split
+        path = [cell]
+        while path[-1][0] > 0:
+            path.append(parent_of(path[-1]))
+        return (k + 1, next(a for a in reversed(path) if a not in split))
+
+    for k in range(top):
+        level = sorted({key for key in bounds if key[0] == k} | {key for key in tiles
+                                                                 if key[0] == k})
+        for key in level:
+            if key not in tiles:
+                make(key)
+            up = parent_key(*key)
+            if up not in tiles:
+                make(up)
+            kids[up].append(key)
+    coarsest = [key for key in tiles if key[0] == top - 1]
+    root_key = coarsest[0] if coarsest == [(top - 1, ROOT)] else (top, ROOT)
+    if root_key[0] == top:
+        tiles[root_key]["geometricError"] = float(running[-1])
+
+    def finish(key: tuple[int, Cell]) -> Bounds:
+        tile = tiles[key]
+        parts = [bounds[key]] if key in bounds else []
+        children = sorted(kids.get(key, []), key=lambda c: quadkey(c[1]))
+        if children:
+            tile["children"] = [tiles[c] for c in children]
+            parts += [finish(c) for c in children]
+        lo = np.min([p[0] for p in parts], axis=0)
+        hi = np.max([p[1] for p in parts], axis=0)
+        tile["boundingVolume"] = {"box": box_of(lo, hi)}
+        return lo, hi
+
+    lo, hi = finish(root_key)
+    root = tiles[root_key]
+    root["transform"] = georef.transform
+    diagonal = float(np.linalg.norm(np.maximum(hi - lo, 0.02)))
     doc: dict[str, Any] = {
         "asset": {"version": "1.1", "generator": "stadtzeit publish", "extras": asset_extras},
-        "geometricError": max(diagonal, node["geometricError"]),
-        "root": node,
+        "geometricError": max(diagonal, root["geometricError"]),
+        "root": root,
     }
     if properties:
         doc["properties"] = properties

@@ -9,11 +9,12 @@ from viewer.cli import add_archive_option, archive_path
 
 DESCRIPTION = """\
 Write a folder any web server or data platform can serve: per epoch a 3D Tiles 1.1 tileset
-(glTF, the LOD chain, georeferenced to ECEF), a heatmap tileset per stored comparison, a STAC
-catalog (a collection for the site, an item per epoch; validated offline), and index.html on
-CesiumJS (bundled, no token, no internet) with a time slider, a swipe and the change colouring
-in German and English. Every file carries the site's licence and attribution. Only the public
-site is published; SITE--restricted is refused. Nothing is written to the archive.
+(glTF, the LOD chain, large LODs split into spatial tiles, georeferenced to ECEF), a heatmap
+tileset per stored comparison, a STAC catalog (a collection for the site, an item per epoch;
+validated offline), and index.html on CesiumJS (bundled, no token, no internet) with a time
+slider, a swipe and the change colouring in German and English. Every file carries the site's
+licence and attribution. Only the public site is published; SITE--restricted is refused.
+Nothing is written to the archive.
 """
 
 
@@ -28,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="new (or empty) folder to write")
     p.add_argument("--cesium", type=Path, metavar="DIR",
                    help="CesiumJS build folder holding Cesium.js (default: web/node_modules)")
+    p.add_argument("--tile-faces", type=int, default=None, metavar="N",
+                   help="split an LOD of more than N triangles into spatial tiles "
+                        "(default 250000)")
     p.set_defaults(func=_publish)
 
 
@@ -36,7 +40,9 @@ def _publish(args: argparse.Namespace) -> int:
 
     from archive import Archive
     from processing.publish import publish
-    report = publish(Archive.open(archive_path(args)), args.site, args.out, cesium=args.cesium)
+    from processing.publish.quadtree import MAX_TILE_FACES
+    report = publish(Archive.open(archive_path(args)), args.site, args.out, cesium=args.cesium,
+                     max_tile_faces=args.tile_faces or MAX_TILE_FACES)
     g = report.georef
     Console().print(
         f"Published {report.source} to {report.out}: {len(report.epochs)} epoch tileset(s), "
