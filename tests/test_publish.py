@@ -40,12 +40,25 @@ def _cesium_or_skip() -> None:
 
 @pytest.fixture(scope="module")
 def published(demo_site, tmp_path_factory):
-    """The demo archive with one stored comparison, published."""
+    """The demo archive with one stored comparison, published; beside it a copy of that
+    comparison as an older change algorithm stored it (no `algorithm` in its summary), which
+    publish must leave out."""
     _cesium_or_skip()
     from processing.compare import compare
     base = tmp_path_factory.mktemp("publish")
     archive = copy_archive(demo_site[1], base / "archive")
-    compare(archive, SITE, FIRST, LAST, method="c2c")
+    result = compare(archive, SITE, FIRST, LAST, method="c2c")
+    head = archive.read(SITE)
+    with archive.writer(SITE, message="an older product", user="pytest") as w:
+        for logical in head.listdir(result.prefix):
+            name = logical.rsplit("/", 1)[-1]
+            old = f"changes/{FIRST}__{LAST}/c2c-0000000000000000/{name}"
+            if name == "summary.json":
+                summary = head.read_json(logical)
+                del summary["algorithm"]
+                w.add_json(old, summary)
+            else:
+                w.add_file(old, head.path(logical))
     report = publish(archive, SITE, base / "out")
     return archive, report
 
@@ -176,8 +189,9 @@ def test_the_site_frame_maps_to_ecef_as_proj_does(lat, lon, offset):
 def test_change_tiles_carry_the_stored_values(published):
     archive, report = published
     head = archive.read(SITE)
-    assert len(report.pairs) == 1
+    assert len(report.pairs) == 1                 # the older product is left out
     pair, key = report.pairs[0].split("/")
+    assert key != "c2c-0000000000000000"
     folder = report.out / "tiles" / "changes" / pair / key
     for k in range(3):
         gltf, binary = _read_chunks(folder / f"lod{k}.glb")

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from archive.restricted import require_public
+from processing.compare_params import made_by_current_algorithm
 from processing.errors import ProcessingError
 from processing.gltf import read_glb
 
@@ -269,7 +270,8 @@ def _change_tilesets(head, out: Path, meshes: dict[str, list[Any]],
                      errors: dict[str, list[float]], tilings: dict[str, list[LodTiles]],
                      georef: Georef, notice: str,
                      extras: dict[str, Any]) -> list[dict[str, Any]]:
-    """A heatmap tileset for each stored comparison whose values cover every LOD of epoch b."""
+    """A heatmap tileset for each stored comparison whose values cover every LOD of epoch b,
+    made by today's change algorithm (a superseded product is left out)."""
     pairs = []
     summaries = sorted(lp for lp in head.files if lp.startswith("changes/")
                        and lp.endswith("/summary.json") and lp.count("/") == 3)
@@ -279,6 +281,11 @@ def _change_tilesets(head, out: Path, meshes: dict[str, list[Any]],
         if b not in meshes:
             continue
         prefix = f"changes/{pair}/{key}"
+        summary = head.read_json(lp)
+        if not made_by_current_algorithm(summary):
+            log.info("%s: %s was made by an older change algorithm; not published (run "
+                     "`stadtzeit compare` again)", head.site, prefix)
+            continue
         values = []
         for k in range(len(meshes[b])):
             if not head.exists(f"{prefix}/lod{k}.npz"):
@@ -288,7 +295,6 @@ def _change_tilesets(head, out: Path, meshes: dict[str, list[Any]],
         if len(values) != len(meshes[b]):
             log.info("%s: %s lacks values for some LODs; not published", head.site, prefix)
             continue
-        summary = head.read_json(lp)
         method = summary.get("method") or key.split("-")[0]
         finite = np.abs(values[0][np.isfinite(values[0])])
         vrange = float(max(np.percentile(finite, 95) if finite.size else 0.0, 0.05))
