@@ -230,7 +230,8 @@ class ErrorCount(logging.Handler):
         self.records.append(self.format(record))
 
 
-def in_process(archive: Path, soak_seconds: float, seed: int = 1) -> dict:
+def in_process(archive: Path, soak_seconds: float, seed: int = 1,
+               cache_mb: float | None = None) -> dict:
     from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QApplication
 
@@ -242,6 +243,8 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1) -> dict:
     logging.getLogger().addHandler(errors)
     w = KioskWindow(KioskConfig(default_language="de"), archive, size=(1920, 1080),
                     start="home")
+    if cache_mb is not None:   # a small mesh cache fills early: growth after that is a leak
+        w.controller.cache.max_bytes = int(cache_mb * 1e6)
     w.show_kiosk()
     v = Visitor(w)
     meter = GapMeter()
@@ -432,6 +435,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--archive", type=Path)
     ap.add_argument("--soak-seconds", type=float, default=120.0)
+    ap.add_argument("--cache-mb", type=float, help="the mesh cache's budget (default 1,500 MB: "
+                    "RSS grows while it fills; a small one separates that from a leak)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip", nargs="*", default=[], choices=["cold", "recovery", "ui"])
     ap.add_argument("--json", type=Path)
@@ -454,7 +459,7 @@ def main() -> int:
         result.update(recovery(archive, args.runs))
         print(json.dumps({k: v for k, v in result.items() if "recovery" in k}), flush=True)
     if "ui" not in args.skip:
-        result.update(in_process(archive, args.soak_seconds))
+        result.update(in_process(archive, args.soak_seconds, cache_mb=args.cache_mb))
     print(json.dumps(result, indent=1, default=str))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, default=str))
