@@ -322,24 +322,35 @@ class Anonymised:
 
 def anonymise(image: np.ndarray, *, faces: bool = True, plates: bool = True,
               rotations: tuple[int, ...] = (0, 1, 3), regions: list[Region] | None = None,
-              max_rounds: int = 5) -> Anonymised:
+              max_rounds: int = 6) -> Anonymised:
     """Find and blur faces and plates (in ``regions``, else in the whole image turned by each
     of ``rotations``); then search again wherever the blurring can have changed the answer and
     blur what is found there with the coarser mosaic (a blurred head with its hair can still
-    pass for a face at a larger scale), until nothing is found or after ``max_rounds``
+    pass for a face at a larger scale).  When that finds nothing more, the regions that were
+    blurred in are searched once more as ``detect`` searches them (the local re-check samples
+    positions and scales from its own crops, which can miss what the whole region's sampling
+    finds); anything found starts the local re-checks again.  At most ``max_rounds``
     searches.  An image where nothing was found is searched once."""
     regions = whole(image, rotations) if regions is None else regions
     kinds = _kinds(faces, plates)
     boxes = detect(image, faces=faces, plates=plates, regions=regions)
     out = blur_boxes(image, boxes)
     found = list(boxes)
-    again = boxes
-    for _ in range(max_rounds - 1):
-        if not again:
-            break
-        changed = [b.grown(MARGIN[b.kind], out.shape) for b in again]
-        again = _recheck(out, changed, regions, kinds, tuple(rotations))
+    blurred = [b.grown(MARGIN[b.kind], out.shape) for b in boxes]
+    again, verified, searches = boxes, not boxes, 1
+    while searches < max_rounds and (again or not verified):
+        if again:
+            changed = [b.grown(MARGIN[b.kind], out.shape) for b in again]
+            again = _recheck(out, changed, regions, kinds, tuple(rotations))
+            verified = False
+        else:
+            touched = [r for r in regions
+                       if any(r.clipped(b.x, b.y, b.x + b.w, b.y + b.h) for b in blurred)]
+            again = detect(out, faces=faces, plates=plates, regions=touched)
+            verified = True
+        searches += 1
         out = blur_boxes(out, [Box(b.x, b.y, b.w, b.h, "plate") for b in again])
+        blurred += [b.grown(MARGIN[b.kind], out.shape) for b in again]
         found += [b for b in again if not any(_overlaps(b, f) for f in found)]
     return Anonymised(out, found)
 
