@@ -3,6 +3,8 @@ the ghost check on simulated courtyards, the manifest's privacy settings."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -77,6 +79,82 @@ def test_nothing_to_find_changes_nothing():
     bg = samples.background("gravel", (200, 300))
     r = images.anonymise(bg, faces=False, plates=False)
     assert r.boxes == [] and np.array_equal(r.image, bg)
+
+
+# --- texture atlases: each chart in the turn its UVs give ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def atlas():
+    # the labelled set's images as charts of walls (turned as the set turned them) and of
+    # ground; a third of seed 1's images, to stay fast
+    return samples.textured_atlas(seed=1, step=3)
+
+
+def test_chart_turns_follow_the_world_up(atlas):
+    from processing.privacy import charts
+
+    mesh, truth = atlas
+    images_ = samples.labelled_set(seed=1)[::3]
+    turns = charts.up_turns(mesh).reshape(-1, 2)          # two triangles per chart
+    for i, s in enumerate(images_):
+        k = int(s.name.rsplit("-r", 1)[1])
+        ground = i % 4 == 3
+        want = charts.ANY if ground else (4 - k) % 4      # the turn that undoes the set's
+        assert (turns[i] == want).all(), (s.name, turns[i], want)
+    # every true box lies in a region searched in the turn that makes it upright
+    regions = charts.regions(mesh)
+    assert len(truth) == sum(len(s.boxes) for s in images_)
+    for i, s in enumerate(images_):
+        need = (4 - int(s.name.rsplit("-r", 1)[1])) % 4
+        for b in s.boxes:
+            x, y = b.x + (i % 4) * 480, b.y + (i // 4) * 480
+            assert any(r.x <= x and r.y <= y and x + b.w <= r.x + r.w and y + b.h <= r.y + r.h
+                       and need in r.turns for r in regions), (s.name, b)
+
+
+def test_atlas_search_by_chart_finds_what_the_whole_search_finds(atlas):
+    from processing.privacy import charts
+
+    mesh, truth = atlas
+    regions = charts.regions(mesh)
+    # the charts' texels, each in one or three turns: less than the whole atlas in three
+    searched = sum(int(r.keep.sum()) * len(r.turns) for r in regions)
+    assert searched < 0.6 * 3 * mesh.texture.shape[0] * mesh.texture.shape[1]
+    r = images.anonymise(mesh.texture, regions=regions)
+    for kind in ("face", "plate"):
+        mine = [_found(t, r.boxes) for t in truth if t.kind == kind]
+        assert np.mean(mine) >= 0.85, f"{kind}: {np.mean(mine):.0%} found"
+    assert images.detect(r.image, regions=regions) == []
+
+
+def test_ground_is_searched_for_life_size_faces_only():
+    """At 5 cm per texel a real face is 3–10 texels wide on the ground: too small to search
+    there; on a wall (a poster's faces are any size) it is searched all the same."""
+    from processing.privacy import charts
+
+    mesh, truth = samples.textured_atlas(seed=2, step=5, texel_m=0.05)
+    regions = charts.regions(mesh)
+    ground = [r for r in regions if r.widest]
+    assert ground and all(r.widest["face"] == pytest.approx(10.0, rel=0.01) for r in ground)
+    assert all(not r.widest for r in regions if len(r.turns) == 1)
+    found = images.detect(mesh.texture, regions=regions)
+    chart = lambda t: (t.y // 480) * 4 + t.x // 480        # noqa: E731 (the atlas' grid)
+    on_ground = [t for t in truth if chart(t) % 4 == 3]
+    on_walls = [t for t in truth if chart(t) % 4 != 3]
+    assert on_ground and on_walls
+    assert not any(_found(t, found) for t in on_ground)
+    assert np.mean([_found(t, found) for t in on_walls]) >= 0.75
+
+
+def test_no_atlas_layout_means_the_whole_texture():
+    from processing.privacy import charts
+
+    mesh, _ = samples.textured_atlas(seed=0, step=7)
+    assert charts.regions(mesh) is not None
+    tiled = replace(mesh, uv=mesh.uv * 3.0)              # a repeating texture
+    assert charts.regions(tiled) is None
+    assert charts.regions(replace(mesh, uv=None)) is None
 
 
 # --- ghosts -------------------------------------------------------------------------------

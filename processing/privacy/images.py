@@ -7,17 +7,19 @@ costs half of two; see benchmarks/bench_privacy.py) and the number-plate cascade
 (``haarcascade_russian_plate_number``, which finds the dark-on-light characters of EU plates
 too).  Nothing is downloaded at run time.
 
-Texture atlases hold their charts in any orientation, so each image is searched upright and
-turned by 90° both ways (``rotations``).  A found box is blurred *irreversibly*: the region
-(plus a small margin) is reduced to a mosaic of a few cells — the information that would
-identify a face or a plate is gone, not just hidden — then smoothed so that the product does not
-show a hard block pattern.  After blurring, the detectors run again on the whole image;
-anything still found is blurred again with coarser cells.
+An image is searched in ``Region``s, each in its own quarter turns: a photo (or a texture whose
+layout is unknown) as a whole, upright and turned by 90° both ways (``rotations``); a texture
+atlas chart by chart, each only in the turn that puts the world's up at the top
+(``processing.privacy.charts``).  A found box is blurred *irreversibly*: the region (plus a
+small margin) is reduced to a mosaic of a few cells — the information that would identify a face
+or a plate is gone, not just hidden — then smoothed so that the product does not show a hard
+block pattern.  After blurring, the detectors run again wherever their result can have changed
+(``_recheck``); anything still found is blurred again with coarser cells.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -26,8 +28,15 @@ import numpy as np
 FACE_CASCADES = ("haarcascade_frontalface_alt2.xml",)
 PLATE_CASCADE = "haarcascade_russian_plate_number.xml"
 MIN_FACE = 20            # px: smaller faces carry too little to identify anyone
-MIN_PLATE_WIDTH = 40     # px: narrower plates are unreadable
-FACE_CELLS = 5           # mosaic cells across a blurred face
+MIN_PLATE_WIDTH = 60     # px: the plate cascade's own window (60 × 20); narrower ones are
+#                          unreadable anyway
+WINDOW = {"face": (20, 20), "plate": (60, 20)}   # the cascades' windows (w, h) in px
+SCALE_STEP = {"face": 1.1, "plate": 1.05}
+NEIGHBOURS = {"face": 4, "plate": 5}
+#: the re-check after blurring splits the window sizes at this many times the cascade's window:
+#: smaller windows are searched only near what was blurred, larger ones over the whole region
+RECHECK_SPLIT = {"face": 4.0, "plate": 3.0}
+FACE_CELLS = 4           # mosaic cells across a blurred face
 PLATE_CELLS = 4          # mosaic cells across a blurred plate (fewer than its characters)
 MARGIN = {"face": 0.12, "plate": 0.05}   # of the box's size, added on every side before
 #                                         blurring (plate boxes come out larger than plates)
@@ -57,6 +66,33 @@ class Box:
         return [self.x, self.y, self.w, self.h, self.kind]
 
 
+@dataclass(frozen=True, eq=False)
+class Region:
+    """A rectangle of an image searched in the quarter turns ``turns`` (``np.rot90``'s k);
+    where ``keep`` (h, w) is False the texels are searched as black (another chart's, searched
+    in its own turn; the cascades reject flat windows in their first stage).  ``widest``: per
+    kind, the widest box in px that can be one there (a life-size face or plate on the ground;
+    absent: any size)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    turns: tuple[int, ...]
+    keep: np.ndarray | None = None
+    widest: dict[str, float] = field(default_factory=dict)
+
+    def clipped(self, x0: int, y0: int, x1: int, y1: int) -> Region | None:
+        """The part of this region inside the rectangle [x0, x1) × [y0, y1), or None."""
+        a, b = max(self.x, x0), max(self.y, y0)
+        c, d = min(self.x + self.w, x1), min(self.y + self.h, y1)
+        if c <= a or d <= b:
+            return None
+        keep = None if self.keep is None else \
+            self.keep[b - self.y:d - self.y, a - self.x:c - self.x]
+        return Region(a, b, c - a, d - b, self.turns, keep, self.widest)
+
+
 @cache
 def _cascade(name: str):
     import cv2
@@ -79,17 +115,25 @@ def _gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY) if img.ndim == 3 else img
 
 
-def _run(gray: np.ndarray, kind: str) -> list[tuple[int, int, int, int]]:
-    if kind == "face":
-        found = []
-        for name in FACE_CASCADES:
-            hits = _cascade(name).detectMultiScale(gray, scaleFactor=1.1, minNeighbors=4,
-                                                   minSize=(MIN_FACE, MIN_FACE))
-            found.extend(tuple(int(v) for v in b) for b in hits)
-        return found
-    hits = _cascade(PLATE_CASCADE).detectMultiScale(
-        gray, scaleFactor=1.05, minNeighbors=5, minSize=(MIN_PLATE_WIDTH, MIN_PLATE_WIDTH // 4))
-    return [tuple(int(v) for v in b) for b in hits]
+def _run(gray: np.ndarray, kind: str, min_scale: float = 1.0, max_scale: float = 0.0
+         ) -> list[tuple[int, int, int, int]]:
+    """Boxes found in ``gray`` by the kind's cascade(s), with windows from ``min_scale`` to
+    ``max_scale`` (0: no limit) times the cascade's window."""
+    ww, wh = WINDOW[kind]
+    smallest = MIN_FACE if kind == "face" else MIN_PLATE_WIDTH
+    lo = max(smallest / ww, min_scale)
+    if gray.shape[0] < wh * lo or gray.shape[1] < ww * lo:
+        return []
+    sizes = {"minSize": (int(ww * lo), int(wh * lo))}
+    if max_scale:
+        sizes["maxSize"] = (int(np.ceil(ww * max_scale)), int(np.ceil(wh * max_scale)))
+    names = FACE_CASCADES if kind == "face" else (PLATE_CASCADE,)
+    found = []
+    for name in names:
+        hits = _cascade(name).detectMultiScale(gray, scaleFactor=SCALE_STEP[kind],
+                                               minNeighbors=NEIGHBOURS[kind], **sizes)
+        found.extend(tuple(int(v) for v in b) for b in hits)
+    return found
 
 
 def _unrotate(b: tuple[int, int, int, int], k: int, shape: tuple[int, int]
@@ -124,20 +168,111 @@ def _merge(boxes: list[tuple[int, int, int, int]], kind: str) -> list[Box]:
     return [Box(*o, kind) for o in out]
 
 
+def _search(gray: np.ndarray, kind: str, regions: list[Region], min_scale: float = 1.0,
+            max_scale: float = 0.0) -> list[tuple[int, int, int, int]]:
+    """Unmerged boxes of ``kind`` in every region, in every turn of it (image coordinates)."""
+    boxes = []
+    for r in regions:
+        top = max_scale
+        if kind in r.widest:
+            top = min(top or np.inf, r.widest[kind] / WINDOW[kind][0])
+            if top < max(min_scale, (MIN_FACE if kind == "face" else MIN_PLATE_WIDTH)
+                         / WINDOW[kind][0]):
+                continue                  # nothing of this kind can be large enough here
+        crop = gray[r.y:r.y + r.h, r.x:r.x + r.w]
+        if r.keep is not None and not r.keep.all():
+            # other charts' texels black, as an atlas' padding: the chart's border then looks
+            # as it does where it meets the padding (a mid grey made the pavilion's mullions a
+            # "plate" on the demo atlas)
+            crop = np.where(r.keep, crop, np.uint8(0))
+        for k in r.turns:
+            g = np.ascontiguousarray(np.rot90(crop, k)) if k else crop
+            for b in _run(g, kind, min_scale, top):
+                x, y, w, h = _unrotate(b, k, crop.shape)
+                boxes.append((x + r.x, y + r.y, w, h))
+    return boxes
+
+
+def whole(image: np.ndarray, rotations: tuple[int, ...] = (0, 1, 3)) -> list[Region]:
+    """The whole image as one region, searched in ``rotations``."""
+    return [Region(0, 0, int(image.shape[1]), int(image.shape[0]), tuple(rotations))]
+
+
 def detect(image: np.ndarray, *, faces: bool = True, plates: bool = True,
-           rotations: tuple[int, ...] = (0, 1, 3)) -> list[Box]:
-    """Faces and number plates in an RGB(A) or grey uint8 image; ``rotations`` are the
-    quarter turns (``np.rot90``'s k) searched besides upright."""
+           rotations: tuple[int, ...] = (0, 1, 3),
+           regions: list[Region] | None = None) -> list[Box]:
+    """Faces and number plates in an RGB(A) or grey uint8 image: in ``regions`` if given,
+    else in the whole image turned by each of ``rotations`` (quarter turns, ``np.rot90``'s
+    k)."""
     gray = _gray(image)
-    kinds = [k for k, on in (("face", faces), ("plate", plates)) if on]
+    regions = whole(gray, rotations) if regions is None else regions
+    found: list[Box] = []
+    for kind in _kinds(faces, plates):
+        found.extend(_merge(_search(gray, kind, regions), kind))
+    return found
+
+
+def _kinds(faces: bool, plates: bool) -> list[str]:
+    return [k for k, on in (("face", faces), ("plate", plates)) if on]
+
+
+def _recheck(image: np.ndarray, changed: list[Box], regions: list[Region], kinds: list[str],
+             rotations: tuple[int, ...]) -> list[Box]:
+    """What ``detect`` finds in ``image`` after the boxes ``changed`` were blurred in it.
+
+    Only windows that overlap a changed box can answer differently from the search before, so
+    the windows smaller than ``RECHECK_SPLIT`` times the cascade's window are searched in a
+    rectangle around each changed box, wide enough to hold every such window touching it, and
+    the larger windows — a few, cheap — over the whole of every region a changed box touches.
+    The two size ranges overlap by half a split so that one object's hits are not cut in two.
+    A region whose turns leave out some of ``rotations`` is also searched in those around each
+    changed box (half its size around it): the mosaic's edges follow the image's grid, not
+    the world's up, and can make a plate turned on its side.
+    """
+    gray = _gray(image)
     found: list[Box] = []
     for kind in kinds:
+        split = RECHECK_SPLIT[kind]
+        reach = int(np.ceil(1.5 * split * max(WINDOW[kind])))
+        near = _union_rects([(b.x - reach, b.y - reach, b.x + b.w + reach, b.y + b.h + reach)
+                             for b in changed])
         boxes = []
-        for k in rotations:
-            g = np.ascontiguousarray(np.rot90(gray, k)) if k else gray
-            boxes.extend(_unrotate(b, k, gray.shape) for b in _run(g, kind))
+        for r in regions:
+            touching = [b for b in changed if r.clipped(b.x, b.y, b.x + b.w, b.y + b.h)]
+            if not touching:
+                continue
+            parts = [p for rect in near if (p := r.clipped(*rect)) is not None]
+            boxes += _search(gray, kind, parts, max_scale=1.5 * split)
+            boxes += _search(gray, kind, [r], min_scale=split)
+            other = tuple(k for k in rotations if k not in r.turns)
+            if other:
+                around = [replace(p, turns=other) for b in touching
+                          if (p := r.clipped(b.x - max(b.w, b.h) // 2, b.y - max(b.w, b.h) // 2,
+                                             b.x + b.w + max(b.w, b.h) // 2,
+                                             b.y + b.h + max(b.w, b.h) // 2)) is not None]
+                boxes += _search(gray, kind, around)
         found.extend(_merge(boxes, kind))
     return found
+
+
+def _union_rects(rects: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Overlapping rectangles (x0, y0, x1, y1) joined into their bounding rectangles until
+    none overlap."""
+    out = [list(r) for r in rects]
+    joined = True
+    while joined:
+        joined = False
+        for i in range(len(out)):
+            for j in range(i + 1, len(out)):
+                a, b = out[i], out[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    out[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del out[j]
+                    joined = True
+                    break
+            if joined:
+                break
+    return [tuple(r) for r in out]
 
 
 def _mosaic(region: np.ndarray, cells: int) -> np.ndarray:
@@ -186,20 +321,36 @@ class Anonymised:
 
 
 def anonymise(image: np.ndarray, *, faces: bool = True, plates: bool = True,
-              rotations: tuple[int, ...] = (0, 1, 3), max_rounds: int = 5) -> Anonymised:
-    """Find and blur faces and plates; then search the result again and blur what is found
-    there with the coarser mosaic (a blurred head with its hair can still pass for a face at a
-    larger scale), until nothing is found or after ``max_rounds`` searches.  An image where
-    nothing was found is searched once."""
-    boxes = detect(image, faces=faces, plates=plates, rotations=rotations)
+              rotations: tuple[int, ...] = (0, 1, 3), regions: list[Region] | None = None,
+              max_rounds: int = 6) -> Anonymised:
+    """Find and blur faces and plates (in ``regions``, else in the whole image turned by each
+    of ``rotations``); then search again wherever the blurring can have changed the answer and
+    blur what is found there with the coarser mosaic (a blurred head with its hair can still
+    pass for a face at a larger scale).  When that finds nothing more, the regions that were
+    blurred in are searched once more as ``detect`` searches them (the local re-check samples
+    positions and scales from its own crops, which can miss what the whole region's sampling
+    finds); anything found starts the local re-checks again.  At most ``max_rounds``
+    searches.  An image where nothing was found is searched once."""
+    regions = whole(image, rotations) if regions is None else regions
+    kinds = _kinds(faces, plates)
+    boxes = detect(image, faces=faces, plates=plates, regions=regions)
     out = blur_boxes(image, boxes)
     found = list(boxes)
-    again = boxes
-    for _ in range(max_rounds - 1):
-        if not again:
-            break
-        again = detect(out, faces=faces, plates=plates, rotations=rotations)
+    blurred = [b.grown(MARGIN[b.kind], out.shape) for b in boxes]
+    again, verified, searches = boxes, not boxes, 1
+    while searches < max_rounds and (again or not verified):
+        if again:
+            changed = [b.grown(MARGIN[b.kind], out.shape) for b in again]
+            again = _recheck(out, changed, regions, kinds, tuple(rotations))
+            verified = False
+        else:
+            touched = [r for r in regions
+                       if any(r.clipped(b.x, b.y, b.x + b.w, b.y + b.h) for b in blurred)]
+            again = detect(out, faces=faces, plates=plates, regions=touched)
+            verified = True
+        searches += 1
         out = blur_boxes(out, [Box(b.x, b.y, b.w, b.h, "plate") for b in again])
+        blurred += [b.grown(MARGIN[b.kind], out.shape) for b in again]
         found += [b for b in again if not any(_overlaps(b, f) for f in found)]
     return Anonymised(out, found)
 
@@ -208,4 +359,4 @@ def _overlaps(a: Box, b: Box) -> bool:
     return a.x < b.x + b.w and b.x < a.x + a.w and a.y < b.y + b.h and b.y < a.y + a.h
 
 
-__all__ = ["Anonymised", "Box", "anonymise", "blur_boxes", "detect"]
+__all__ = ["Anonymised", "Box", "Region", "anonymise", "blur_boxes", "detect", "whole"]

@@ -168,6 +168,55 @@ def _rotate_box(b: Box, k: int, shape: tuple[int, int]) -> Box:
     return Box(w - b.x - b.w, h - b.y - b.h, b.w, b.h, b.kind)
 
 
+def _turned(c: float, r: float, k: int, w: int, h: int) -> tuple[float, float]:
+    """Pixel (c, r) of a (h, w) image at its place in ``np.rot90(image, k)``."""
+    return {0: (c, r), 1: (r, w - c), 2: (w - c, h - r), 3: (h - r, c)}[k]
+
+
+def textured_atlas(seed: int = 0, *, ground_every: int = 4, texel_m: float = 0.004,
+                   step: int = 1):
+    """A textured mesh whose atlas holds the labelled set of ``seed`` chart by chart, and the
+    true boxes in the atlas.
+
+    Each image is a chart: a wall (a vertical quad) whose up in the world is the image's up
+    before ``labelled_set`` turned it, so the chart lies in the atlas in that turn — or, every
+    ``ground_every``-th one, a piece of ground (a horizontal quad, no up).  Charts sit in a
+    grid of 480 px cells (black between them); ``texel_m`` metres per texel (4 mm: the set's
+    faces, 24–120 px, are then 10–48 cm wide and its plates 24–96 cm, life size or an oblique
+    photo's stretch of it — on the ground the search looks for nothing larger).  Returns
+    ``(Mesh, boxes)``; the mesh is in a z-up frame (``frame="site"``).  ``step`` takes every
+    step-th image of the set only (a smaller atlas for tests).
+    """
+    from processing.types import Mesh
+
+    items = labelled_set(seed)[::step]
+    cols = 4
+    rows = -(-len(items) // cols)
+    atlas = np.zeros((rows * 480, cols * 480, 3), np.uint8)
+    height, width = atlas.shape[:2]
+    vertices, faces, uv, boxes = [], [], [], []
+    for i, s in enumerate(items):
+        k = int(s.name.rsplit("-r", 1)[1])
+        ax, ay = (i % cols) * 480, (i // cols) * 480
+        th, tw = s.image.shape[:2]
+        atlas[ay:ay + th, ax:ax + tw] = s.image
+        boxes += [Box(b.x + ax, b.y + ay, b.w, b.h, b.kind) for b in s.boxes]
+        h, w = (th, tw) if k in (0, 2) else (tw, th)          # the image before its turn
+        x0, y0 = 30.0 * (i % cols), 30.0 * (i // cols)
+        base = len(vertices)
+        for c, r in ((0, 0), (w, 0), (w, h), (0, h)):
+            if ground_every and i % ground_every == ground_every - 1:
+                vertices.append((x0 + c * texel_m, y0 - r * texel_m, 0.0))
+            else:
+                vertices.append((x0 + c * texel_m, y0, (h - r) * texel_m))
+            tc, tr = _turned(c, r, k, w, h)
+            uv.append(((ax + tc) / width, (ay + tr) / height))
+        faces += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
+    mesh = Mesh(np.asarray(vertices, np.float64), np.asarray(faces, np.int64),
+                frame="site", uv=np.asarray(uv, np.float32), texture=atlas)
+    return mesh, boxes
+
+
 def poster(width: int, height: int, seed: int = 0) -> tuple[np.ndarray, list[Box]]:
     """An advertising poster (``width`` × ``height`` px, RGB) with three faces and a car's
     number plate, and their true boxes: what the demo paints onto a facade."""
@@ -199,4 +248,4 @@ def poster(width: int, height: int, seed: int = 0) -> tuple[np.ndarray, list[Box
 
 
 __all__ = ["FACE_BOX", "Sample", "astronaut", "background", "head", "labelled_set", "plate",
-           "plate_text", "poster"]
+           "plate_text", "poster", "textured_atlas"]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from processing import georef
-from processing.privacy import ghosts, images
+from processing.privacy import charts, ghosts, images
 from processing.types import Mesh, PointCloud
 
 RESTRICTED_DIR = "privacy-restricted"     # in the ingest work folder
@@ -79,7 +79,12 @@ def apply(epoch, manifest, clouds: list[PointCloud], meshes: list[Mesh], prov, w
         if mesh.texture is None or not (cfg["faces"] or cfg["plates"]):
             public_meshes.append(mesh)
             continue
-        result = images.anonymise(mesh.texture, faces=cfg["faces"], plates=cfg["plates"])
+        # charts searched in the turn that puts the world's up at the top (see charts.py);
+        # a mesh still in its own local frame (placed by control points later) has no known
+        # up: the whole texture in every turn
+        regions = charts.regions(mesh) if mesh.frame == "site" else None
+        result = images.anonymise(mesh.texture, faces=cfg["faces"], plates=cfg["plates"],
+                                  regions=regions)
         counts = result.counts()
         tex_stats["images"] += 1
         tex_stats["faces"] += counts["faces"]
