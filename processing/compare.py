@@ -258,7 +258,8 @@ def _lod_values(meshes_b, per_vertex, params: CompareParams) -> dict[int, dict]:
 
 def _dod(pa, pb, meshes_b, head, epochs, params: CompareParams, reg_error, notify):
     mesh_a, mesh_b = (_delivered_mesh(head, e) for e in epochs)
-    ground = tuple(_capture(head, e) in FROM_GROUND for e in epochs)
+    capture = captures(head)
+    ground = tuple(capture.get(e) in FROM_GROUND for e in epochs)
     res, regions = method_regions.dod_regions(
         pa, pb, cell_size=params.cell_size, registration_error=reg_error,
         min_area=params.min_area, min_volume=params.min_volume,
@@ -294,10 +295,10 @@ def _dod(pa, pb, meshes_b, head, epochs, params: CompareParams, reg_error, notif
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _capture(head, epoch: str) -> str | None:
+def captures(head) -> dict[str, str | None]:
+    """How each epoch of a site version was captured (its site.json's `capture`)."""
     site = json.loads(head.path("site.json").read_bytes())
-    return next((e.get("capture") for e in site.get("epochs", []) if e.get("id") == epoch),
-                None)
+    return {e.get("id"): e.get("capture") for e in site.get("epochs", [])}
 
 
 def _delivered_mesh(head, epoch: str) -> tuple[np.ndarray, np.ndarray] | None:

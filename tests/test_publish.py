@@ -143,7 +143,7 @@ def test_geometric_errors_are_measured_distances(published):
 def test_glb_tiles_pass_the_khronos_gltf_validator(published):
     _, report = published
     if shutil.which("node") is None or not (WEB / "node_modules" / "gltf-validator").is_dir():
-        pytest.skip("node or web/node_modules/gltf-validator missing (run `npm ci` in web/)")
+        pytest.skip("node or js/node_modules/gltf-validator missing (run `npm ci` in js/)")
     glbs = sorted(str(p) for p in report.out.glob("**/*.glb"))
     assert len(glbs) >= 12  # 3 LODs x (3 epochs + 1 comparison); more where LODs are split
     out = subprocess.run(["node", str(WEB / "validate-gltf.mjs"), *glbs], capture_output=True,

@@ -23,7 +23,7 @@ _SKIP = {"index.js", "index.cjs"}  # ES module / CommonJS builds: the page loads
 
 
 def find_cesium(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The CesiumJS build folder: ``explicit``, ``$STADTZEIT_CESIUM``, or ``web/node_modules``."""
+    """The CesiumJS build folder: ``explicit``, ``$STADTZEIT_CESIUM``, or ``js/node_modules``."""
     candidates = [Path(explicit)] if explicit else []
     if os.environ.get("STADTZEIT_CESIUM"):
         candidates.append(Path(os.environ["STADTZEIT_CESIUM"]))

@@ -124,17 +124,14 @@ def compare_demo(archive, site: str, console) -> None:
     """Change products for consecutive epochs and for first → last: the DEM difference (its
     regions' volumes) for every pair, and M3C2 where the viewer shows it (both epochs saw
     walls), so the viewer's heatmap and region list are ready at once."""
-    import json
-
-    from processing.compare import compare, compare_all_consecutive
+    from processing.compare import captures, compare, compare_all_consecutive
     from viewer.model.changes import SEES_WALLS
 
     results = compare_all_consecutive(archive, site, method="dod")
     epochs = sorted({r.a for r in results} | {r.b for r in results})
     if len(epochs) > 2:
         results.append(compare(archive, site, epochs[0], epochs[-1], method="dod"))
-    doc = json.loads(archive.read(site).path("site.json").read_bytes())
-    capture = {e.get("id"): e.get("capture") for e in doc.get("epochs", [])}
+    capture = captures(archive.read(site))
     results += [compare(archive, site, r.a, r.b, method="m3c2") for r in list(results)
                 if capture.get(r.a) in SEES_WALLS and capture.get(r.b) in SEES_WALLS]
     for result in results:

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="DIR",
                    help="new (or empty) folder to write")
     p.add_argument("--cesium", type=Path, metavar="DIR",
-                   help="CesiumJS build folder holding Cesium.js (default: web/node_modules)")
+                   help="CesiumJS build folder holding Cesium.js (default: js/node_modules)")
     p.add_argument("--tile-faces", type=int, default=None, metavar="N",
                    help="split an LOD of more than N triangles into spatial tiles "
                         "(default 250000)")

@@ -24,7 +24,7 @@ import numpy as np
 
 from assets_manifest.errors import StadtzeitError
 from viewer.vr.gl import GL
-from viewer.vr.renderer import Renderer
+from viewer.vr.renderer import Renderer, blit_eye
 from viewer.vr.scene_data import VRScene
 
 log = logging.getLogger(__name__)
@@ -144,13 +144,8 @@ class LayeredTarget:
     def resolve(self, layer: int, framebuffer: int, with_depth: bool = True) -> None:
         """Copy eye `layer` into `framebuffer` (its swapchain image), averaging the samples
         with MSAA; depth too when the runtime is given a depth layer."""
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.layers[layer])
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, framebuffer)
-        w, h = self.width, self.height
-        GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
-        if with_depth:
-            GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, self.depth_bits, GL.GL_NEAREST)
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        blit_eye(self.layers[layer], framebuffer, self.width, self.height,
+                 self.depth_bits if with_depth else 0)
 
     def read(self, layer: int) -> np.ndarray:
         """(H, W, 4) uint8 of eye `layer`, first row at the top (single-sampled only)."""

@@ -697,6 +697,19 @@ class OffscreenTarget:
         GL.glDeleteTextures([self.color])
 
 
+def blit_eye(source: int, framebuffer: int, width: int, height: int, depth_bits: int) -> None:
+    """Copy an eye's frame from framebuffer `source` into `framebuffer` (a swapchain image),
+    resolving samples; its depth too when `depth_bits` (GL_DEPTH_BUFFER_BIT, with stencil) is
+    given."""
+    GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, source)
+    GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, framebuffer)
+    w, h = width, height
+    GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
+    if depth_bits:
+        GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, depth_bits, GL.GL_NEAREST)
+    GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+
+
 class MultisampleTarget:
     """Where an eye is drawn with MSAA: multisampled colour and depth renderbuffers, resolved
     into the swapchain's framebuffer after drawing (works on every runtime: the swapchain
@@ -728,13 +741,8 @@ class MultisampleTarget:
     def resolve(self, framebuffer: int, with_depth: bool = True) -> None:
         """Average the samples into `framebuffer` (the swapchain image), depth too when the
         runtime is given a depth layer."""
-        GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self.fbo)
-        GL.glBindFramebuffer(GL.GL_DRAW_FRAMEBUFFER, framebuffer)
-        w, h = self.width, self.height
-        GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST)
-        if with_depth:
-            GL.glBlitFramebuffer(0, 0, w, h, 0, 0, w, h, self.depth_bits, GL.GL_NEAREST)
-        GL.glBindFramebuffer(GL.GL_FRAMEBUFFER, 0)
+        blit_eye(self.fbo, framebuffer, self.width, self.height,
+                 self.depth_bits if with_depth else 0)
 
     def destroy(self) -> None:
         GL.glDeleteFramebuffers(1, [self.fbo])
