@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 PREFIX = "stadtzeit-ingest-"
 #: folders named before the process id was part of the name: removed once this old (s)
 LEGACY_AGE = 6 * 3600
+#: such a name went on with the epoch's date (stadtzeit-ingest-<YYYY>-<MM>-<DD>-…)
+LEGACY_NAME = re.compile(r"\d{4}-\d{2}-\d{2}-")
 
 
 @contextmanager
@@ -78,7 +81,8 @@ def remove_stale_scratch(base: Path | None = None) -> list[Path]:
 
 def _stale(rest: str, mtime: float) -> bool:
     pid = rest.split("-", 1)[0]
-    if not pid.isdigit() or len(pid) == 4:      # old name: stadtzeit-ingest-<YYYY>-<MM>-…
+    # a four-digit process id is no year: "3744-2024-05-02-…" is a current name
+    if not pid.isdigit() or LEGACY_NAME.match(rest):
         return time.time() - mtime > LEGACY_AGE
     try:
         os.kill(int(pid), 0)

@@ -253,6 +253,30 @@ def test_scratch_folders_of_killed_ingests_are_removed(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp.iterdir()) == [alive.name]   # its own folder is gone
 
 
+def test_a_four_digit_process_id_is_not_taken_for_an_old_name():
+    """Process ids wrap around (pid_max 32768 here): a stopped ingest with pid 3744 names its
+    folder 3744-<epoch>-…, which must not be read as an old date-first name (kept 6 h)."""
+    import time
+
+    from processing.scratch import LEGACY_AGE, _stale
+
+    def running(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    dead = next(pid for pid in range(1000, 10000) if not running(pid))
+    now = time.time()
+    assert _stale(f"{dead}-{EPOCH}-abc123", now)                 # fresh, but its process is gone
+    assert not _stale(f"{os.getpid()}-{EPOCH}-abc123", now)      # running: kept
+    assert not _stale("2024-05-02-abc123", now)                  # an old name, young: kept
+    assert _stale("2024-05-02-abc123", now - LEGACY_AGE - 1)     # an old name, old: removed
+
+
 def test_killed_ingest_leaves_nothing_behind_after_the_next_run(tmp_path):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
