@@ -52,6 +52,7 @@ class MeshData:
     origin: np.ndarray = field(default_factory=lambda: np.zeros(3))  # float64, site CRS
     source: str = ""
     native: Any = None                       # the reader's own object, reused by VTK
+    native_texture: Any = None               # `texture` as the reader's vtkImageData (rows up)
 
     @property
     def n_faces(self) -> int:
@@ -71,7 +72,10 @@ class MeshData:
     def nbytes(self) -> int:
         arrays = [self.vertices, self.faces, self.colors, self.uv, self.texture,
                   *self.scalars.values()]
-        return sum(a.nbytes for a in arrays if a is not None)
+        size = sum(a.nbytes for a in arrays if a is not None)
+        if self.native_texture is not None:
+            size += self.native_texture.GetActualMemorySize() * 1024
+        return size
 
 
 # --------------------------------------------------------------------------- GLB
@@ -159,19 +163,22 @@ def read_glb(path: Path, origin: np.ndarray | None = None, source: str = "") -> 
     if "TEXCOORD_0" in mesh.point_data:  # glTF's v runs down the image; VTK's runs up
         uv = np.array(mesh.point_data["TEXCOORD_0"], np.float32)
         uv[:, 1] = 1.0 - uv[:, 1]
-    texture = None
+    texture = native_texture = None
     if uv is not None and reader.GetNumberOfTextures() > 0:
         img = reader.GetTexture(0).GetVTKTexture().GetInput()
         if img is not None:
             w, h, _ = img.GetDimensions()
             arr = np.asarray(pv.wrap(img).active_scalars)
             texture = arr.reshape(h, w, -1)[::-1].astype(np.uint8)  # VTK rows run upwards
+            # kept for the views: a VTK texture made from `texture` on the UI thread costs
+            # 100-200 ms for a 2048² image (pyvista's copy and flip)
+            native_texture = img
     points = np.asarray(mesh.points)
     return MeshData(
         vertices=points if points.dtype == np.float32 else points.astype(np.float32),
         faces=faces, colors=colors, uv=uv, texture=texture,
         origin=np.zeros(3) if origin is None else np.asarray(origin, np.float64),
-        source=source or str(path), native=mesh)
+        source=source or str(path), native=mesh, native_texture=native_texture)
 
 
 def _leaves(block: Any) -> list[Any]:

@@ -43,7 +43,12 @@ def add_layer(plotter: Any, key: str, layer: Layer, textures: dict[int, Any]) ->
         pd.active_texture_coordinates = mesh.uv
         tex = textures.get(id(mesh))
         if tex is None:
-            tex = textures[id(mesh)] = pv.Texture(mesh.texture)
+            if mesh.native_texture is None:
+                tex = pv.Texture(mesh.texture)
+            else:  # the loader's image, shared: each view's texture holds its own GL object
+                tex = pv.Texture()
+                tex.SetInputData(mesh.native_texture)
+            textures[id(mesh)] = tex
         return plotter.add_mesh(pd, texture=tex, **kw)
     if mesh.colors is not None:
         pd.point_data["rgb"] = mesh.colors

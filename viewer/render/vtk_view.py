@@ -7,14 +7,16 @@ coalesced (one per event-loop turn) and MSAA is off: on llvmpipe it costs 3-4x p
 
 from __future__ import annotations
 
+import logging
 import math
+import os
 from typing import Any
 
 import numpy as np
 import pyvista as pv
 import vtkmodules.vtkRenderingOpenGL2  # noqa: F401 - registers VTK's OpenGL classes
 from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QEventPoint, QMouseEvent, QTouchEvent
+from PySide6.QtGui import QEventPoint, QMouseEvent, QOffscreenSurface, QOpenGLContext, QTouchEvent
 from PySide6.QtOpenGLWidgets import QOpenGLWidget
 from PySide6.QtWidgets import QGestureEvent, QVBoxLayout, QWidget
 from pyvistaqt import QtInteractor, rwi
@@ -24,11 +26,36 @@ from vtkmodules.vtkRenderingCore import vtkCellPicker, vtkRenderer
 from viewer.model.scene import Layer, MeshData, SceneDescription
 from viewer.model.state import Camera, ViewerModel, apply_pan, apply_pinch, touch_camera
 from viewer.render.actors import BACKGROUND, actor_key, add_layer
+from viewer.render.raster_view import RasterInteractor
 
+log = logging.getLogger(__name__)
 PARKED_ACTORS = 4                       # hidden actors kept for a quick swap back
 MOVING_PIXELS = 150_000                 # pixels rendered while the camera moves (llvmpipe's
                                         # fill is most of a frame; 1280x720 is 921,600)
 CLICK_SLOP = 5                          # pixels a press may move and still count as a click
+SOFTWARE_GL = ("llvmpipe", "softpipe", "swrast", "swiftshader", "software rasterizer")
+_software_gl: bool | None = None
+
+
+def software_gl() -> bool:
+    """Whether Qt's OpenGL is a CPU rasterizer (Mesa's llvmpipe, ...): then the 3D views are
+    shown through Qt's raster engine (`RasterInteractor`), which spares every frame a
+    composition of the whole window through OpenGL. STADTZEIT_PRESENT=gl|raster overrides."""
+    global _software_gl
+    forced = os.environ.get("STADTZEIT_PRESENT", "").lower()
+    if forced in ("gl", "raster"):
+        return forced == "raster"
+    if _software_gl is None:
+        surface, context = QOffscreenSurface(), QOpenGLContext()
+        surface.create()
+        renderer = ""
+        if context.create() and context.makeCurrent(surface):
+            renderer = str(context.functions().glGetString(0x1F01) or "")  # GL_RENDERER
+            context.doneCurrent()
+        _software_gl = not renderer or any(s in renderer.lower() for s in SOFTWARE_GL)
+        log.info("OpenGL renderer %r: %s presentation", renderer,
+                 "raster" if _software_gl else "OpenGL")
+    return _software_gl
 
 
 class _Interactor(QtInteractor):
@@ -41,11 +68,15 @@ class _Interactor(QtInteractor):
     fresh = False
     render_scale = 1.0
 
+    def screen_ratio(self) -> float:
+        """Device pixels per widget pixel (HiDPI), without the render scale."""
+        return QOpenGLWidget.devicePixelRatioF(self)
+
     def devicePixelRatioF(self) -> float:  # noqa: N802 - Qt API
         """VTK's pixels per widget pixel: pyvistaqt sizes the render window and scales event
         positions by this, so a smaller render while moving stays consistent for VTK's
         interactor, picking and label placement alike."""
-        return QOpenGLWidget.devicePixelRatioF(self) * self.render_scale
+        return self.screen_ratio() * self.render_scale
 
     def _blit(self, target_id: int, rect: QRect) -> None:
         """pyvistaqt's blit, stretched over the whole widget whatever size VTK rendered at,
@@ -110,8 +141,9 @@ class SceneView(QWidget):
         self.role = role
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plotter = _Interactor(self, multi_samples=0, auto_update=False,
-                                   point_smoothing=False, line_smoothing=False)
+        interactor = RasterInteractor if software_gl() else _Interactor
+        self.plotter = interactor(self, multi_samples=0, auto_update=False,
+                                  point_smoothing=False, line_smoothing=False)
         layout.addWidget(self.plotter)
         self.plotter.set_background(BACKGROUND[0], top=BACKGROUND[1])
         self.plotter.enable_trackball_style()
@@ -225,7 +257,7 @@ class SceneView(QWidget):
 
     def set_moving(self, moving: bool) -> None:
         """While the camera moves, render MOVING_PIXELS at most (stretched to the view)."""
-        dpr = QOpenGLWidget.devicePixelRatioF(self.plotter)
+        dpr = self.plotter.screen_ratio()
         pixels = max(1.0, self.plotter.width() * self.plotter.height() * dpr * dpr)
         scale = min(1.0, math.sqrt(MOVING_PIXELS / pixels)) if moving else 1.0
         self.plotter.set_render_scale(scale)
@@ -315,7 +347,7 @@ class SceneView(QWidget):
 
     @property
     def closed(self) -> bool:
-        return self.plotter.ren_win is None or getattr(self.plotter, "_closed", False)
+        return getattr(self.plotter, "_closed", False) or self.plotter.ren_win is None
 
     def world_to_widget(self, point: Any) -> tuple[float, float, bool]:
         """Widget coordinates of a site-frame point, and whether it is in front of the camera."""

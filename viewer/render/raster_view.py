@@ -1,0 +1,195 @@
+"""A 3D view for software OpenGL: VTK renders offscreen, Qt shows the frame as an image.
+
+A QOpenGLWidget makes Qt compose its whole top-level window through OpenGL on every frame; on
+llvmpipe that composition alone costs 18-25 ms at 1892x960-1920x1080, more than VTK's own
+render of the moving frame. Here VTK draws into its own offscreen render window, the frame is
+read back (0.15 Mpixel while the camera moves) and painted by Qt's raster engine, which flushes
+only what changed: ~5 ms for a full-screen frame with translucent panels over it. With a GPU
+the GL path (`vtk_view._Interactor`) is the better one; `vtk_view.software_gl` chooses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyvista as pv
+from PySide6.QtCore import QEvent, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QSizePolicy, QWidget
+from vtkmodules.util.numpy_support import vtk_to_numpy
+from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
+
+from viewer.render.actors import BACKGROUND
+
+
+class RasterInteractor(QWidget):
+    """A QWidget showing an offscreen pyvista Plotter's frames, with VTK's mouse interaction.
+
+    Plotter attributes (renderer, ren_win, iren, add_mesh, screenshot, ...) are reached through
+    this widget as on pyvistaqt's QtInteractor, so `SceneView` drives either the same way.
+    """
+
+    frameSwapped = Signal()  # noqa: N815 - QOpenGLWidget's name: a frame was painted for the screen
+
+    fresh = False          # the image shown is VTK's current frame
+    render_scale = 1.0     # VTK's pixels per device pixel (< 1 while the camera moves)
+
+    def __init__(self, parent: QWidget | None = None, **_: Any):
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)  # the frame covers it all
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.WheelFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._plotter = pv.Plotter(off_screen=True, lighting="light kit")
+        self._plotter.ren_win.SetMultiSamples(0)
+        self._plotter._first_time = False  # render() draws only once "shown"; this is its show
+        self._iren = self._plotter.iren.interactor
+        self._iren.Enable()  # a generic interactor ignores events until enabled
+        self._pixels = vtkUnsignedCharArray()
+        self._frame: np.ndarray | None = None
+        self._button = Qt.MouseButton.NoButton
+        self._wheel = 0
+        self._closed = False
+        self._render_queued = False
+        self._plotter.ren_win.AddObserver("EndEvent", self._read_frame)
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for names the QWidget does not have: the plotter's API
+        try:
+            plotter = self.__dict__["_plotter"]
+        except KeyError:
+            raise AttributeError(name) from None
+        return getattr(plotter, name)
+
+    # ------------------------------------------------------------------ size and scale
+    def screen_ratio(self) -> float:
+        """Device pixels per widget pixel (HiDPI), without the render scale."""
+        return QWidget.devicePixelRatioF(self)
+
+    def devicePixelRatioF(self) -> float:  # noqa: N802 - Qt API, as on the GL widget
+        """VTK's pixels per widget pixel: event positions, picking and labels use this."""
+        return self.screen_ratio() * self.render_scale
+
+    def _resize_render_window(self) -> None:
+        ratio = self.devicePixelRatioF()
+        w, h = max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio))
+        self._iren.UpdateSize(w, h)  # sets the render window's size too
+        self._plotter.ren_win.SetDPI(round(72 * ratio))
+        self.fresh = False
+
+    def set_render_scale(self, scale: float) -> None:
+        """Render at `scale` of the widget's resolution from now on (painted stretched); VTK's
+        last event positions are rescaled so a drag goes on smoothly."""
+        if scale == self.render_scale or self._closed:
+            return
+        f = scale / self.render_scale
+        last, now = self._iren.GetLastEventPosition(), self._iren.GetEventPosition()
+        self.render_scale = scale
+        self._resize_render_window()
+        self._iren.SetLastEventPosition(round(last[0] * f), round(last[1] * f))
+        self._iren.SetEventPosition(round(now[0] * f), round(now[1] * f))
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self._resize_render_window()
+        super().resizeEvent(event)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(400, 400)
+
+    # ------------------------------------------------------------------ frames
+    def render(self, *args: Any) -> None:
+        """Draw VTK's frame now (the image follows through `_read_frame`)."""
+        if args:  # QWidget.render(target, ...): Qt's own grab of the widget
+            QWidget.render(self, *args)
+            return
+        if not self._closed:
+            self._plotter.render()
+
+    def _render_soon(self) -> None:
+        # not in paintEvent itself: a render there would come on top of the one the scene's
+        # change has queued already (SceneView.request_render), 100-300 ms each on llvmpipe
+        if not self._render_queued:
+            self._render_queued = True
+            QTimer.singleShot(0, self, self._render_if_stale)
+
+    def _render_if_stale(self) -> None:
+        self._render_queued = False
+        if not self.fresh and self.isVisible():
+            self.render()
+
+    def _read_frame(self, *_: Any) -> None:
+        ren_win = self._plotter.ren_win
+        w, h = ren_win.GetSize()
+        ren_win.GetRGBACharPixelData(0, 0, w - 1, h - 1, 0, self._pixels)
+        self._frame = vtk_to_numpy(self._pixels).reshape(h, w, 4)
+        self.fresh = True
+        self.update()
+
+    def paintEvent(self, _event: Any) -> None:  # noqa: N802 - Qt API
+        if not self.fresh:  # shown or resized: a frame follows, and the last one stands in
+            self._render_soon()
+        painter = QPainter(self)
+        frame = self._frame
+        if frame is None:
+            painter.fillRect(self.rect(), QColor(BACKGROUND[0]))
+        else:
+            h, w = frame.shape[:2]
+            image = QImage(frame.data, w, h, w * 4, QImage.Format.Format_RGBX8888)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+            painter.translate(0, self.height())
+            painter.scale(1, -1)  # VTK's rows run bottom-up
+            painter.drawImage(QRect(0, 0, self.width(), self.height()), image)
+        painter.end()
+        self.frameSwapped.emit()
+
+    # ------------------------------------------------------------------ input (to VTK)
+    def _event_info(self, event: Any, repeat: int = 0) -> None:
+        ratio = self.devicePixelRatioF()
+        pos = event.position()
+        mods = event.modifiers()
+        self._iren.SetEventInformation(
+            round(pos.x() * ratio), round((self.height() - pos.y() - 1) * ratio),
+            int(bool(mods & Qt.KeyboardModifier.ControlModifier)),
+            int(bool(mods & Qt.KeyboardModifier.ShiftModifier)), "\0", repeat, None)
+
+    def mousePressEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self._event_info(event, int(event.type() == QEvent.Type.MouseButtonDblClick))
+        self._button = event.button()
+        if self._button == Qt.MouseButton.LeftButton:
+            self._iren.LeftButtonPressEvent()
+        elif self._button == Qt.MouseButton.RightButton:
+            self._iren.RightButtonPressEvent()
+        elif self._button == Qt.MouseButton.MiddleButton:
+            self._iren.MiddleButtonPressEvent()
+
+    def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self._event_info(event)
+        if self._button == Qt.MouseButton.LeftButton:
+            self._iren.LeftButtonReleaseEvent()
+        elif self._button == Qt.MouseButton.RightButton:
+            self._iren.RightButtonReleaseEvent()
+        elif self._button == Qt.MouseButton.MiddleButton:
+            self._iren.MiddleButtonReleaseEvent()
+        self._button = Qt.MouseButton.NoButton
+
+    def mouseMoveEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self._event_info(event)
+        self._iren.MouseMoveEvent()
+
+    def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
+        self._wheel += event.angleDelta().y()
+        if self._wheel >= 120:
+            self._iren.MouseWheelForwardEvent()
+            self._wheel = 0
+        elif self._wheel <= -120:
+            self._iren.MouseWheelBackwardEvent()
+            self._wheel = 0
+
+    # ------------------------------------------------------------------ teardown
+    def close(self) -> bool:
+        result = super().close()
+        if not self._closed:
+            self._closed = True
+            self._plotter.close()
+        return result
