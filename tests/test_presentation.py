@@ -116,3 +116,24 @@ def test_views_show_the_scene_and_turn_alike(qtbot, tmp_path, monkeypatch, prese
     assert model.camera is not None  # the drag's end reached the model
     for view in views:
         view.plotter.close()
+
+
+def test_a_view_lets_go_of_the_textures_of_meshes_it_no_longer_shows(qtbot, tmp_path) -> None:
+    from viewer.render.vtk_view import PARKED_ACTORS
+
+    glb = _quad_glb(tmp_path / "quad.glb")
+    view = SceneView(ViewerModel())
+    qtbot.addWidget(view)
+    view.resize(320, 240)
+    view.show()
+    meshes = []
+    for k in range(PARKED_ACTORS + 4):  # a kiosk day: meshes come, the cache lets them go
+        mesh = read_glb(glb)
+        meshes.append(mesh)
+        view.set_scene(SceneDescription([Layer(f"e{k}/lod0", f"e{k}", mesh)]))
+        view.render_now()
+    kept = {id(m) for m in meshes[-1 - PARKED_ACTORS:]}  # shown, and the parked ones
+    assert set(view._textures) == kept
+    view.clear()
+    assert not view._textures
+    view.plotter.close()

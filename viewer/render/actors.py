@@ -27,6 +27,14 @@ def actor_key(layer: Layer) -> str:
     return f"{layer.key}#{layer.colors_key}" if layer.colors_key else layer.key
 
 
+def keep_textures(textures: dict[int, Any], meshes: Any) -> None:
+    """Forget the textures of meshes no actor shows any more: they hold the image (12 MB for a
+    2048² one) after the mesh cache let the mesh go, and a new mesh may reuse the id."""
+    live = {id(mesh) for mesh in meshes}
+    for key in [k for k in textures if k not in live]:
+        del textures[key]
+
+
 def add_layer(plotter: Any, key: str, layer: Layer, textures: dict[int, Any]) -> Any:
     """Add `layer` to a PyVista plotter as actor `key`: the heatmap's or the mesh's colours,
     or its texture (one `pv.Texture` per mesh, kept in `textures`), or a plain colour."""

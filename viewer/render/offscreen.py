@@ -16,7 +16,7 @@ import numpy as np
 
 from viewer.model.scene import Layer, SceneDescription
 from viewer.model.state import Camera
-from viewer.render.actors import BACKGROUND, actor_key, add_layer
+from viewer.render.actors import BACKGROUND, actor_key, add_layer, keep_textures
 
 MAX_SIDE = 7680                       # 8K UHD: the largest still we promise
 MAX_PIXELS = 7680 * 4320
@@ -93,6 +93,7 @@ class OffscreenRenderer:
             actor = self._actors.get(key) or self._add(key, layer)
             actor.GetProperty().SetOpacity(layer.opacity)
             actor.SetVisibility(layer.opacity > 0.004)
+        keep_textures(self._textures, [layer.mesh for layer in wanted.values()])
 
     def _add(self, key: str, layer: Layer) -> Any:
         actor = self._actors[key] = add_layer(self.plotter, key, layer, self._textures)

@@ -25,7 +25,7 @@ from vtkmodules.vtkRenderingCore import vtkCellPicker, vtkRenderer
 
 from viewer.model.scene import Layer, MeshData, SceneDescription
 from viewer.model.state import Camera, ViewerModel, apply_pan, apply_pinch, touch_camera
-from viewer.render.actors import BACKGROUND, actor_key, add_layer
+from viewer.render.actors import BACKGROUND, actor_key, add_layer, keep_textures
 from viewer.render.raster_view import RasterInteractor
 
 log = logging.getLogger(__name__)
@@ -218,6 +218,8 @@ class SceneView(QWidget):
         while len(self._parked) > PARKED_ACTORS:
             actor, _ = self._parked.pop(next(iter(self._parked)))
             self.plotter.remove_actor(actor, render=False)
+        keep_textures(self._textures, [la.mesh for la in self.layers.values()]
+                      + [mesh for _, mesh in self._parked.values()])
         self._swipe = scene.swipe
         self.request_render()
 
