@@ -271,6 +271,16 @@ def test_idle_attract_touch_home_with_default_language(qtbot, kiosk):
     assert w.screen_name == "home" and w.home.isVisible() and not w.player.playing
     qtbot.wait(700)                                  # the touch did not open a tile
     assert w.screen_name == "home"
+    # a kiosk day is hundreds of loops: none may add a handler (each would run once more)
+    from PySide6.QtCore import SIGNAL
+
+    handlers = w.player.receivers(SIGNAL("stop_changed(int)"))
+    for _ in range(3):
+        w.start_attract()
+        qtbot.waitUntil(lambda: w.player.playing, timeout=10000)
+        w.leave_attract()
+    assert w.player.receivers(SIGNAL("stop_changed(int)")) == handlers
+    qtbot.wait(700)                                  # past the swallowed first touch
 
 
 def test_blocked_shortcuts_and_no_dialogs(qtbot, kiosk):

@@ -234,6 +234,7 @@ class KioskWindow(QWidget):
         self.story_chooser.closed.connect(lambda: self.choose_mode("explore"))
         self.story_chooser.chosen.connect(self.play_story)
         self.player.finished.connect(self._story_finished)
+        self.player.stop_changed.connect(self._attract_stop)  # it acts in the attract loop only
         self.language.chosen.connect(self.set_language)
         self.pin.accepted.connect(self.admin_exit)
         c.sites_loaded.connect(self._sites_loaded)
@@ -405,8 +406,6 @@ class KioskWindow(QWidget):
         site = next((s for s in self.model.sites if s.id == item.site), None)
         name = site.name.get(self.model.language) if site else ""
         self.attract_band.caption.setText(name)
-        if item.story is not None:
-            self.player.stop_changed.connect(self._attract_stop)
 
     def _attract_stop(self, index: int) -> None:
         story = self.player.story
