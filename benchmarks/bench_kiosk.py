@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -230,6 +232,16 @@ class ErrorCount(logging.Handler):
         self.records.append(self.format(record))
 
 
+def rss_trend(samples: list[tuple[float, float]], after_s: float) -> dict:
+    late = [(t, mb) for t, mb in samples if t >= after_s]
+    if len(late) < 3:
+        return {}
+    t, mb = np.array(late).T
+    slope = float(np.polyfit(t, mb, 1)[0])
+    return {"soak_rss_growth_after_5min_mb": float(mb[-1] - mb[0]),
+            "soak_rss_slope_mb_per_10min": slope * 600.0}
+
+
 def in_process(archive: Path, soak_seconds: float, seed: int = 1,
                cache_mb: float | None = None) -> dict:
     from PySide6.QtCore import QPoint
@@ -248,7 +260,8 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
     w.show_kiosk()
     v = Visitor(w)
     meter = GapMeter()
-    out: dict = {}
+    from viewer.render.vtk_view import software_gl
+    out: dict = {"presentation": "raster" if software_gl() else "OpenGL"}
 
     # touch -> response while the site loads (thumbnails of the others still coming)
     wait_for(app, lambda: bool(w.home.tiles))
@@ -363,6 +376,9 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
         "soak_seconds": time.perf_counter() - t_start, "soak_actions": actions,
         "soak_rss_warm_mb": warm_rss, "soak_rss_end_mb": rss_mb(),
         "soak_rss_growth_mb": rss_mb() - (warm_rss or rss_mb()),
+        # the mesh cache fills over the first minutes of a long soak: growth from the fifth
+        # minute and the trend (least squares over what follows it) tell a leak from a filling
+        **rss_trend(rss_samples, after_s=300.0),
         "soak_rss_samples": rss_samples,
         "soak_max_stall_ms": max_stall * 1000, "soak_errors": errors.records[:20],
         "soak_error_count": len(errors.records), "dialogs_closed": w.dialogs_closed,
