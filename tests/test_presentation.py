@@ -22,11 +22,13 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget  # noqa: E402
 
 from viewer.model.scene import Layer, SceneDescription, read_glb  # noqa: E402
 from viewer.model.state import Camera, ViewerModel  # noqa: E402
+from viewer.render.actors import BACKGROUND  # noqa: E402
 from viewer.render.raster_view import RasterInteractor  # noqa: E402
 from viewer.render.vtk_view import SceneView  # noqa: E402
 
 TOP_DOWN = Camera((0.0, 0.0, 40.0), (0.0, 0.0, 0.0), (0.0, 1.0, 0.0), 30.0)
 RED, BLUE, GREEN = (220, 30, 30), (30, 40, 220), (30, 200, 40)
+SKY_BOTTOM, SKY_TOP = (tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in BACKGROUND)
 
 
 def _quad_glb(path: Path) -> Path:
@@ -89,8 +91,11 @@ def test_views_show_the_scene_and_turn_alike(qtbot, tmp_path, monkeypatch, prese
         left, right = shown[h // 2, int(w * 0.42)], shown[h // 2, int(w * 0.58)]
         assert _close(left, RED) and _close(right, BLUE), (present, left, right)
         assert _close(shown[int(h * 0.1), w // 2], GREEN)  # north up: rows not flipped
+        # the dusk sky behind it: lighter at the top (Qt paints it on the raster path)
+        assert _close(shown[2, 2], SKY_TOP, 12) and _close(shown[h - 3, 2], SKY_BOTTOM, 12)
         # the screen shows what VTK drew (stretched only while moving)
         drawn = view.image()
+        assert _close(drawn[2, 2], SKY_TOP, 12) and _close(drawn[-3, 2], SKY_BOTTOM, 12)
         assert drawn.shape[:2] == (round(h * view.plotter.devicePixelRatioF()),
                                    round(w * view.plotter.devicePixelRatioF()))
         assert _close(drawn[drawn.shape[0] // 2, int(drawn.shape[1] * 0.42)], RED)

@@ -100,6 +100,14 @@ class _Interactor(QtInteractor):
             rw.GetState().vtkglEnable(rwi.GL_SCISSOR_TEST)
             f.glEnable(rwi.GL_SCISSOR_TEST)
 
+    def set_background(self, color: Any, top: Any = None, **kw: Any) -> None:
+        super().set_background(color, top=top, **kw)
+        self.renderer.SetBackgroundAlpha(1.0)  # opaque frames: the blit needs no alpha clear
+
+    def frame(self) -> np.ndarray:
+        """The last frame as (H, W, 3) uint8."""
+        return np.asarray(self.screenshot(None, return_img=True))
+
     def set_render_scale(self, scale: float) -> None:
         """Render at `scale` of the widget's resolution from now on (the window blits it
         stretched); VTK's last event positions are rescaled so a drag goes on smoothly."""
@@ -149,7 +157,6 @@ class SceneView(QWidget):
         self.plotter.enable_trackball_style()
         self.renderer = self.plotter.renderer
         self.renderer.SetUseDepthPeeling(False)
-        self.renderer.SetBackgroundAlpha(1.0)  # opaque frames: the blit needs no alpha clear
         # markers (measurements, hotspots) on a second layer: never hidden behind the model
         self.overlay = vtkRenderer()
         self.overlay.SetLayer(1)
@@ -282,7 +289,7 @@ class SceneView(QWidget):
     def image(self) -> np.ndarray:
         """The last frame as (H, W, 3) uint8, read from the render window."""
         self.render_now()
-        return np.asarray(self.plotter.screenshot(None, return_img=True))
+        return self.plotter.frame()
 
     # ------------------------------------------------------------------ swipe clipping
     def _before_render(self, *_: Any) -> None:
