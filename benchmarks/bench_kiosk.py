@@ -243,7 +243,7 @@ def rss_trend(samples: list[tuple[float, float]], after_s: float) -> dict:
 
 
 def in_process(archive: Path, soak_seconds: float, seed: int = 1,
-               cache_mb: float | None = None) -> dict:
+               cache_mb: float | None = None, soak_actions: int = 0) -> dict:
     from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QApplication
 
@@ -315,7 +315,7 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
     warm_rss = None
     t_start = time.perf_counter()
     meter.start()
-    max_stall = 0.0
+    max_stall, stalls = 0.0, 0
     rss_samples = []
 
     def act():
@@ -356,7 +356,7 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
         else:
             v.tap(w.view.plotter)
 
-    while time.perf_counter() - t_start < soak_seconds:
+    while time.perf_counter() - t_start < soak_seconds or actions < soak_actions:
         act()
         pump(app, rng.uniform(0.01, 0.1))
         if w.controller.loader.jobs:
@@ -368,10 +368,12 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
             rss_samples.append((round(elapsed, 1), round(rss_mb(), 1)))
             if meter.gaps:
                 max_stall = max(max_stall, max(meter.gaps))
+                stalls += sum(g > 0.25 for g in meter.gaps)
             meter.start()
     gaps = meter.stop()
     if gaps:
         max_stall = max(max_stall, max(gaps))
+        stalls += sum(g > 0.25 for g in gaps)
     out.update({
         "soak_seconds": time.perf_counter() - t_start, "soak_actions": actions,
         "soak_rss_warm_mb": warm_rss, "soak_rss_end_mb": rss_mb(),
@@ -380,7 +382,8 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
         # minute and the trend (least squares over what follows it) tell a leak from a filling
         **rss_trend(rss_samples, after_s=300.0),
         "soak_rss_samples": rss_samples,
-        "soak_max_stall_ms": max_stall * 1000, "soak_errors": errors.records[:20],
+        "soak_max_stall_ms": max_stall * 1000, "soak_stalls_over_250ms": stalls,
+        "soak_errors": errors.records[:20],
         "soak_error_count": len(errors.records), "dialogs_closed": w.dialogs_closed,
     })
     w.exit_allowed = True
@@ -451,6 +454,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--archive", type=Path)
     ap.add_argument("--soak-seconds", type=float, default=120.0)
+    ap.add_argument("--soak-actions", type=int, default=0,
+                    help="go on past --soak-seconds until this many actions were made")
     ap.add_argument("--cache-mb", type=float, help="the mesh cache's budget (default 1,500 MB: "
                     "RSS grows while it fills; a small one separates that from a leak)")
     ap.add_argument("--runs", type=int, default=3)
@@ -475,7 +480,8 @@ def main() -> int:
         result.update(recovery(archive, args.runs))
         print(json.dumps({k: v for k, v in result.items() if "recovery" in k}), flush=True)
     if "ui" not in args.skip:
-        result.update(in_process(archive, args.soak_seconds, cache_mb=args.cache_mb))
+        result.update(in_process(archive, args.soak_seconds, cache_mb=args.cache_mb,
+                                 soak_actions=args.soak_actions))
     print(json.dumps(result, indent=1, default=str))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, default=str))
