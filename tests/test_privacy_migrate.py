@@ -110,7 +110,7 @@ def _valid(archive: Archive) -> None:
 CHILD = """
 import sys, time
 from pathlib import Path
-from archive import Archive
+from archive import Archive, fsops
 from processing.privacy.migrate import migrate
 
 root = Path(sys.argv[1])
@@ -184,6 +184,7 @@ def test_migrate_moves_originals_and_rederives(pre_privacy, tmp_path):
         assert head.read_json(f"epochs/{e}/epoch.json")["statistics"]["privacy"]["enabled"]
     record = head.read_json(MIGRATIONS)["migrations"]
     assert len(record) == 1 and record[0]["rederived"] == plan.rederive
+    assert set(record[0]["originals"]) == copied
 
     # a second run changes nothing
     done = _inventories(kept)

@@ -111,7 +111,7 @@ class _History:
         if _is_source(lp):
             return True
         parts = lp.split("/")
-        if parts[0] == "epochs" and len(parts) > 1 and parts[1] in self.unprotected[number]:
+        if parts[0] == "epochs" and len(parts) > 1 and parts[1] in self.unprotected.get(number, ()):
             return True
         # change products computed from points or meshes made without the step, also where
         # a later version still carries them unchanged
@@ -206,8 +206,9 @@ def _delivery_files(archive, site: str, manifest: SiteManifest, epoch_id: str,
                                    "re-ingest this site from its delivery folder instead")
         if src.name not in files:
             raise MigrationRefused(f"{site}: epoch {epoch_id}: source {src.name} is in neither "
-                                   f"{site} nor {restricted_id(site)}; it cannot be re-derived "
-                                   "(re-ingest it from the delivery, or erase the epoch)")
+                                   f"the head of {site} nor that of {restricted_id(site)}; the "
+                                   "epoch cannot be re-derived (re-ingest it from the delivery, "
+                                   "or erase the epoch)")
     return files
 
 
@@ -238,8 +239,13 @@ def migrate(archive, site: str, *, user: str | None = None, dry_run: bool = Fals
                                        "was rewritten")
 
         rewrite(archive, history, hist.drop, record=MIGRATIONS,
-                entry={"rederived": p.rederive,
-                       "originals_moved": sum(map(len, p.originals.values()))},
+                # from the history, so that a run killed after re-deriving and the run that
+                # finishes the job record the same
+                entry={"rederived": sorted(set().union(*hist.unprotected.values())
+                                           - hist.unprotected[max(hist.unprotected)]),
+                       "originals": sorted(f for f in history.files if _is_source(f)),
+                       "products_dropped": sorted(f for f in history.files
+                                                  if not _is_source(f))},
                 note="privacy migration", message="privacy migration: originals moved to "
                 f"{restricted_id(site)}, products without the privacy step dropped", user=user,
                 keep_check=originals_kept)
