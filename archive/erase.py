@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -29,6 +30,11 @@ from .paths import check_site_id
 from .restricted import GROUP_FILE, RestrictedMaterial, is_restricted, restricted_id
 
 ERASURES = "privacy/erasures.json"
+MIGRATIONS = "privacy/migrations.json"
+RECORDS = {ERASURES: "erasures", MIGRATIONS: "migrations"}
+
+#: (logical path, digest, version number) -> True where the file leaves that version
+Drop = Callable[[str, str, int], bool]
 
 
 @dataclass
@@ -53,6 +59,12 @@ def _doomed(logical: str, epochs: set[str]) -> bool:
 
 def plan(archive, obj_id: str, epochs: set[str]) -> ErasePlan | None:
     """The plan for one object (None when it does not exist)."""
+    return plan_rewrite(archive, obj_id, lambda lp, _digest, _number: _doomed(lp, epochs))
+
+
+def plan_rewrite(archive, obj_id: str, drop: Drop) -> ErasePlan | None:
+    """Which versions of ``obj_id`` stay (renumbered) when ``drop`` files leave every version
+    (None when the object does not exist)."""
     obj = archive.object_path(obj_id)
     if not os.path.isdir(obj):
         return None
@@ -63,8 +75,8 @@ def plan(archive, obj_id: str, epochs: set[str]) -> ErasePlan | None:
     files: set[str] = set()
     for number, vdir in sorted(version_dirs(inventory).items()):
         state = version_state(inventory, vdir)
-        files |= {lp for lp in state if _doomed(lp, epochs)}
-        kept = {lp: d for lp, d in state.items() if not _doomed(lp, epochs)}
+        kept = {lp: d for lp, d in state.items() if not drop(lp, d, number)}
+        files |= set(state) - set(kept)
         if kept == previous or not kept:
             p.versions_dropped.append(number)
         else:
@@ -99,13 +111,23 @@ def erase_epochs(archive, site: str, epochs: list[str], *, reason: str, user: st
                            f"its epochs: {', '.join(stored) or 'none'}")
     if dry_run:
         return plans
+    entry = {"epochs": sorted(wanted), "reason": reason}
     for p in plans:
         if p.files:
-            _rebuild(archive, p, wanted, reason=reason, user=user)
+            rewrite(archive, p, lambda lp, _d, _n: _doomed(lp, wanted), record=ERASURES,
+                    entry=entry, note=f"erased: {', '.join(sorted(wanted))}",
+                    message=f"erasure of epoch(s) {', '.join(sorted(wanted))}: {reason}",
+                    user=user)
     return plans
 
 
-def _rebuild(archive, p: ErasePlan, epochs: set[str], *, reason: str, user: str | None) -> None:
+def rewrite(archive, p: ErasePlan, drop: Drop, *, record: str, entry: dict, note: str,
+            message: str, user: str | None, keep_check: Callable[[dict], None] | None = None
+            ) -> None:
+    """Replay every version of ``p.object_id`` without the files ``drop`` names, append
+    ``entry`` (with time, user, old -> new versions) to the list in ``record``, and swap the
+    rebuilt object in under the site lock.  ``keep_check(inventory)`` (the live object's,
+    read under the lock) may refuse by raising, before anything is swapped."""
     from .store import Archive
 
     live = archive.object_path(p.object_id)
@@ -127,11 +149,11 @@ def _rebuild(archive, p: ErasePlan, epochs: set[str], *, reason: str, user: str 
                     continue
                 v = inventory["versions"][vdir]
                 original = version_state(inventory, vdir)
-                state = {lp: d for lp, d in original.items() if not _doomed(lp, epochs)}
-                message = v.get("message") or f"v{number}"
+                state = {lp: d for lp, d in original.items() if not drop(lp, d, number)}
+                said = v.get("message") or f"v{number}"
                 if len(state) < len(original):
-                    message += f" [erased: {', '.join(sorted(epochs))}]"
-                with tmp.writer(p.object_id, message=message,
+                    said += f" [{note}]"
+                with tmp.writer(p.object_id, message=said,
                                 user=(v.get("user") or {}).get("name"),
                                 created=v.get("created")) as w:
                     for lp in w.paths():
@@ -140,18 +162,19 @@ def _rebuild(archive, p: ErasePlan, epochs: set[str], *, reason: str, user: str 
                     for lp, digest in state.items():
                         w.add_file(lp, live / manifest[digest][0])
             head = tmp.read(p.object_id)
-            record = (json.loads(head.path(ERASURES).read_bytes())
-                      if head.exists(ERASURES) else {"format": "stadtzeit-erasures/1",
-                                                      "erasures": []})
-            record["erasures"].append({
-                "epochs": sorted(epochs), "time": datetime.now(UTC).isoformat(timespec="seconds"),
-                "user": user, "reason": reason,
+            kind = RECORDS[record]
+            log = (json.loads(head.path(record).read_bytes()) if head.exists(record)
+                   else {"format": f"stadtzeit-{kind}/1", kind: []})
+            log[kind].append({
+                **entry, "time": datetime.now(UTC).isoformat(timespec="seconds"), "user": user,
                 "versions": {f"v{o}": f"v{n}" for o, n in p.renumbered.items()},
                 "versions_dropped": [f"v{n}" for n in p.versions_dropped]})
-            with tmp.writer(p.object_id, message=f"erasure of epoch(s) {', '.join(sorted(epochs))}"
-                            f": {reason}", user=user) as w:
-                w.add_json(ERASURES, record)
+            with tmp.writer(p.object_id, message=message, user=user) as w:
+                w.add_json(record, log)
+            if keep_check is not None:
+                keep_check(inventory)
             rebuilt = tmp.object_path(p.object_id)
+            fsops.stage("rewrite-before-swap")
             if not fsops.exchange(rebuilt, live):
                 aside = work / "old"
                 os.rename(live, aside)
@@ -164,4 +187,5 @@ def _rebuild(archive, p: ErasePlan, epochs: set[str], *, reason: str, user: str 
         archive._index_committed(p.object_id)
 
 
-__all__ = ["ERASURES", "ErasePlan", "erase_epochs", "plan"]
+__all__ = ["ERASURES", "MIGRATIONS", "ErasePlan", "erase_epochs", "plan", "plan_rewrite",
+           "rewrite"]

@@ -3,6 +3,7 @@
     stadtzeit privacy check SITE                       faces/plates left in public textures?
     stadtzeit privacy find SITE --from D --to D        epochs captured then, versions holding them
     stadtzeit privacy erase SITE --epoch E --reason R --restricted [--dry-run]
+    stadtzeit privacy migrate SITE --restricted [--dry-run]   a site ingested before the step
     stadtzeit privacy group GROUP                      who may read the restricted objects
 """
 
@@ -64,6 +65,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--user", default=None)
     add_archive_option(p)
     p.set_defaults(func=_erase)
+
+    p = actions.add_parser(
+        "migrate", help="a site ingested before the privacy step: originals out of the public "
+        "history, products re-derived with the step",
+        description="Copy the originals that the site's public object holds (any version) "
+        "into its restricted object, ingest again (with the privacy step) the epochs whose "
+        "products were made without it, then rebuild the public object's history without the "
+        "originals, those products and the change products made from them. Version numbers may "
+        "shift (privacy/migrations.json lists old -> new). A second run changes nothing.")
+    p.add_argument("site", metavar="SITE")
+    p.add_argument("--dry-run", action="store_true", help="only say what would change")
+    p.add_argument("--restricted", action="store_true",
+                   help="required: the migration writes the restricted object")
+    p.add_argument("--user", default=None)
+    add_archive_option(p)
+    p.set_defaults(func=_migrate)
 
     p = actions.add_parser("group", help="the group that may read restricted objects",
                            description="Record GROUP as the archive's restricted group and give "
@@ -134,6 +151,23 @@ def _erase(args: argparse.Namespace) -> int:
     for p in plans:
         print(f"{p.object_id}: {verb} {len(p.files)} file(s) from its history; versions "
               f"dropped: {', '.join(f'v{n}' for n in p.versions_dropped) or 'none'}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from processing.privacy.migrate import migrate
+
+    archive = _open(args, args.restricted)
+    p = migrate(archive, args.site, user=args.user or getpass.getuser(), dry_run=args.dry_run)
+    if p.empty:
+        print(f"{args.site}: nothing to migrate (no original in the public history, every "
+              "product made with the privacy step where the manifest wants it)")
+        return 0
+    for line in p.lines():
+        print(("would " if args.dry_run else "") + line)
+    if not args.dry_run:
+        print(f"{args.site}: migrated; run stadtzeit compare again for the dropped change "
+              "products, if any")
     return 0
 
 
