@@ -154,13 +154,18 @@ def test_glb_tiles_pass_the_khronos_gltf_validator(published):
         assert r["errors"] == 0, r
 
 
-def test_tiles_with_captured_colour_are_unlit(published):
+def test_epoch_tiles_with_captured_colour_are_unlit(published):
     # A scan's texture or vertex colours carry the captured light: viewers must not light them
     # again (and CesiumJS then needs no image-based lighting for them, docs/PUBLISH.md).
+    # Change heatmaps stay lit: their computed colours need shading to show the shape.
     _, report = published
     glbs = sorted((report.out / "tiles").glob("**/*.glb"))
-    assert glbs
-    for glb in glbs:
+    changes = [g for g in glbs if "changes" in g.parts]
+    assert changes and len(changes) < len(glbs)
+    for glb in changes:
+        gltf, _ = _read_chunks(glb)
+        assert "KHR_materials_unlit" not in gltf.get("extensionsUsed", []), glb
+    for glb in (g for g in glbs if g not in changes):
         gltf, _ = _read_chunks(glb)
         assert "KHR_materials_unlit" in gltf["extensionsUsed"], glb
         for mesh in gltf["meshes"]:
