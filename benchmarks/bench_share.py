@@ -17,6 +17,8 @@ Side by side, medians of --repeat runs (wall and CPU seconds):
 
 With --page-compare FOLDER REV: a published folder's page against the page of git revision
 REV (same data, same probe: benchmarks/page_probe.js), alternately, medians of --repeat runs.
+Where the tiles changed too, --old-folder OLD (the same site published by REV) gives the old
+page its own tiles: then the old page is OLD/index.html as REV wrote it.
 
 With --big N: a synthetic site of N LAZ points on a height field (terrain and blocks) and a
 textured mesh of about N/2 triangles (a 4096² JPEG, planar UVs; LOD 1 and 2 a quarter and a
@@ -79,9 +81,12 @@ def main() -> None:
     ap.add_argument("--big", type=int, metavar="POINTS")
     ap.add_argument("--page-compare", nargs=2, metavar=("FOLDER", "REV"),
                     help="a published FOLDER's page against the page of git revision REV")
+    ap.add_argument("--old-folder", type=Path,
+                    help="with --page-compare: the folder REV published (its own tiles)")
     args = ap.parse_args()
     if args.page_compare:
-        page_compare(Path(args.page_compare[0]), args.page_compare[1], args.repeat, args.json)
+        page_compare(Path(args.page_compare[0]), args.page_compare[1], args.repeat, args.json,
+                     args.old_folder)
         return
     if args.big:
         big_site(args.big, args.repeat if "--repeat" in sys.argv else 1, args.json)
@@ -252,9 +257,11 @@ def big_site(points: int, repeat: int, json_out: Path | None) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def page_compare(folder: Path, rev: str, repeat: int, json_out: Path | None) -> None:
+def page_compare(folder: Path, rev: str, repeat: int, json_out: Path | None,
+                 old_folder: Path | None = None) -> None:
     """Open FOLDER's index.html and the page of git revision REV (same data, written beside it
-    as index-old.html) alternately in headless Chromium; medians of the probe's milestones."""
+    as index-old.html; or ``old_folder``'s index.html, published by REV with its own tiles)
+    alternately in headless Chromium; medians of the probe's milestones."""
     import re
     import subprocess
 
@@ -267,14 +274,23 @@ def page_compare(folder: Path, rev: str, repeat: int, json_out: Path | None) -> 
     data = json.loads(blob.replace("<\\/", "</"))
     old = subprocess.run(["git", "show", f"{rev}:processing/publish/index.html"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
-    write_page(folder, data, name="index-old.html", template=old)
+    if old_folder is None:
+        write_page(folder, data, name="index-old.html", template=old)
+        pages = {"old": (folder, "index-old.html"), "new": (folder, "index.html")}
+    else:
+        if (old_folder / "index.html").read_text(encoding="utf-8") != \
+                write_page(old_folder, data, name="index-old.html", template=old).read_text(
+                    encoding="utf-8"):
+            raise SystemExit(f"{old_folder}/index.html is not the page {rev} writes for "
+                             f"{folder}'s data")
+        pages = {"old": (old_folder, "index.html"), "new": (folder, "index.html")}
     probe = (ROOT / "benchmarks" / "page_probe.js").read_text()
     keys = ("cesium", "viewer", "tileset", "visible", "firstDrawn", "loaded", "frames",
             "frameMs")
     runs: dict[str, list[dict]] = {"old": [], "new": []}
     for i in range(repeat):
-        for name, page in (("old", "index-old.html"), ("new", "index.html")):
-            run = open_page(folder, {"probe": "window.__probe",
+        for name, (where, page) in pages.items():
+            run = open_page(where, {"probe": "window.__probe",
                                      "requests": "performance.getEntriesByType('resource')"
                                                  ".filter(e => e.responseEnd < window.__probe"
                                                  ".firstDrawn).length"},
@@ -284,7 +300,8 @@ def page_compare(folder: Path, rev: str, repeat: int, json_out: Path | None) -> 
             r["errors"] = len(run.errors)
             runs[name].append(r)
             print(name, i, json.dumps(r), f"load {os.getloadavg()[0]:.1f}", flush=True)
-    result: dict[str, object] = {"rev": rev, "folder": str(folder), "runs": runs,
+    result: dict[str, object] = {"rev": rev, "folder": str(folder),
+                                 "old_folder": str(old_folder or folder), "runs": runs,
                                  "load": os.getloadavg()[0]}
     for name, rs in runs.items():
         med = {k: stats.median(r[k] for r in rs if r[k] is not None)

@@ -154,6 +154,37 @@ def test_glb_tiles_pass_the_khronos_gltf_validator(published):
         assert r["errors"] == 0, r
 
 
+def test_epoch_tiles_with_captured_colour_are_unlit(published):
+    # A scan's texture or vertex colours carry the captured light: viewers must not light them
+    # again (and CesiumJS then needs no image-based lighting for them, docs/PUBLISH.md).
+    # Change heatmaps stay lit: their computed colours need shading to show the shape.
+    _, report = published
+    glbs = sorted((report.out / "tiles").glob("**/*.glb"))
+    changes = [g for g in glbs if "changes" in g.parts]
+    assert changes and len(changes) < len(glbs)
+    for glb in changes:
+        gltf, _ = _read_chunks(glb)
+        assert "KHR_materials_unlit" not in gltf.get("extensionsUsed", []), glb
+    for glb in (g for g in glbs if g not in changes):
+        gltf, _ = _read_chunks(glb)
+        assert "KHR_materials_unlit" in gltf["extensionsUsed"], glb
+        for mesh in gltf["meshes"]:
+            for prim in mesh["primitives"]:
+                mat = gltf["materials"][prim["material"]]
+                coloured = ("COLOR_0" in prim["attributes"]
+                            or "baseColorTexture" in mat["pbrMetallicRoughness"])
+                assert coloured and "KHR_materials_unlit" in mat["extensions"], glb
+
+
+def test_a_material_without_captured_colour_keeps_its_shading():
+    from processing.publish.tiles import _unlit
+    gltf = {"meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 1},
+                                        "material": 0}]}],
+            "materials": [{"pbrMetallicRoughness": {"baseColorFactor": [1, 1, 1, 1]}}]}
+    _unlit(gltf)
+    assert "extensions" not in gltf["materials"][0] and "extensionsUsed" not in gltf
+
+
 def test_the_gasometer_stands_where_it_is(published):
     _, report = published
     g = report.georef

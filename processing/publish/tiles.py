@@ -161,12 +161,32 @@ def tile_glb(src: Path | Mesh, dst: Path, *, copyright: str, extras: dict[str, A
             for prim in gltf["meshes"][0]["primitives"]:
                 prim["attributes"][name] = len(gltf["accessors"]) - 1
         gltf["buffers"][0]["byteLength"] = len(binary) + (-len(binary)) % 4
+    if change is None:
+        _unlit(gltf)
     root = gltf["scenes"][gltf.get("scene", 0)]["nodes"]
     gltf["nodes"].append({"name": "z-up to y-up", "matrix": Z_UP_TO_Y_UP, "children": root})
     gltf["scenes"][gltf.get("scene", 0)]["nodes"] = [len(gltf["nodes"]) - 1]
     gltf["asset"]["copyright"] = copyright
     gltf["asset"]["extras"] = {**gltf["asset"].get("extras", {}), **extras}
     dst.write_bytes(_pack_glb(gltf, binary))
+
+
+def _unlit(gltf: dict[str, Any]) -> None:
+    """Mark the materials whose colour was captured (a texture or vertex colours) unlit
+    (KHR_materials_unlit): a scan's colours already carry the light of the day it was taken, so
+    viewers draw them as they are instead of lighting them again (CesiumJS then also skips its
+    image-based lighting, see docs/PUBLISH.md). A material without captured colour keeps its
+    shading, and so do change heatmaps (not called for them): their colours are computed, and
+    without shading the unchanged grey surfaces lose their shape."""
+    coloured = {p.get("material") for m in gltf.get("meshes", []) for p in m["primitives"]
+                if "COLOR_0" in p["attributes"]}
+    unlit = False
+    for i, mat in enumerate(gltf.get("materials", [])):
+        if i in coloured or "baseColorTexture" in mat.get("pbrMetallicRoughness", {}):
+            mat.setdefault("extensions", {})["KHR_materials_unlit"] = {}
+            unlit = True
+    if unlit and "KHR_materials_unlit" not in gltf.get("extensionsUsed", []):
+        gltf.setdefault("extensionsUsed", []).append("KHR_materials_unlit")
 
 
 def heat_colours(values: np.ndarray, vrange: float) -> np.ndarray:
