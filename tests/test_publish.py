@@ -333,6 +333,10 @@ def test_the_page_shows_the_gasometer_in_headless_chromium(published):
         }})()""",
         "english": """(() => { document.getElementById('lang').click();
             return document.getElementById('attribution').innerText; })()""",
+        # the annotations' labels (added right after the first tiles), in the language shown
+        "labels": """JSON.stringify(stadtzeit.viewer.entities.values.map(
+            (e) => e.label.text.getValue(Cesium.JulianDate.now())))""",
+        "titles": "JSON.stringify(stadtzeit.data.annotations.map((a) => a.title.en))",
         "swipe": f"""(async () => {{ const ui = (id) => document.getElementById(id);
             ui('lang').click(); ui('swipe').checked = true;
             const before = Object.keys(stadtzeit.epochSets).length;  // only the shown epoch
@@ -360,6 +364,7 @@ def test_the_page_shows_the_gasometer_in_headless_chromium(published):
     assert "Licence: CC0-1.0" in run.results["english"]
     assert "stadtzeit demo data (synthetic)" in run.results["english"]
     assert run.results["swipe"] is True
+    assert run.results["labels"] == run.results["titles"] != "[]"
     from PIL import Image
     image = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     assert image.shape[0] > 400 and image.std() > 20  # a drawn scene, not a blank canvas
