@@ -22,6 +22,9 @@ from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
 from viewer.render.actors import BACKGROUND
 
+_BUTTONS = {Qt.MouseButton.LeftButton: "Left", Qt.MouseButton.RightButton: "Right",
+            Qt.MouseButton.MiddleButton: "Middle"}  # VTK's <name>ButtonPress/ReleaseEvent
+
 
 class RasterInteractor(QWidget):
     """A QWidget showing an offscreen pyvista Plotter's frames, with VTK's mouse interaction.
@@ -192,21 +195,13 @@ class RasterInteractor(QWidget):
     def mousePressEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self._event_info(event, int(event.type() == QEvent.Type.MouseButtonDblClick))
         self._button = event.button()
-        if self._button == Qt.MouseButton.LeftButton:
-            self._iren.LeftButtonPressEvent()
-        elif self._button == Qt.MouseButton.RightButton:
-            self._iren.RightButtonPressEvent()
-        elif self._button == Qt.MouseButton.MiddleButton:
-            self._iren.MiddleButtonPressEvent()
+        if self._button in _BUTTONS:
+            getattr(self._iren, f"{_BUTTONS[self._button]}ButtonPressEvent")()
 
     def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self._event_info(event)
-        if self._button == Qt.MouseButton.LeftButton:
-            self._iren.LeftButtonReleaseEvent()
-        elif self._button == Qt.MouseButton.RightButton:
-            self._iren.RightButtonReleaseEvent()
-        elif self._button == Qt.MouseButton.MiddleButton:
-            self._iren.MiddleButtonReleaseEvent()
+        if self._button in _BUTTONS:
+            getattr(self._iren, f"{_BUTTONS[self._button]}ButtonReleaseEvent")()
         self._button = Qt.MouseButton.NoButton
 
     def mouseMoveEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
