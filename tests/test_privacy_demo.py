@@ -75,3 +75,66 @@ def test_removed_points_record_rederives_the_public_cloud(demo):
         removed = {k.split("/", 1)[1]: npz[k] for k in npz.files}
     total = sum(len(laspy.read(f).points) for f in sources.sources["2021-09-01"])
     assert 0 < sum(len(v) for v in removed.values()) < 0.01 * total
+
+
+def test_texture_search_beside_registration_finds_what_it_finds_alone(demo):
+    """Ingest searches the texture on a worker while it cleans and registers: what it recorded
+    is what the search finds on the texture as read, run alone; the public points are
+    coloured (from the blurred texture, after the join); the wait is recorded."""
+    from processing import georef
+    from processing.privacy import charts, images
+    from processing.readers import read_source
+    from processing.types import Mesh
+
+    sources, archive, _truth = demo
+    manifest = sources.manifest_path.read_text()
+    crs = manifest.split('crs = "', 1)[1].split('"', 1)[0]
+    mesh = read_source(sources.sources["2024-05-20"][0], crs=crs)
+    site = Mesh(georef.to_site_frame(mesh.vertices, mesh.crs, crs, sources.origin),
+                mesh.faces, frame="site", uv=mesh.uv, texture=mesh.texture)
+    alone = images.anonymise(mesh.texture, regions=charts.regions(site))
+
+    restricted = Archive.open(archive.root, include_restricted=True).read(f"{SITE}--restricted")
+    boxes = json.loads(restricted.path("epochs/2024-05-20/privacy/detections.json")
+                       .read_bytes())["boxes"]
+    assert list(boxes.values()) == [[b.to_list() for b in alone.boxes]]
+    head = archive.read(SITE)
+    record = head.read_json("epochs/2024-05-20/epoch.json")["statistics"]["privacy"]
+    assert record["textures"]["blurred_texels"] == alone.blurred_pixels()
+    seconds = record["seconds"]
+    assert 0 <= seconds["textures_wait"] <= seconds["textures"]
+    assert seconds["textures_thread_cpu"] > 0
+    rgb = read_laz_site(head.path("epochs/2024-05-20/points.laz"), sources.origin).rgb
+    assert rgb is not None and rgb.any()
+
+
+def test_failure_beside_the_texture_search_stops_it(demo, tmp_path):
+    """An error in cleaning while the search runs: the same error as before, the worker has
+    stopped when ingest returns, and the archive holds nothing of the epoch."""
+    import shutil
+    import threading
+
+    from processing.errors import ProcessingError
+    from processing.ingest import ingest
+
+    sources, _archive, _truth = demo
+    obj = sources.sources["2024-05-20"][0]
+    for f in (obj, *sources.companions["2024-05-20"]):
+        shutil.copy(f, tmp_path / f.name)
+    shutil.copy(obj, tmp_path / "second.obj")          # the same MTL and texture
+    text = sources.manifest_path.read_text()
+    head, rest = text.split("[[epochs]]", 1)
+    head = head.replace('reference_epoch = "2019-06-15"', 'reference_epoch = "2024-05-20"')
+    crs = text.split('crs = "', 1)[1].split('"', 1)[0]
+    epoch = "\n".join([
+        "[[epochs]]", 'id = "2024-05-20"', 'capture = "photogrammetry"', 'sensor = "test"',
+        'operator = "pytest"', 'preset = "photogrammetry"',
+        "[[epochs.sources]]", f'path = "{obj.name}"', f'crs = "{crs}"',
+        "[[epochs.sources]]", 'path = "second.obj"', f'crs = "{crs}"'])
+    manifest = tmp_path / "site.toml"
+    manifest.write_text(head + epoch + "\n")
+    archive = Archive.init(tmp_path / "archive", durable=False)
+    with pytest.raises(ProcessingError, match="2 mesh sources; give one mesh per epoch"):
+        ingest(manifest, archive, user="pytest")
+    assert not [t for t in threading.enumerate() if t.name.startswith("privacy")]
+    assert archive.site_ids() == []
