@@ -2,12 +2,13 @@
 
 ``apply(epoch, manifest, clouds, meshes, prov, work)`` runs between georeferencing and cleaning,
 on each source's own points (one cloud per station or strip, in the site frame) and on the
-delivered meshes' textures.  What it did goes into ``epoch.json`` as numbers only — images,
-detections, blurred texels, points removed per reason — never the faces, plates or positions
-themselves.  Those stay with the originals in the restricted object (``restricted_files``):
-``privacy/detections.json`` (the boxes per texture) and ``privacy/removed.npz`` (per source, the
-indices of the removed points in the file's order), so an archivist can check and re-derive
-what the step did.
+delivered meshes' textures; the texture search goes on beside cleaning and registration, on a
+worker thread, until ingest joins it (``Textures.join``) before the surface stage.  What it
+did goes into ``epoch.json`` as numbers only — images, detections, blurred texels, points
+removed per reason — never the faces, plates or positions themselves.  Those stay with the
+originals in the restricted object (``restricted_files``): ``privacy/detections.json`` (the
+boxes per texture) and ``privacy/removed.npz`` (per source, the indices of the removed points
+in the file's order), so an archivist can check and re-derive what the step did.
 """
 
 from __future__ import annotations
@@ -151,14 +152,14 @@ def _search_textures(cfg: dict[str, Any], meshes: list[Mesh], sources: list,
 
 
 class Textures:
-    """The texture search of one epoch, from ``apply`` to ``join``: on a worker thread when
-    there is a texture to search, so that cleaning and registration go on meanwhile.
+    """The texture search of one epoch, from ``apply`` to ``join``: on a worker thread, so
+    that cleaning and registration go on meanwhile (with the step off: nothing to search).
 
     ``join`` waits for it, records what it did (``epoch.json``: counts and seconds — the
     worker's own wall and CPU time and how long ingest waited for it; the boxes in the
     restricted ``detections.json``; the step's event) and returns the public texture of each
-    mesh.  An error in the search is raised by ``join``.  Nothing is written before ``join``,
-    and all of it into the epoch's work folder, so a stopped ingest leaves nothing behind but
+    mesh.  An error in the search is raised by ``join``.  The worker writes nothing; ``join``
+    writes into the epoch's work folder only, so a stopped ingest leaves nothing behind but
     that folder."""
 
     def __init__(self, textures: list, job: tuple | None = None, record: dict | None = None,
