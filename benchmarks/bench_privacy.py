@@ -10,8 +10,7 @@
 3. The demo's 2048² photogrammetry atlas: both searches, ``--repeat`` times interleaved.
 4. Cost in ingest: the demo (``--density``) ingested with the privacy step on and off (every
    epoch), ``--repeat`` times interleaved, wall and CPU seconds (all threads); the step's own
-   seconds from epoch.json (the texture search's worker: its wall and thread CPU seconds and
-   how long ingest waited for it at the join).  Medians.
+   seconds from epoch.json.  Medians.
 
     .venv/bin/python benchmarks/bench_privacy.py [--seeds 3] [--density 0.3] [--repeat 3]
         [--only images|atlas|demo|ghosts|ingest] [--old-rev 29bb614]
@@ -230,12 +229,6 @@ def ingest_bench(density: float, texture_size: int, repeat: int) -> dict:
                 for r in on]
     points = [sum((e["seconds"] or {}).get("points", 0) for e in r["epochs"].values())
               for r in on]
-    # the texture search runs on a worker beside cleaning and registration: what ingest
-    # waited for it at the join, and the worker thread's own CPU seconds
-    waits = [sum((e["seconds"] or {}).get("textures_wait", 0) for e in r["epochs"].values())
-             for r in on]
-    thread_cpu = [sum((e["seconds"] or {}).get("textures_thread_cpu", 0)
-                      for e in r["epochs"].values()) for r in on]
     off_wall = median(r["seconds"] for r in rows["off"])
     return {
         "repeat": repeat,
@@ -246,12 +239,9 @@ def ingest_bench(density: float, texture_size: int, repeat: int) -> dict:
                "cpu_seconds": round(median(r["cpu_seconds"] for r in on), 1),
                "runs": [round(r["seconds"], 1) for r in on],
                "texture_step_seconds": [round(t, 2) for t in textures],
-               "texture_wait_seconds": [round(t, 2) for t in waits],
-               "texture_thread_cpu_seconds": [round(t, 2) for t in thread_cpu],
                "point_step_seconds": [round(t, 2) for t in points],
                "2024_textures": on[-1]["epochs"]["2024-05-20"]["textures"]},
         "texture_step_over_off": round(median(textures) / off_wall, 3),
-        "texture_wait_over_off": round(median(waits) / off_wall, 3),
         "point_step_over_off": round(median(points) / off_wall, 3),
         "on_over_off": round(median(r["seconds"] for r in on) / off_wall, 3)}
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -339,25 +339,45 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
 
     notify(epoch.id, "privacy")
     with prov.stage("privacy"):
-        # the texture search goes on in a worker until `textures.join()`; meanwhile the
-        # meshes carry no texture (cleaning and registration need their geometry only)
-        clouds, meshes, textures = privacy.apply(
-            epoch, manifest, clouds, meshes, prov, work, [of[id(c)] for c in clouds],
-            [of[id(m)] for m in meshes])
-    try:
-        cloud, mesh, at = _clean_and_register(manifest, epoch, preset, clouds, meshes, boundary,
-                                              head, ref_state, prov, notify, force=force,
-                                              is_reference=is_reference)
-        with prov.stage("privacy_wait"):
-            public = textures.join()
-    finally:
-        textures.close()
-    if mesh is not None and public[0] is not None:
-        mesh = replace(mesh, texture=public[0])
-    if at is not None:
-        # the sampled points' colours, from the public texture (in place: the reference
-        # epoch's cloud is kept in ref_state too)
-        cloud.rgb = _colours_at(mesh, *at)
+        clouds, meshes = privacy.apply(epoch, manifest, clouds, meshes, prov, work,
+                                       [of[id(c)] for c in clouds], [of[id(m)] for m in meshes])
+
+    notify(epoch.id, "clean")
+    with prov.stage("clean"):
+        if meshes:
+            if len(meshes) > 1:
+                raise ProcessingError(
+                    f"epoch {epoch.id}: {len(meshes)} mesh sources; give one mesh per epoch "
+                    "(merge tiles before ingest) or split the epoch")
+            mesh, stats = meshclean.clean_mesh(meshes[0])
+            cloud = _points_of_mesh(mesh)
+            prov.statistics["mesh_cleaning"] = stats
+        else:
+            cloud = _concat(clouds, epoch)
+            try:
+                # a local-frame scan is cropped nowhere: the boundary is in the site frame
+                cloud, stats = clean.clean_points(cloud, preset,
+                                                  boundary if cloud.frame == "site" else None)
+            except ProcessingError as exc:
+                names = ", ".join(s.name for s in epoch.sources)
+                raise ProcessingError(f"epoch {epoch.id} ({names}): {exc}") from None
+            _warn_if_cleaning_removed_most(stats, preset, prov, epoch)
+            mesh = None
+        prov.statistics["cleaning"] = stats
+
+    notify(epoch.id, "register")
+    with prov.stage("register"):
+        transform = _register(manifest, epoch, preset, cloud, head, ref_state, prov,
+                              force=force, is_reference=is_reference)
+        if transform is not None:
+            cloud = register.apply_transform(cloud, transform)
+            if mesh is not None:
+                mesh = register.apply_transform(mesh, transform)
+            cloud.frame = "site"
+            if mesh is not None:
+                mesh.frame = "site"
+        if is_reference:
+            ref_state["cloud"] = cloud
 
     notify(epoch.id, "surface")
     with prov.stage("surface"):
@@ -395,54 +415,6 @@ def _process(manifest: SiteManifest, epoch: Epoch, preset: Preset, sources: list
     prov.statistics["points"] = len(cloud)
     prov.statistics["faces"] = [m.n_faces for m in lods]
     return products, cloud, lods
-
-
-def _clean_and_register(manifest: SiteManifest, epoch: Epoch, preset: Preset,
-                        clouds: list[PointCloud], meshes: list[Mesh], boundary, head,
-                        ref_state: dict[str, Any], prov: Provenance, notify: ProgressCallback,
-                        *, force: bool, is_reference: bool):
-    """The clean and register stages: (cloud, mesh or None, where the cloud's points lie on
-    the mesh or None).  A mesh's sampled points get their colours later, from its public
-    texture."""
-    at = None
-    notify(epoch.id, "clean")
-    with prov.stage("clean"):
-        if meshes:
-            if len(meshes) > 1:
-                raise ProcessingError(
-                    f"epoch {epoch.id}: {len(meshes)} mesh sources; give one mesh per epoch "
-                    "(merge tiles before ingest) or split the epoch")
-            mesh, stats = meshclean.clean_mesh(meshes[0])
-            cloud, at = _points_of_mesh(mesh)
-            prov.statistics["mesh_cleaning"] = stats
-        else:
-            cloud = _concat(clouds, epoch)
-            try:
-                # a local-frame scan is cropped nowhere: the boundary is in the site frame
-                cloud, stats = clean.clean_points(cloud, preset,
-                                                  boundary if cloud.frame == "site" else None)
-            except ProcessingError as exc:
-                names = ", ".join(s.name for s in epoch.sources)
-                raise ProcessingError(f"epoch {epoch.id} ({names}): {exc}") from None
-            _warn_if_cleaning_removed_most(stats, preset, prov, epoch)
-            mesh = None
-        prov.statistics["cleaning"] = stats
-
-    notify(epoch.id, "register")
-    with prov.stage("register"):
-        transform = _register(manifest, epoch, preset, cloud, head, ref_state, prov,
-                              force=force, is_reference=is_reference)
-        if transform is not None:
-            cloud = register.apply_transform(cloud, transform)
-            if mesh is not None:
-                mesh = register.apply_transform(mesh, transform)
-            cloud.frame = "site"
-            if mesh is not None:
-                mesh.frame = "site"
-        if is_reference:
-            ref_state["cloud"] = cloud
-
-    return cloud, mesh, at
 
 
 #: cleaning that keeps less than this share of an epoch's points is recorded as a warning
@@ -571,12 +543,11 @@ def _concat(clouds: list[PointCloud], epoch: Epoch) -> PointCloud:
 
 
 def _points_of_mesh(mesh: Mesh, density: float = 4.0, max_points: int = 3_000_000,
-                    seed: int = 0) -> tuple[PointCloud, tuple[np.ndarray, np.ndarray]]:
+                    seed: int = 0) -> PointCloud:
     """Points sampled on a delivered mesh's surface, for registration, change detection and
     points.laz: area-weighted, ``density`` per m² (capped at ``max_points``), the same points
-    for the same mesh (fixed seed), and where they lie (face, barycentric weights) so that
-    ``_colours_at`` can colour them. Vertices alone would be far too sparse on the large flat
-    faces photogrammetry leaves."""
+    for the same mesh (fixed seed); coloured from the texture or the vertex colours. Vertices
+    alone would be far too sparse on the large flat faces photogrammetry leaves."""
     v = np.asarray(mesh.vertices, dtype=np.float64)
     f = np.asarray(mesh.faces, dtype=np.int64)
     tri = v[f]
@@ -589,23 +560,17 @@ def _points_of_mesh(mesh: Mesh, density: float = 4.0, max_points: int = 3_000_00
     r1[flip], r2[flip] = 1.0 - r1[flip], 1.0 - r2[flip]
     w = np.column_stack([1.0 - r1 - r2, r1, r2])           # barycentric weights
     xyz = np.einsum("ij,ijk->ik", w, tri[face])
-    return PointCloud(xyz=xyz, crs=mesh.crs, frame=mesh.frame, source=mesh.source), (face, w)
-
-
-def _colours_at(mesh: Mesh, face: np.ndarray, w: np.ndarray) -> np.ndarray | None:
-    """RGB (uint16) of the points at ``face`` with barycentric weights ``w`` on ``mesh``: from
-    the texture, else the vertex colours, else None."""
-    f = np.asarray(mesh.faces, dtype=np.int64)
+    rgb = None
     if mesh.texture is not None and mesh.uv is not None:
         uv = np.einsum("ij,ijk->ik", w, np.asarray(mesh.uv, np.float64)[f[face]])
         h, wd = mesh.texture.shape[:2]
         col = np.clip((uv[:, 0] % 1.0) * (wd - 1), 0, wd - 1).astype(np.intp)
         row = np.clip((uv[:, 1] % 1.0) * (h - 1), 0, h - 1).astype(np.intp)
-        return mesh.texture[row, col, :3].astype(np.uint16) * 257
-    if mesh.vertex_colors is not None:
+        rgb = mesh.texture[row, col, :3].astype(np.uint16) * 257
+    elif mesh.vertex_colors is not None:
         c = np.einsum("ij,ijk->ik", w, mesh.vertex_colors[f[face], :3].astype(np.float64))
-        return np.round(c).astype(np.uint16) * 257
-    return None
+        rgb = np.round(c).astype(np.uint16) * 257
+    return PointCloud(xyz=xyz, crs=mesh.crs, frame=mesh.frame, rgb=rgb, source=mesh.source)
 
 
 def _load_reference(manifest: SiteManifest, head) -> PointCloud:
