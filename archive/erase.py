@@ -87,18 +87,25 @@ def plan_rewrite(archive, obj_id: str, drop: Drop) -> ErasePlan | None:
     return p
 
 
-def erase_epochs(archive, site: str, epochs: list[str], *, reason: str, user: str | None = None,
-                 dry_run: bool = False) -> list[ErasePlan]:
-    """Erase ``epochs`` from ``site`` and ``site--restricted``; returns what was (or, with
-    ``dry_run``, would be) removed.  Needs the archivist option and write permission."""
+def public_site(archive, site: str, action: str) -> str:
+    """``site`` checked for an operation on it and its restricted part (`action`, e.g. "the
+    erasure covers"): a public id, the archivist option, the site stored."""
     site = check_site_id(site)
     if is_restricted(site):
-        raise ArchiveError(f"give the public site id ({site[:-len('--restricted')]}); the erasure "
-                           "covers its restricted part too")
+        raise ArchiveError(f"give the public site id ({site[:-len('--restricted')]}); {action} "
+                           "its restricted part too")
     if not archive.include_restricted:
         raise RestrictedMaterial(restricted_id(site))
     if not archive.exists(site):
         raise SiteNotFound(site, archive.site_ids())
+    return site
+
+
+def erase_epochs(archive, site: str, epochs: list[str], *, reason: str, user: str | None = None,
+                 dry_run: bool = False) -> list[ErasePlan]:
+    """Erase ``epochs`` from ``site`` and ``site--restricted``; returns what was (or, with
+    ``dry_run``, would be) removed.  Needs the archivist option and write permission."""
+    site = public_site(archive, site, "the erasure covers")
     if not reason.strip():
         raise ArchiveError("say why (--reason), e.g. the request's file number; never the "
                            "person's name")
@@ -188,4 +195,4 @@ def rewrite(archive, p: ErasePlan, drop: Drop, *, record: str, entry: dict, note
 
 
 __all__ = ["ERASURES", "MIGRATIONS", "ErasePlan", "erase_epochs", "plan", "plan_rewrite",
-           "rewrite"]
+           "public_site", "rewrite"]

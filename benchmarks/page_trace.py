@@ -18,10 +18,7 @@ import argparse
 import asyncio
 import itertools
 import json
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,26 +85,15 @@ async def _trace(port: int, url: str, timeout: float) -> tuple[list[dict], int]:
 
 
 def main() -> None:
-    from chromium_page import FLAGS, _devtools_port, chromium, serve
+    from chromium_page import browser
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path)
     ap.add_argument("--page", default="index.html")
     ap.add_argument("--out", type=Path, help="write the raw trace (JSON events) here")
     ap.add_argument("--min-ms", type=float, default=20.0, help="hide shorter events")
     args = ap.parse_args()
-    server, _ = serve(args.folder)
-    profile = tempfile.mkdtemp(prefix="stadtzeit-chromium-")
-    proc = subprocess.Popen([chromium(), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        port = _devtools_port(proc, timeout=30)
-        url = f"http://127.0.0.1:{server.server_address[1]}/{args.page}"
-        events, first = asyncio.run(_trace(port, url, timeout=300))
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        server.shutdown()
-        shutil.rmtree(profile, ignore_errors=True)
+    with browser(args.folder) as (port, base, _):
+        events, first = asyncio.run(_trace(port, f"{base}/{args.page}", timeout=300))
     if args.out:
         args.out.write_text(json.dumps(events))
     process = {e["pid"]: e["args"]["name"] for e in events

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import http.server
 import itertools
@@ -17,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,22 +70,17 @@ def serve(folder: Path) -> tuple[http.server.ThreadingHTTPServer, list[tuple[str
     return server, log
 
 
-def open_page(folder: Path, evaluate: dict[str, str], *, query: str = "",
-              page: str = "index.html", init_script: str = "",
-              timeout: float = 120.0) -> PageRun:
-    """Serve ``folder``, load ``page`` (with ``init_script`` run before the page's own
-    scripts), await ``stadtzeit.ready`` and then ``stadtzeit.drawn()``, evaluate each
-    expression of ``evaluate`` (name -> JS), take a screenshot."""
+@contextlib.contextmanager
+def browser(folder: Path) -> Iterator[tuple[int, str, list[tuple[str, int]]]]:
+    """Serve ``folder`` on 127.0.0.1 and start headless Chromium: (DevTools port, the server's
+    base URL, the request log); both are stopped on leaving."""
     server, log = serve(folder)
     profile = tempfile.mkdtemp(prefix="stadtzeit-chromium-")
     proc = subprocess.Popen([chromium(), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        port = _devtools_port(proc, timeout=30)
-        url = f"http://127.0.0.1:{server.server_address[1]}/{page}{query}"
-        run = asyncio.run(_drive(port, url, evaluate, init_script, timeout))
-        run.requests = list(log)
-        return run
+        yield (_devtools_port(proc, timeout=30), f"http://127.0.0.1:{server.server_address[1]}",
+               log)
     finally:
         proc.terminate()
         try:
@@ -92,6 +89,18 @@ def open_page(folder: Path, evaluate: dict[str, str], *, query: str = "",
             proc.kill()
         server.shutdown()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(folder: Path, evaluate: dict[str, str], *, query: str = "",
+              page: str = "index.html", init_script: str = "",
+              timeout: float = 120.0) -> PageRun:
+    """Serve ``folder``, load ``page`` (with ``init_script`` run before the page's own
+    scripts), await ``stadtzeit.ready`` and then ``stadtzeit.drawn()``, evaluate each
+    expression of ``evaluate`` (name -> JS), take a screenshot."""
+    with browser(folder) as (port, base, log):
+        run = asyncio.run(_drive(port, f"{base}/{page}{query}", evaluate, init_script, timeout))
+        run.requests = list(log)
+        return run
 
 
 def _devtools_port(proc: subprocess.Popen, timeout: float) -> int:

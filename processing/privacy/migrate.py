@@ -31,11 +31,10 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from archive.erase import MIGRATIONS, ErasePlan, plan_rewrite, rewrite
-from archive.errors import ArchiveError, SiteNotFound
+from archive.erase import MIGRATIONS, ErasePlan, plan_rewrite, public_site, rewrite
+from archive.errors import ArchiveError
 from archive.objects import load_inventory, version_dirs, version_state
-from archive.paths import check_site_id
-from archive.restricted import RestrictedMaterial, is_restricted, restricted_id
+from archive.restricted import restricted_id
 from assets_manifest import SiteManifest, parse_manifest
 
 
@@ -148,14 +147,7 @@ def _manifest(archive, site: str) -> tuple[bytes, SiteManifest]:
 
 def plan(archive, site: str) -> MigratePlan:
     """What ``migrate`` would do (reads only)."""
-    site = check_site_id(site)
-    if is_restricted(site):
-        raise ArchiveError(f"give the public site id ({site[:-len('--restricted')]}); the "
-                           "migration writes its restricted part too")
-    if not archive.include_restricted:
-        raise RestrictedMaterial(restricted_id(site))
-    if not archive.exists(site):
-        raise SiteNotFound(site, archive.site_ids())
+    site = public_site(archive, site, "the migration writes")
     _bytes, manifest = _manifest(archive, site)
     hist = _History(archive, site, manifest)
     held, _rhead, _ = _restricted_state(archive, site)
