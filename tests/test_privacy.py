@@ -64,6 +64,28 @@ def test_blur_is_not_reversible(labelled, anonymised):
             assert detail(after) < 0.35 * detail(before), s.name
 
 
+@pytest.mark.parametrize("at", ["middle", "corner"])
+def test_mosaic_covers_the_box_and_fades_into_the_image(at):
+    # a bright, detailed box on a flat wall: every pixel of the box is mosaic (also where the
+    # image's border clips the margin), and the wall meets the mosaic without a step
+    rng = np.random.default_rng(3)
+    img = np.full((300, 400), 60, np.uint8)
+    x, y = (150, 100) if at == "middle" else (0, 0)
+    box = images.Box(x, y, 100, 80, "plate")
+    img[y:y + 80, x:x + 100] = rng.integers(180, 256, (80, 100), np.uint8)
+    out = images.blur_boxes(img, [box]).astype(np.float64)
+    g = box.grown(images.MARGIN["plate"], img.shape)
+    mosaic = images._mosaic(np.ascontiguousarray(img[g.y:g.y + g.h, g.x:g.x + g.w]), 4)
+    inner = out[y:y + 80, x:x + 100]
+    assert np.abs(inner - mosaic[y - g.y:y - g.y + 80, x - g.x:x - g.x + 100]).max() <= 1
+    # the grown box's outer rows and columns (inside the image) stay close to the wall's 60;
+    # a mosaic pasted with a hard edge puts ~150 there
+    edges = [out[g.y + g.h - 1, g.x:g.x + g.w], out[g.y:g.y + g.h, g.x + g.w - 1]]
+    if at == "middle":
+        edges += [out[g.y, g.x:g.x + g.w], out[g.y:g.y + g.h, g.x]]
+    assert max(np.abs(e - 60).max() for e in edges) < 30
+
+
 def test_full_portrait_and_turned_portrait():
     face = samples.astronaut()
     for k in (0, 1, 3):

@@ -19,7 +19,7 @@ block pattern.  After blurring, the detectors run again wherever their result ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -216,8 +216,8 @@ def _kinds(faces: bool, plates: bool) -> list[str]:
     return [k for k, on in (("face", faces), ("plate", plates)) if on]
 
 
-def _recheck(image: np.ndarray, changed: list[Box], regions: list[Region], kinds: list[str],
-             rotations: tuple[int, ...]) -> list[Box]:
+def _recheck(image: np.ndarray, changed: list[Box], regions: list[Region], kinds: list[str]
+             ) -> list[Box]:
     """What ``detect`` finds in ``image`` after the boxes ``changed`` were blurred in it.
 
     Only windows that overlap a changed box can answer differently from the search before, so
@@ -225,9 +225,8 @@ def _recheck(image: np.ndarray, changed: list[Box], regions: list[Region], kinds
     rectangle around each changed box, wide enough to hold every such window touching it, and
     the larger windows — a few, cheap — over the whole of every region a changed box touches.
     The two size ranges overlap by half a split so that one object's hits are not cut in two.
-    A region whose turns leave out some of ``rotations`` is also searched in those around each
-    changed box (half its size around it): the mosaic's edges follow the image's grid, not
-    the world's up, and can make a plate turned on its side.
+    (The turns a region is not searched in need no look: the mosaic fades into the image, so it
+    has no edge that could pass for a plate on its side; see ``blur_boxes``.)
     """
     gray = _gray(image)
     found: list[Box] = []
@@ -244,13 +243,6 @@ def _recheck(image: np.ndarray, changed: list[Box], regions: list[Region], kinds
             parts = [p for rect in near if (p := r.clipped(*rect)) is not None]
             boxes += _search(gray, kind, parts, max_scale=1.5 * split)
             boxes += _search(gray, kind, [r], min_scale=split)
-            other = tuple(k for k in rotations if k not in r.turns)
-            if other:
-                around = [replace(p, turns=other) for b in touching
-                          if (p := r.clipped(b.x - max(b.w, b.h) // 2, b.y - max(b.w, b.h) // 2,
-                                             b.x + b.w + max(b.w, b.h) // 2,
-                                             b.y + b.h + max(b.w, b.h) // 2)) is not None]
-                boxes += _search(gray, kind, around)
         found.extend(_merge(boxes, kind))
     return found
 
@@ -287,9 +279,21 @@ def _mosaic(region: np.ndarray, cells: int) -> np.ndarray:
     return cv2.GaussianBlur(big, (0, 0), sigmaX=sigma, sigmaY=sigma)
 
 
+def _ramp(b: Box, g: Box) -> np.ndarray:
+    """Per pixel of ``g`` (``b`` grown by its margin, clipped to the image): 1 over ``b``,
+    falling linearly to 0 across the margin, 0 at its outer edge."""
+    m = MARGIN[b.kind]
+    rx, ry = max(1.0, b.w * m), max(1.0, b.h * m)
+    xs, ys = g.x + np.arange(g.w) + 0.5, g.y + np.arange(g.h) + 0.5
+    ax = 1.0 - np.maximum(np.maximum(b.x - xs, xs - (b.x + b.w)), 0.0) / rx
+    ay = 1.0 - np.maximum(np.maximum(b.y - ys, ys - (b.y + b.h)), 0.0) / ry
+    return np.clip(np.minimum(ax[None, :], ay[:, None]), 0.0, 1.0).astype(np.float32)
+
+
 def blur_boxes(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
-    """A copy of ``image`` with every box (grown by its ``MARGIN``) reduced to a smoothed
-    mosaic."""
+    """A copy of ``image`` with every box reduced to a smoothed mosaic, blended into the
+    image across its ``MARGIN``: a hard edge between mosaic and image is a contrast step that
+    the plate cascade took for a plate turned on its side, round after round of re-checks."""
     out = np.array(image, copy=True)
     for b in boxes:
         g = b.grown(MARGIN[b.kind], out.shape)
@@ -297,7 +301,11 @@ def blur_boxes(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
             continue
         cells = FACE_CELLS if b.kind == "face" else PLATE_CELLS
         region = np.ascontiguousarray(out[g.y:g.y + g.h, g.x:g.x + g.w])
-        out[g.y:g.y + g.h, g.x:g.x + g.w] = _mosaic(region, cells)
+        a = _ramp(b, g)
+        if region.ndim == 3:
+            a = a[..., None]
+        mixed = a * _mosaic(region, cells) + (1.0 - a) * region
+        out[g.y:g.y + g.h, g.x:g.x + g.w] = np.round(mixed).astype(out.dtype)
     return out
 
 
@@ -341,7 +349,7 @@ def anonymise(image: np.ndarray, *, faces: bool = True, plates: bool = True,
     while searches < max_rounds and (again or not verified):
         if again:
             changed = [b.grown(MARGIN[b.kind], out.shape) for b in again]
-            again = _recheck(out, changed, regions, kinds, tuple(rotations))
+            again = _recheck(out, changed, regions, kinds)
             verified = False
         else:
             touched = [r for r in regions
