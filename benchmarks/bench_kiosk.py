@@ -247,9 +247,11 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
     from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QApplication
 
+    from viewer.allocator import return_freed_memory
     from viewer.kiosk.config import KioskConfig
     from viewer.kiosk.window import KioskWindow
 
+    tuned = return_freed_memory()        # as viewer.kiosk.app does (STADTZEIT_MALLOC=default: not)
     app = QApplication.instance() or QApplication([])
     errors = ErrorCount()
     logging.getLogger().addHandler(errors)
@@ -261,7 +263,8 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
     v = Visitor(w)
     meter = GapMeter()
     from viewer.render.vtk_view import software_gl
-    out: dict = {"presentation": "raster" if software_gl() else "OpenGL"}
+    out: dict = {"presentation": "raster" if software_gl() else "OpenGL",
+                 "malloc": "thresholds fixed" if tuned else "default"}
 
     # touch -> response while the site loads (thumbnails of the others still coming)
     wait_for(app, lambda: bool(w.home.tiles))

@@ -78,8 +78,10 @@ def run(archive: Path, site: str | None = None, epoch: str | None = None,
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from viewer.allocator import return_freed_memory
     from viewer.qt.refcount import keep_constants_alive
 
+    return_freed_memory()  # a long session reads and drops meshes: see allocator.py
     keep_constants_alive()  # PySide6 6.12 on Python 3.11 leaks None and True: see refcount.py
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("stadtzeit")

@@ -40,8 +40,10 @@ def run(config_path: Path | None, archive: Path, size: tuple[int, int] | None = 
     config = load_config(config_path)
     from PySide6.QtWidgets import QApplication
 
+    from viewer.allocator import return_freed_memory
     from viewer.kiosk.window import KioskWindow
 
+    return_freed_memory()  # meshes read and dropped all day: see allocator.py
     app = QApplication.instance() or QApplication([sys.argv[0]])
     window = KioskWindow(config, archive, size=size, heartbeat=heartbeat, start=start)
     window.exited.connect(app.exit)

@@ -1,0 +1,47 @@
+"""Let the long-running viewers give freed memory back to the system (glibc's malloc).
+
+glibc serves a large block with its own mmap only above a threshold, and raises that threshold
+to the size of every such block freed (up to 32 MiB). After the first meshes, textures and
+frames are freed, blocks of that size come from the heap instead, and a heap keeps what it
+frees for later: a kiosk reading meshes in and letting them go all day held ~650 MB more after
+ten minutes than it used (benchmarks/bench_kiosk.py; docs/PERFORMANCE.md). Setting the
+thresholds once turns that raise off: large blocks are mapped and unmapped again, and the
+heap's free top is given back above a MiB.
+
+Only on glibc; elsewhere (musl, macOS, Windows) nothing happens. ``STADTZEIT_MALLOC=default``
+leaves the allocator as it is (for measuring the difference).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import sys
+
+log = logging.getLogger(__name__)
+
+M_TRIM_THRESHOLD = -1     # glibc's mallopt parameters (malloc.h)
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 256 * 1024      # bytes: blocks from this size get their own mapping
+TRIM_THRESHOLD = 1024 * 1024     # bytes of free heap top kept before it is given back
+
+
+def return_freed_memory() -> bool:
+    """Fix glibc's mmap and trim thresholds for this process; True if they were set."""
+    if os.environ.get("STADTZEIT_MALLOC", "") == "default" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False              # not glibc
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    ok = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
+        bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    log.info("malloc: mmap threshold %d KiB, trim threshold %d KiB%s", MMAP_THRESHOLD // 1024,
+             TRIM_THRESHOLD // 1024, "" if ok else " (refused)")
+    return ok
+
+
+__all__ = ["return_freed_memory"]
