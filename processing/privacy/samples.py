@@ -174,7 +174,7 @@ def _turned(c: float, r: float, k: int, w: int, h: int) -> tuple[float, float]:
 
 
 def textured_atlas(seed: int = 0, *, ground_every: int = 4, texel_m: float = 0.004,
-                   step: int = 1):
+                   step: int = 1, mirror_every: int = 0):
     """A textured mesh whose atlas holds the labelled set of ``seed`` chart by chart, and the
     true boxes in the atlas.
 
@@ -185,7 +185,9 @@ def textured_atlas(seed: int = 0, *, ground_every: int = 4, texel_m: float = 0.0
     faces, 24–120 px, are then 10–48 cm wide and its plates 24–96 cm, life size or an oblique
     photo's stretch of it — on the ground the search looks for nothing larger).  Returns
     ``(Mesh, boxes)``; the mesh is in a z-up frame (``frame="site"``).  ``step`` takes every
-    step-th image of the set only (a smaller atlas for tests).
+    step-th image of the set only (a smaller atlas for tests).  Every ``mirror_every``-th wall
+    (0: none) lies in the atlas mirrored, its UVs mirrored with it, as a modeller's flipped
+    UVs leave a chart: the wall still shows the image as written.
     """
     from processing.types import Mesh
 
@@ -199,18 +201,21 @@ def textured_atlas(seed: int = 0, *, ground_every: int = 4, texel_m: float = 0.0
         k = int(s.name.rsplit("-r", 1)[1])
         ax, ay = (i % cols) * 480, (i // cols) * 480
         th, tw = s.image.shape[:2]
-        atlas[ay:ay + th, ax:ax + tw] = s.image
-        boxes += [Box(b.x + ax, b.y + ay, b.w, b.h, b.kind) for b in s.boxes]
+        ground = bool(ground_every) and i % ground_every == ground_every - 1
+        mirror = bool(mirror_every) and not ground and i % mirror_every == mirror_every - 1
+        atlas[ay:ay + th, ax:ax + tw] = s.image[:, ::-1] if mirror else s.image
+        boxes += [Box(ax + (tw - b.x - b.w if mirror else b.x), b.y + ay, b.w, b.h, b.kind)
+                  for b in s.boxes]
         h, w = (th, tw) if k in (0, 2) else (tw, th)          # the image before its turn
         x0, y0 = 30.0 * (i % cols), 30.0 * (i // cols)
         base = len(vertices)
         for c, r in ((0, 0), (w, 0), (w, h), (0, h)):
-            if ground_every and i % ground_every == ground_every - 1:
+            if ground:
                 vertices.append((x0 + c * texel_m, y0 - r * texel_m, 0.0))
             else:
                 vertices.append((x0 + c * texel_m, y0, (h - r) * texel_m))
             tc, tr = _turned(c, r, k, w, h)
-            uv.append(((ax + tc) / width, (ay + tr) / height))
+            uv.append(((ax + (tw - tc if mirror else tc)) / width, (ay + tr) / height))
         faces += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
     mesh = Mesh(np.asarray(vertices, np.float64), np.asarray(faces, np.int64),
                 frame="site", uv=np.asarray(uv, np.float32), texture=atlas)
