@@ -232,14 +232,14 @@ class ErrorCount(logging.Handler):
         self.records.append(self.format(record))
 
 
-def rss_trend(samples: list[tuple[float, float]], after_s: float) -> dict:
+def rss_trend(samples: list[tuple[float, float]], after_s: float, name: str = "rss") -> dict:
     late = [(t, mb) for t, mb in samples if t >= after_s]
     if len(late) < 3:
         return {}
     t, mb = np.array(late).T
     slope = float(np.polyfit(t, mb, 1)[0])
-    return {"soak_rss_growth_after_5min_mb": float(mb[-1] - mb[0]),
-            "soak_rss_slope_mb_per_10min": slope * 600.0}
+    return {f"soak_{name}_growth_after_5min_mb": float(mb[-1] - mb[0]),
+            f"soak_{name}_slope_mb_per_10min": slope * 600.0}
 
 
 def in_process(archive: Path, soak_seconds: float, seed: int = 1,
@@ -320,6 +320,7 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
     meter.start()
     max_stall, stalls = 0.0, 0
     rss_samples = []
+    cache_samples = []    # the mesh cache's own count: what of the RSS is meshes kept on purpose
 
     def act():
         nonlocal actions
@@ -369,6 +370,7 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
             warm_rss = rss_mb()
         if actions % 200 == 0:
             rss_samples.append((round(elapsed, 1), round(rss_mb(), 1)))
+            cache_samples.append((round(elapsed, 1), round(w.controller.cache.nbytes / 2**20, 1)))
             if meter.gaps:
                 max_stall = max(max_stall, max(meter.gaps))
                 stalls += sum(g > 0.25 for g in meter.gaps)
@@ -384,7 +386,11 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
         # the mesh cache fills over the first minutes of a long soak: growth from the fifth
         # minute and the trend (least squares over what follows it) tell a leak from a filling
         **rss_trend(rss_samples, after_s=300.0),
-        "soak_rss_samples": rss_samples,
+        # the same without the meshes the cache holds: what grows outside it
+        **rss_trend([(t, r - c) for (t, r), (_, c) in zip(rss_samples, cache_samples,
+                                                           strict=True)],
+                    after_s=300.0, name="rss_outside_cache"),
+        "soak_rss_samples": rss_samples, "soak_cache_samples": cache_samples,
         "soak_max_stall_ms": max_stall * 1000, "soak_stalls_over_250ms": stalls,
         "soak_errors": errors.records[:20],
         "soak_error_count": len(errors.records), "dialogs_closed": w.dialogs_closed,

@@ -46,6 +46,9 @@ MODES = ("none", "icp", "control-points")
 # of squares by about 6 σ²; a drop this much larger means the epochs really were misaligned.
 _CHI2_6_999 = 22.458
 _STABLE_ROUNDS = 4
+# the stable area has settled when at most this share of the points (at least one) changed
+# sides: a refit for one point in 10⁵ moved the demo's fits by 0.01-0.1 mm and cost 1.4 s
+_SETTLED_SHARE = 1e-5
 _NORMAL_LOD = 1.96 * np.sqrt(2.0)   # level of detection of one point-to-plane difference
 
 
@@ -255,7 +258,8 @@ def _stable_fit(src: np.ndarray, ref: _Reference, init: np.ndarray, max_distance
 
     The stable area is first found at the georeference (the level of detection includes the
     accuracy the georeference is expected to have), so change is excluded before it can pull
-    the fit; each round refits from ``init`` on the points stable under the last fit."""
+    the fit; each round refits from ``init`` on the points stable under the last fit, until
+    (almost) no point changes sides (``_SETTLED_SHARE``)."""
     stable = ref.stable(_moved(src, init), max_distance)
     if stable.sum() < 0.2 * len(src):        # badly aligned to start with: use every point
         stable = np.ones(len(src), dtype=bool)
@@ -267,7 +271,7 @@ def _stable_fit(src: np.ndarray, ref: _Reference, init: np.ndarray, max_distance
                                   preset.icp_max_iterations, 1e-5)
         iterations += n_it
         new = ref.stable(_moved(src, t), max_distance)
-        if np.array_equal(new, stable):
+        if np.count_nonzero(new != stable) <= max(1.0, _SETTLED_SHARE * len(src)):
             break
         stable = new
     return {"transform": t, "iterations": iterations, "converged": converged}
