@@ -17,7 +17,9 @@ input through Qt's event system (QTest touch events), frames counted from VTK's 
   it causes (interaction LOD on, as the kiosk runs); frames per second.
 - soak: random visitor actions (taps on tiles, years and modes, swipe drags, orbit drags,
   pinches, stories, language switches, idle -> attract -> touch) for --soak-seconds; RSS after
-  a warm-up and at the end, the longest event-loop stall, and errors logged.
+  a warm-up and at the end, its trend from the fifth minute (also without the meshes the cache
+  holds), the longest event-loop stall, and errors logged. The allocator is set up as the
+  kiosk sets it up (viewer/allocator.py); STADTZEIT_MALLOC=default measures glibc's own.
 - recovery: the supervisor with a running kiosk (and its warm spare, 20 s after the last
   start); SIGKILL of the UI process until the new one's heartbeat says "attract" with a frame
   drawn (median of --runs).

@@ -3,10 +3,10 @@
 glibc serves a large block with its own mmap only above a threshold, and raises that threshold
 to the size of every such block freed (up to 32 MiB). After the first meshes, textures and
 frames are freed, blocks of that size come from the heap instead, and a heap keeps what it
-frees for later: a kiosk reading meshes in and letting them go all day held ~650 MB more after
-ten minutes than it used (benchmarks/bench_kiosk.py; docs/PERFORMANCE.md). Setting the
-thresholds once turns that raise off: large blocks are mapped and unmapped again, and the
-heap's free top is given back above a MiB.
+frees for later: a kiosk soak that read meshes in and let them go ended ten minutes later
+~650 MB larger than with the thresholds fixed (benchmarks/bench_kiosk.py; docs/PERFORMANCE.md).
+Setting the thresholds once turns that raise off: large blocks are mapped and unmapped again,
+and the heap's free top is given back above a MiB.
 
 Only on glibc; elsewhere (musl, macOS, Windows) nothing happens. ``STADTZEIT_MALLOC=default``
 leaves the allocator as it is (for measuring the difference).

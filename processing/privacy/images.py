@@ -225,8 +225,8 @@ def _recheck(image: np.ndarray, changed: list[Box], regions: list[Region], kinds
     rectangle around each changed box, wide enough to hold every such window touching it, and
     the larger windows — a few, cheap — over the whole of every region a changed box touches.
     The two size ranges overlap by half a split so that one object's hits are not cut in two.
-    (The turns a region is not searched in need no look: the mosaic fades into the image, so it
-    has no edge that could pass for a plate on its side; see ``blur_boxes``.)
+    Turns a region is not searched in are left out here too: an upright face or plate cannot
+    lie in them, and the mosaic fades into the image, leaving no edge to chase (``blur_boxes``).
     """
     gray = _gray(image)
     found: list[Box] = []
