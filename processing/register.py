@@ -8,8 +8,9 @@ Three modes, chosen per epoch in the manifest (``registration``):
   share of correspondences counts in each iteration), then the points whose residual exceeds
   the level of detection (1.96·√2·σ, σ from the median absolute residual) are taken as real
   change and excluded, and the fit is repeated from the georeference on what is left, until the
-  stable area no longer changes.  The registration runs only where the two epochs overlap (the
-  reference's footprint), so a new epoch covering a larger area registers on the common part.
+  stable area has settled (at most one point in 10⁵ changes sides).  The registration runs only
+  where the two epochs overlap (the reference's footprint), so a new epoch covering a larger
+  area registers on the common part.
   A fit that does not reduce the residuals significantly (χ² test on the six parameters) is not
   applied: an aligned pair stays exactly where it is.
 - ``control-points``: a 7-parameter Helmert (similarity) fit of ground control points with
