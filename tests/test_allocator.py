@@ -22,11 +22,11 @@ def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
-first = np.ones(4 << 20, np.uint8)   # a mesh read and dropped: glibc raises its threshold
+first = np.ones(8 << 20, np.uint8)   # a mesh read and dropped: glibc raises its threshold
 del first
 big, small = [], []
-for _ in range(60):                  # 240 MB of meshes, with small objects allocated between
-    big.append(np.ones(4 << 20, np.uint8))
+for _ in range(30):                  # 240 MB of meshes, with small objects allocated between
+    big.append(np.ones(8 << 20, np.uint8))
     small.append(np.ones(2000, np.uint8))
 full = rss_mb()
 del big

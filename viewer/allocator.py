@@ -4,9 +4,12 @@ glibc serves a large block with its own mmap only above a threshold, and raises 
 to the size of every such block freed (up to 32 MiB). After the first meshes, textures and
 frames are freed, blocks of that size come from the heap instead, and a heap keeps what it
 frees for later: a kiosk soak that read meshes in and let them go ended ten minutes later
-~650 MB larger than with the thresholds fixed (benchmarks/bench_kiosk.py; docs/PERFORMANCE.md).
+~700 MB larger than with the thresholds fixed (benchmarks/bench_kiosk.py; docs/PERFORMANCE.md).
 Setting the thresholds once turns that raise off: large blocks are mapped and unmapped again,
-and the heap's free top is given back above a MiB.
+and the heap's free top is given back above a MiB. The price: a fresh mapping is page faults on
+first touch, so the longest event-loop gap while a kiosk site loads is ~20 ms longer than with
+glibc's default (median of 3: 123 vs 102 ms). Mapping only from 4 MiB cost nothing there (91 ms)
+but let the heap grow again: +117 MB over a 30-minute soak against +20 MB from 256 KiB.
 
 Only on glibc; elsewhere (musl, macOS, Windows) nothing happens. ``STADTZEIT_MALLOC=default``
 leaves the allocator as it is (for measuring the difference).
