@@ -237,8 +237,7 @@ def _recheck(image: np.ndarray, changed: list[Box], regions: list[Region], kinds
                              for b in changed])
         boxes = []
         for r in regions:
-            touching = [b for b in changed if r.clipped(b.x, b.y, b.x + b.w, b.y + b.h)]
-            if not touching:
+            if not any(r.clipped(b.x, b.y, b.x + b.w, b.y + b.h) for b in changed):
                 continue
             parts = [p for rect in near if (p := r.clipped(*rect)) is not None]
             boxes += _search(gray, kind, parts, max_scale=1.5 * split)
