@@ -422,6 +422,7 @@ def screenshots(archive: Path, out: Path, language: str = "en") -> list[Path]:
         wait_for(app, lambda: w.controller.loader.idle, 120)
         pump(app, extra)
         w.view.render_now()
+        w.view.plotter.finish()  # drawn (on software GL in the frame thread), then painted
         pump(app, 0.2)
 
     def shot(name: str):

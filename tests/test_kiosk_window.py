@@ -76,6 +76,7 @@ def settle(qtbot, w, ms: int = 80) -> None:
     qtbot.waitUntil(lambda: w.controller.loader.idle, timeout=20000)
     qtbot.wait(ms)
     w.view.render_now()
+    w.view.plotter.finish()  # the frame drawn (software GL: in its thread)
 
 
 def touch(w, device, *ops) -> None:

@@ -115,10 +115,10 @@ def test_views_show_the_scene_and_turn_alike(qtbot, tmp_path, monkeypatch, prese
         qtbot.wait(5)
     QTest.mouseRelease(view.plotter, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                        centre + QPoint(120, 0))
+    qtbot.waitUntil(lambda: model.camera is not None)  # the drag's end reached the model
     after = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
     cos = np.dot(before, after) / (np.linalg.norm(before) * np.linalg.norm(after))
     assert np.degrees(np.arccos(np.clip(cos, -1, 1))) > 5.0
-    assert model.camera is not None  # the drag's end reached the model
     for view in views:
         view.plotter.close()
 
@@ -136,7 +136,7 @@ def test_a_view_lets_go_of_the_textures_of_meshes_it_no_longer_shows(qtbot, tmp_
         mesh = read_glb(glb)
         meshes.append(mesh)
         view.set_scene(SceneDescription([Layer(f"e{k}/lod0", f"e{k}", mesh)]))
-        view.render_now()
+        view.image()  # drawn (on software GL in the frame thread)
     kept = {id(m) for m in meshes[-1 - PARKED_ACTORS:]}  # shown, and the parked ones
     assert set(view._textures) == kept
     view.clear()

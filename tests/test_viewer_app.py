@@ -77,6 +77,7 @@ def settle(qtbot, w: MainWindow, extra: bool = False) -> None:
     qtbot.wait(60)
     for view in (w.view_area.primary, w.view_area.secondary):
         view.render_now()
+    w.view_area.primary.plotter.finish()  # the frames drawn (software GL: in their thread)
 
 
 def pixel(view, point) -> np.ndarray:
@@ -815,19 +816,28 @@ def test_opening_another_archive_closes_the_site(qtbot, two_epochs, three_epochs
 
 def _drag_rotation(qtbot, w: MainWindow, steps: int = 8, step: int = 12) -> tuple[float, list]:
     """A left-button drag through the window (as a mouse gives it): the angle (degrees) the
-    camera turned about its focal point, and (render scale, VTK size) seen at each move."""
+    camera turned about its focal point, and (render scale, VTK size) of each frame drawn."""
     view = w.view_area.primary
+    view.plotter.finish()  # from a still view: no frame of before the drag still drawn
     cam = view.renderer.GetActiveCamera()
     before = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
     window, widget = w.windowHandle(), view.plotter
     centre = widget.mapTo(w, QPoint(widget.width() // 2, widget.height() // 2))
     left, none = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     seen = []
+
+    def record() -> None:
+        seen.append((widget.render_scale, tuple(widget.ren_win.GetSize())))
+
+    widget.drawn.connect(record)
     QTest.mousePress(window, left, none, centre)
     for i in range(steps):
         QTest.mouseMove(window, centre + QPoint(step * (i + 1), 0))
-        seen.append((widget.render_scale, tuple(widget.ren_win.GetSize())))
+        qtbot.wait(5)
     QTest.mouseRelease(window, left, none, centre + QPoint(step * steps, 0))
+    view.plotter.finish()  # moves held while a frame was drawn reach VTK, their frames drawn
+    widget.drawn.disconnect(record)
+    assert seen
     after = np.subtract(cam.GetPosition(), cam.GetFocalPoint())
     cos = np.dot(before, after) / (np.linalg.norm(before) * np.linalg.norm(after))
     return float(np.degrees(np.arccos(np.clip(cos, -1, 1)))), seen
@@ -857,6 +867,7 @@ def test_a_drag_renders_fewer_pixels_and_turns_the_camera_as_at_full_size(
     assert full > 5.0 and abs(reduced - full) < 0.1 * full, (full, reduced)
     # still again: full resolution, and a picture that fills the view
     qtbot.waitUntil(lambda: not c.interacting, timeout=3000)
+    view.plotter.finish()
     assert view.plotter.render_scale == 1.0
     dpr = view.plotter.devicePixelRatioF()
     assert tuple(view.plotter.ren_win.GetSize()) == (round(width * dpr), round(height * dpr))
@@ -895,6 +906,7 @@ def test_interaction_shows_the_coarse_lod_then_the_fine_one(qtbot, three_epochs)
         QApplication.sendEvent(view.plotter, ev)
         assert shown() == coarse_faces
     # still for INTERACTION_IDLE_MS: full detail again, drawn once
+    view.plotter.finish()  # the last zoom's frame
     renders = view.renders
     qtbot.waitUntil(lambda: not c.interacting, timeout=3000)
     assert shown() == fine_faces

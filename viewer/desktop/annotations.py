@@ -52,7 +52,6 @@ class AnnotationOverlay:
     def __init__(self, model: ViewerModel, view: SceneView):
         self.model, self.view = model, view
         self.labels: dict[str, QToolButton] = {}
-        self._drawn: tuple[str, ...] = ()      # annotations of a loaded view
         self._markers: tuple[str, ...] | None = None  # markers on screen (not hidden)
         self.placed: dict[str, PlacedLabel] = {}
         self.probe = DepthProbe(view.renderer)
@@ -98,8 +97,6 @@ class AnnotationOverlay:
             label.adjustSize()
         if self.model.selected_annotation not in ids:
             self.card.hide()
-        # markers only over a model (not floating in an empty view while it loads)
-        self._drawn = tuple(a.id for a in shown) if self.view.layers else ()
         self.probe.watch([a.position for a in shown])
         self.show_card()
         self.view.request_render()  # the probe reads the new anchors' depth in that frame
@@ -125,7 +122,8 @@ class AnnotationOverlay:
             return
         plotter = self.view.plotter
         w, h = plotter.width(), plotter.height()
-        shown = [a for a in self.annotations() if a.id in self._drawn and a.id in self.labels]
+        # markers only over a model (not floating in an empty view while it loads)
+        shown = [a for a in self.annotations() if a.id in self.labels] if self.view.layers else []
         selected = self.model.selected_annotation
         items = [LabelItem(a.id, a.position, (self.labels[a.id].width(),
                                               self.labels[a.id].height()),

@@ -593,6 +593,7 @@ class MainWindow(QMainWindow):
     def save_screenshot(self, path: Path | str) -> bool:
         for view in (self.view_area.primary, self.view_area.secondary):
             view.render_now()
+            view.plotter.finish()  # the frames drawn and shown before the grab
         return self.grab().save(str(path))
 
     # ------------------------------------------------------------------ fly mode

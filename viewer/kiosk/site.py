@@ -378,6 +378,9 @@ class Hotspots:
         return tuple(float(x) for x in c)
 
     def update(self, *_: object) -> None:
+        self.view.when_idle(self._place)  # placing reads the VTK camera: not while it draws
+
+    def _place(self) -> None:
         regions = self.regions() if self.visible else []
         size = self.metrics.px(84)               # a touch target: >= 80 px at 1080p
         while len(self.badges) < len(regions):

@@ -6,6 +6,10 @@ render of the moving frame. Here VTK draws into its own offscreen render window,
 read back (0.15 Mpixel while the camera moves) and painted by Qt's raster engine, which flushes
 only what changed: ~5 ms for a full-screen frame with translucent panels over it. With a GPU
 the GL path (`vtk_view._Interactor`) is the better one; `vtk_view.software_gl` chooses.
+
+Frames are drawn on the frame thread (`frame_worker`): a still frame of a two-mesh scene costs
+llvmpipe 250-400 ms, which the UI thread would otherwise spend waiting. Input for VTK that
+arrives while a frame is drawn is kept and given to VTK right after it (mouse moves merged).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from vtkmodules.util.numpy_support import vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkUnsignedCharArray
 
 from viewer.render.actors import BACKGROUND
+from viewer.render.frame_worker import frame_worker
 
 _BUTTONS = {Qt.MouseButton.LeftButton: "Left", Qt.MouseButton.RightButton: "Right",
             Qt.MouseButton.MiddleButton: "Middle"}  # VTK's <name>ButtonPress/ReleaseEvent
@@ -34,6 +39,7 @@ class RasterInteractor(QWidget):
     """
 
     frameSwapped = Signal()  # noqa: N815 - QOpenGLWidget's name: a frame was painted for the screen
+    drawn = Signal()         # VTK drew a frame (UI thread, the scene may be read again)
 
     fresh = False          # the image shown is VTK's current frame
     render_scale = 1.0     # VTK's pixels per device pixel (< 1 while the camera moves)
@@ -49,8 +55,15 @@ class RasterInteractor(QWidget):
         self._plotter._first_time = False  # render() draws only once "shown"; this is its show
         self._iren = self._plotter.iren.interactor
         self._iren.Enable()  # a generic interactor ignores events until enabled
-        self._pixels = vtkUnsignedCharArray()
+        # VTK's interactor styles render right after moving the camera: here that becomes a
+        # request for a frame on the frame thread
+        self._iren.EnableRenderOff()
+        self._iren.AddObserver("RenderEvent", lambda *_: self.render())
+        self._worker = frame_worker()
+        self._pixels = [vtkUnsignedCharArray(), vtkUnsignedCharArray()]  # shown, being drawn
         self._frame: np.ndarray | None = None
+        self._drawn_frame: np.ndarray | None = None   # read back on the frame thread
+        self._input: list[tuple] = []                 # VTK input held while a frame is drawn
         self._button = Qt.MouseButton.NoButton
         self._wheel = 0
         self._closed = False
@@ -76,6 +89,12 @@ class RasterInteractor(QWidget):
         return self.screen_ratio() * self.render_scale
 
     def _resize_render_window(self) -> None:
+        if self._worker.busy:  # the window's size is the frame thread's while it draws
+            self.fresh = False
+            self._worker.when_idle(self._resize_render_window)
+            return
+        if self._closed:
+            return
         ratio = self.devicePixelRatioF()
         w, h = max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio))
         self._iren.UpdateSize(w, h)  # sets the render window's size too
@@ -103,12 +122,47 @@ class RasterInteractor(QWidget):
 
     # ------------------------------------------------------------------ frames
     def render(self, *args: Any) -> None:
-        """Draw VTK's frame now (the image follows through `_read_frame`)."""
+        """Ask for a frame of VTK's scene, drawn on the frame thread and shown when done."""
         if args:  # QWidget.render(target, ...): Qt's own grab of the widget
             QWidget.render(self, *args)
             return
         if not self._closed:
-            self._plotter.render()
+            self._worker.request(self)
+
+    @property
+    def busy(self) -> bool:
+        """A frame is being drawn: VTK's scene is the frame thread's until it is done."""
+        return self._worker.busy
+
+    def when_idle(self, call: Any) -> None:
+        """Run `call` now, or right after the frame being drawn (see `frame_worker`)."""
+        self._worker.when_idle(call)
+
+    def finish(self) -> None:
+        """Wait until the frames asked for are drawn and shown."""
+        self._worker.finish()
+
+    # the frame thread's side (`frame_worker.Drawable`)
+    def can_draw(self) -> bool:
+        return not self._closed and self.isVisible()
+
+    def before_frame(self) -> None:
+        self._plotter.ren_win.ReleaseCurrent()  # the context goes to the frame thread
+
+    def draw(self) -> None:
+        self._plotter.render()
+        self._plotter.ren_win.ReleaseCurrent()
+
+    def after_frame(self) -> None:
+        if self._closed:
+            return
+        self._plotter.ren_win.MakeCurrent()  # releasing actors and textures needs it here
+        if self._drawn_frame is not None:
+            self._frame, self._drawn_frame = self._drawn_frame, None
+            self._pixels.reverse()
+            self.fresh = True
+            self.update()
+        self.drawn.emit()
 
     def set_background(self, color: Any, top: Any = None) -> None:
         """The sky behind the scene, painted by Qt: VTK's gradient background costs llvmpipe
@@ -138,6 +192,7 @@ class RasterInteractor(QWidget):
         """The last frame over the sky as (H, W, 3) uint8, at VTK's resolution."""
         if self._frame is None:
             self.render()
+            self.finish()
         rgba = self._frame[::-1].astype(np.float32)
         h = rgba.shape[0]
         t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None, None]  # 0 at the top
@@ -159,12 +214,11 @@ class RasterInteractor(QWidget):
             self.render()
 
     def _read_frame(self, *_: Any) -> None:
-        ren_win = self._plotter.ren_win
+        # on the frame thread: into the buffer that is not shown (the UI thread paints the other)
+        ren_win, pixels = self._plotter.ren_win, self._pixels[1]
         w, h = ren_win.GetSize()
-        ren_win.GetRGBACharPixelData(0, 0, w - 1, h - 1, 0, self._pixels)
-        self._frame = vtk_to_numpy(self._pixels).reshape(h, w, 4)
-        self.fresh = True
-        self.update()
+        ren_win.GetRGBACharPixelData(0, 0, w - 1, h - 1, 0, pixels)
+        self._drawn_frame = vtk_to_numpy(pixels).reshape(h, w, 4)
 
     def paintEvent(self, _event: Any) -> None:  # noqa: N802 - Qt API
         if not self.fresh:  # shown or resized: a frame follows, and the last one stands in
@@ -183,44 +237,58 @@ class RasterInteractor(QWidget):
         self.frameSwapped.emit()
 
     # ------------------------------------------------------------------ input (to VTK)
-    def _event_info(self, event: Any, repeat: int = 0) -> None:
+    def _to_vtk(self, event: Any, call: str, repeat: int = 0) -> None:
+        """Give VTK an input event now, or keep it until the frame being drawn is done (a
+        mouse move then replaces a move kept just before it: VTK's styles turn the camera by
+        the distance from the last position, so the sum is the same)."""
         ratio = self.devicePixelRatioF()
         pos = event.position()
         mods = event.modifiers()
-        self._iren.SetEventInformation(
-            round(pos.x() * ratio), round((self.height() - pos.y() - 1) * ratio),
-            int(bool(mods & Qt.KeyboardModifier.ControlModifier)),
-            int(bool(mods & Qt.KeyboardModifier.ShiftModifier)), "\0", repeat, None)
+        info = (round(pos.x() * ratio), round((self.height() - pos.y() - 1) * ratio),
+                int(bool(mods & Qt.KeyboardModifier.ControlModifier)),
+                int(bool(mods & Qt.KeyboardModifier.ShiftModifier)), "\0", repeat, None)
+        if not self._worker.busy:
+            self._iren.SetEventInformation(*info)
+            getattr(self._iren, call)()
+        elif call == "MouseMoveEvent" and self._input and self._input[-1][0] == call:
+            self._input[-1] = (call, info)
+        else:
+            if not self._input:
+                self._worker.when_idle(self._replay_input)
+            self._input.append((call, info))
+
+    def _replay_input(self) -> None:
+        held, self._input = self._input, []
+        for call, info in held:
+            self._iren.SetEventInformation(*info)
+            getattr(self._iren, call)()
 
     def mousePressEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        self._event_info(event, int(event.type() == QEvent.Type.MouseButtonDblClick))
         self._button = event.button()
         if self._button in _BUTTONS:
-            getattr(self._iren, f"{_BUTTONS[self._button]}ButtonPressEvent")()
+            self._to_vtk(event, f"{_BUTTONS[self._button]}ButtonPressEvent",
+                         int(event.type() == QEvent.Type.MouseButtonDblClick))
 
     def mouseReleaseEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        self._event_info(event)
         if self._button in _BUTTONS:
-            getattr(self._iren, f"{_BUTTONS[self._button]}ButtonReleaseEvent")()
+            self._to_vtk(event, f"{_BUTTONS[self._button]}ButtonReleaseEvent")
         self._button = Qt.MouseButton.NoButton
 
     def mouseMoveEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
-        self._event_info(event)
-        self._iren.MouseMoveEvent()
+        self._to_vtk(event, "MouseMoveEvent")
 
     def wheelEvent(self, event: Any) -> None:  # noqa: N802 - Qt API
         self._wheel += event.angleDelta().y()
-        if self._wheel >= 120:
-            self._iren.MouseWheelForwardEvent()
-            self._wheel = 0
-        elif self._wheel <= -120:
-            self._iren.MouseWheelBackwardEvent()
+        if abs(self._wheel) >= 120:
+            self._to_vtk(event, "MouseWheelForwardEvent" if self._wheel > 0
+                         else "MouseWheelBackwardEvent")
             self._wheel = 0
 
     # ------------------------------------------------------------------ teardown
     def close(self) -> bool:
         result = super().close()
         if not self._closed:
+            self._worker.finish()  # not while the frame thread draws into the window
             self._closed = True
             self._plotter.close()
         return result

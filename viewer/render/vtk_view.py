@@ -3,6 +3,9 @@
 A `SceneView` knows nothing about archives or epochs: it draws the layers it is given, keeps its
 VTK camera in step with the model's, and reports clicks, picks and gestures. Renders are
 coalesced (one per event-loop turn) and MSAA is off: on llvmpipe it costs 3-4x per frame.
+On software GL frames are drawn on a thread of their own (`raster_view`, `frame_worker`): what
+changes the VTK scene then waits for the frame being drawn (`_when_idle`), the newest wish of
+each kind only.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -67,6 +71,18 @@ class _Interactor(QtInteractor):
 
     fresh = False
     render_scale = 1.0
+    busy = False      # frames are drawn on the UI thread: never busy between two of its calls
+    drawn = Signal()  # VTK drew a frame
+
+    def __init__(self, *args: Any, **kw: Any):
+        super().__init__(*args, **kw)
+        self.ren_win.AddObserver("EndEvent", lambda *_: self.drawn.emit())
+
+    def when_idle(self, call: Any) -> None:
+        call()
+
+    def finish(self) -> None:
+        """Frames are drawn as they are asked for: nothing to wait for."""
 
     def screen_ratio(self) -> float:
         """Device pixels per widget pixel (HiDPI), without the render scale."""
@@ -174,12 +190,14 @@ class SceneView(QWidget):
         self._planes = {"left": vtkPlane(), "right": vtkPlane()}
         self._swipe: float | None = None
         self._signature: tuple = ((), None)
+        self._deferred: dict[str, Any] = {}   # changes waiting for the frame being drawn
+        self._pending_camera: Camera | None = None
         self._render_pending = False
         self.renders = 0  # frames drawn, for tests and benchmarks
         self._press: QPoint | None = None
         self._linked: SceneView | None = None
         self.renderer.AddObserver("StartEvent", self._before_render)
-        self.plotter.ren_win.AddObserver("EndEvent", self._after_render)
+        self.plotter.drawn.connect(self._after_render)
         self.plotter.iren.interactor.AddObserver("EndInteractionEvent", self._interaction_end)
         for name in ("StartInteractionEvent", "InteractionEvent"):
             self.plotter.iren.interactor.AddObserver(name, lambda *_: self.interaction.emit())
@@ -194,7 +212,32 @@ class SceneView(QWidget):
         model.events.camera.connect(self._on_model_camera)
 
     # ------------------------------------------------------------------ drawing
+    def _when_idle(self, kind: str, call: Any) -> None:
+        """Run `call` now, or after the frame being drawn; of the calls of one kind waiting,
+        only the newest runs (a crossfade's or a drag's intermediate states are skipped)."""
+        if not self.plotter.busy:
+            call()
+            return
+        if not self._deferred:
+            self.plotter.when_idle(self._run_deferred)
+        self._deferred.pop(kind, None)
+        self._deferred[kind] = call
+
+    def _run_deferred(self) -> None:
+        calls, self._deferred = self._deferred, {}
+        for call in calls.values():
+            call()
+
+    def when_idle(self, call: Any) -> None:
+        """Run `call`, which reads or changes the VTK scene, when no frame is being drawn."""
+        self.plotter.when_idle(call)
+
     def set_scene(self, scene: SceneDescription) -> None:
+        self._when_idle("scene", lambda: self._set_scene(scene))
+
+    def _set_scene(self, scene: SceneDescription) -> None:
+        if self.closed:
+            return
         wanted = {actor_key(layer): layer for layer in scene.layers}
         signature = (tuple((k, id(la.mesh), la.opacity, la.clip) for k, la in wanted.items()),
                      scene.swipe)
@@ -235,7 +278,11 @@ class SceneView(QWidget):
         return actor
 
     def clear(self) -> None:
-        self.set_scene(SceneDescription([]))
+        self._when_idle("clear", self._clear)
+
+    def _clear(self) -> None:
+        self._deferred.pop("scene", None)  # an older scene must not come back after this
+        self._set_scene(SceneDescription([]))
         for actor, _ in self._parked.values():
             self.plotter.remove_actor(actor, render=False)
         self._parked.clear()
@@ -245,6 +292,11 @@ class SceneView(QWidget):
                           point_size: float = 10.0, line_width: float = 2.0,
                           spheres: bool = False) -> None:
         """Markers drawn over the model, replaced by name, removed with `data=None`."""
+        self._when_idle(f"overlay {name}", lambda: self._set_overlay_actor(
+            name, data, color, point_size, line_width, spheres))
+
+    def _set_overlay_actor(self, name: str, data: pv.PolyData | None, color: str,
+                           point_size: float, line_width: float, spheres: bool) -> None:
         old = self._overlay_actors.pop(name, None)
         if old is not None:
             self.overlay.RemoveActor(old)
@@ -266,6 +318,11 @@ class SceneView(QWidget):
 
     def set_moving(self, moving: bool) -> None:
         """While the camera moves, render MOVING_PIXELS at most (stretched to the view)."""
+        self._when_idle("moving", lambda: self._set_moving(moving))
+
+    def _set_moving(self, moving: bool) -> None:
+        if self.closed:
+            return
         dpr = self.plotter.screen_ratio()
         pixels = max(1.0, self.plotter.width() * self.plotter.height() * dpr * dpr)
         scale = min(1.0, math.sqrt(MOVING_PIXELS / pixels)) if moving else 1.0
@@ -287,8 +344,10 @@ class SceneView(QWidget):
             self.plotter.render()
 
     def image(self) -> np.ndarray:
-        """The last frame as (H, W, 3) uint8, read from the render window."""
+        """The scene as it is now, as (H, W, 3) uint8 (waits for the frame)."""
+        self.plotter.finish()  # changes that waited for a frame are made
         self.render_now()
+        self.plotter.finish()
         return self.plotter.frame()
 
     # ------------------------------------------------------------------ swipe clipping
@@ -322,11 +381,18 @@ class SceneView(QWidget):
 
     # ------------------------------------------------------------------ camera
     def camera_state(self) -> Camera:
+        if self._pending_camera is not None:  # set, waiting for the frame being drawn
+            return self._pending_camera
         cam = self.renderer.GetActiveCamera()
         return Camera(tuple(cam.GetPosition()), tuple(cam.GetFocalPoint()),
                       tuple(cam.GetViewUp()), float(cam.GetViewAngle()))
 
     def apply_camera(self, camera: Camera) -> None:
+        self._pending_camera = camera if self.plotter.busy else None
+        self._when_idle("camera", lambda: self._apply_camera(camera))
+
+    def _apply_camera(self, camera: Camera) -> None:
+        self._pending_camera = None
         cam = self.renderer.GetActiveCamera()
         cam.SetPosition(*camera.position)
         cam.SetFocalPoint(*camera.focal_point)
@@ -344,15 +410,22 @@ class SceneView(QWidget):
 
     def link_camera(self, other: SceneView) -> None:
         """Share `other`'s VTK camera: both views always show the same viewpoint."""
+        self.plotter.finish()
         cam = other.renderer.GetActiveCamera()
         self.renderer.SetActiveCamera(cam)
         self.overlay.SetActiveCamera(cam)
         self._linked = other
-        self._camera_observer = cam.AddObserver("ModifiedEvent", lambda *_: self.request_render())
+        self._camera_observer = cam.AddObserver("ModifiedEvent", self._shared_camera_moved)
         other.plotter.iren.interactor.AddObserver(
             "InteractionEvent", lambda *_: self.request_render())
         self.plotter.iren.interactor.AddObserver(
             "InteractionEvent", lambda *_: other.request_render())
+
+    def _shared_camera_moved(self, *_: Any) -> None:
+        # on the frame thread the camera changes only its clipping range, drawing the other
+        # view's frame: no new viewpoint, and no Qt call from there
+        if threading.current_thread() is threading.main_thread():
+            self.request_render()
 
     @property
     def closed(self) -> bool:
@@ -360,6 +433,7 @@ class SceneView(QWidget):
 
     def world_to_widget(self, point: Any) -> tuple[float, float, bool]:
         """Widget coordinates of a site-frame point, and whether it is in front of the camera."""
+        self.plotter.finish()
         ren = self.renderer
         ren.SetWorldPoint(float(point[0]), float(point[1]), float(point[2]), 1.0)
         ren.WorldToDisplay()
@@ -370,6 +444,7 @@ class SceneView(QWidget):
 
     def pick(self, pos: QPoint) -> np.ndarray | None:
         """The surface point under a widget position (site frame, float64), or None."""
+        self.plotter.finish()
         ratio = self.plotter.devicePixelRatioF()
         h = self.plotter.ren_win.GetSize()[1]
         picker = vtkCellPicker()
