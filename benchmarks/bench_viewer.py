@@ -140,6 +140,7 @@ def orbit(app: QApplication, mesh, frames: int, msaa: int = 0) -> dict[str, floa
     cam = Camera.fit(mesh.bounds)
     view.apply_camera(cam)
     view.render_now()  # upload and shaders: not an orbit frame
+    view.plotter.finish()  # drawn (software GL: on the frame thread); the loop draws here
     times = []
     for i in range(frames):
         view.apply_camera(cam.orbit(3.0 * (i + 1)))
@@ -172,6 +173,7 @@ def interaction(app: QApplication, root: Path, site: str, frames: int) -> dict:
         c.interaction_lod = on
         c.end_interaction()
         view.render_now()
+        view.plotter.finish()  # no frame of the frame thread while the loop draws here
         times, shown = [], set()
         for i in range(frames):
             t = time.perf_counter()

@@ -393,6 +393,56 @@ def test_a_site_with_two_stories_lets_the_visitor_choose_and_shows_stop_pictures
     w.close()
 
 
+class _StuckFrame:
+    """A frame the driver never finishes (until released): the frame thread hangs in it."""
+
+    def __init__(self):
+        import threading
+
+        self.release = threading.Event()
+
+    def can_draw(self) -> bool:
+        return True
+
+    def before_frame(self) -> None:
+        pass
+
+    def draw(self) -> None:
+        self.release.wait(30)
+
+    def after_frame(self) -> None:
+        pass
+
+
+def test_a_hung_frame_thread_stops_the_heartbeat(qtbot, kiosk, tmp_path, monkeypatch):
+    """The supervisor restarts a kiosk whose heartbeat stops; on software GL the frames have a
+    thread of their own, which may hang while the UI thread goes on beating."""
+    import viewer.kiosk.window as window
+    from viewer.render.frame_worker import frame_worker
+
+    settle(qtbot, kiosk)
+    monkeypatch.setattr(kiosk, "heartbeat", tmp_path / "beat")
+    monkeypatch.setattr(window, "FRAME_HANG_S", 0.3)
+    kiosk.beat()
+    assert (tmp_path / "beat").exists()
+    (tmp_path / "beat").unlink()
+    stuck = _StuckFrame()
+    try:
+        frame_worker().request(stuck)
+        qtbot.waitUntil(lambda: frame_worker().busy, timeout=5000)
+        kiosk.beat()
+        assert (tmp_path / "beat").exists()          # a frame may take a while
+        (tmp_path / "beat").unlink()
+        qtbot.wait(400)
+        kiosk.beat()
+        assert not (tmp_path / "beat").exists()      # not this long
+    finally:
+        stuck.release.set()
+    qtbot.waitUntil(lambda: not frame_worker().busy, timeout=5000)
+    kiosk.beat()
+    assert (tmp_path / "beat").exists()
+
+
 def test_staff_exit_needs_the_corner_and_the_pin(qtbot, kiosk):
     from PySide6.QtCore import QPoint
     from PySide6.QtTest import QTest

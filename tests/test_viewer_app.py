@@ -405,6 +405,13 @@ def test_heatmap_without_a_stored_product_is_computed_in_background(qtbot, three
     qtbot.waitUntil(lambda: m.change is not None, timeout=20000)
     assert m.change.computed and (m.change.a, m.change.b) == (E1, E3)
     assert "Computed by the viewer" in w.heatmap.info.text()
+    # shown again later (a kiosk all day): the computed change is kept, not computed again
+    computed = m.change
+    m.set_epoch(E2)
+    qtbot.waitUntil(lambda: m.change is not None and m.change.b == E2, timeout=15000)
+    m.set_epoch(E3)
+    assert m.change is computed
+    assert not any(n.startswith("change:") for n in w.controller.loader.jobs)
 
 
 # --------------------------------------------------------------------------- measuring

@@ -58,6 +58,7 @@ from viewer.model.stories import Story, read_stories
 from viewer.qt.controller import ViewerController
 from viewer.qt.i18n import Translations
 from viewer.qt.refcount import keep_constants_alive
+from viewer.render import frame_worker as frames
 from viewer.render.vtk_view import SceneView
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ DOUBLE_TAP_MS = 400
 TAP_MS = 300
 ERROR_CARD_MS = 10_000
 SWALLOW_S = 0.6              # after the touch that ends the attract loop
+FRAME_HANG_S = 5.0           # a frame drawn this long is a hung frame thread (llvmpipe: < 1 s)
 _INPUT = {QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonRelease,
           QEvent.Type.MouseButtonDblClick, QEvent.Type.MouseMove, QEvent.Type.TouchBegin,
           QEvent.Type.TouchUpdate, QEvent.Type.TouchEnd, QEvent.Type.Wheel,
@@ -660,8 +662,14 @@ class KioskWindow(QWidget):
 
     # ------------------------------------------------------------------ heartbeat
     def beat(self) -> None:
-        """The supervisor's sign of life: written from the event loop, so a hung UI stops it."""
+        """The supervisor's sign of life: written from the event loop, so a hung UI stops it;
+        not written either while one frame has been drawn for FRAME_HANG_S (on software GL the
+        frames have a thread of their own, which can hang while the UI goes on)."""
         if self.heartbeat is None:
+            return
+        stuck = frames.drawing_for()
+        if stuck > FRAME_HANG_S:
+            log.error("a frame has been drawn for %.0f s: no heartbeat", stuck)
             return
         try:
             self.heartbeat.write_text(f"{time.time():.3f} {self.screen_name} "

@@ -8,6 +8,7 @@ views are redrawn from `scene.compose`.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,7 @@ from viewer.qt.loader import Loader, MeshCache
 log = logging.getLogger(__name__)
 
 INTERACTION_IDLE_MS = 300   # full detail returns this long after the last interaction event
+COMPUTED_CHANGES = 6        # change computed for pairs without a stored product, kept (~1 MB each)
 
 
 def fill(text: str, *args: object) -> str:
@@ -66,6 +68,9 @@ class ViewerController(QObject):
         self.failed: dict[str, str] = {}        # cache key -> message
         self.views: dict[str, Any] = {}         # "primary"/"secondary" -> SceneView
         self._heat: tuple[tuple[int, bool], np.ndarray] | None = None
+        # computed for pairs without a stored product: a kiosk shows the same few all day, and
+        # each takes a second of CPU (and moments of the GIL the UI thread waits for)
+        self._computed: OrderedDict[str, ChangeData] = OrderedDict()
         self._site_id: str | None = None
         self._fly_anim: QVariantAnimation | None = None
         # interaction LOD: while the camera moves each view shows the coarsest loaded LOD;
@@ -90,6 +95,7 @@ class ViewerController(QObject):
             self.model.close_site()
         self.model.set_sites([])  # the old archive's records must not be opened any more
         self.cache.clear()
+        self._computed.clear()
         self.versions.clear()
 
         def job(progress: Callable[[float, str], None], cancelled: Callable[[], bool]):
@@ -345,6 +351,7 @@ class ViewerController(QObject):
                 raise ProductError(regions_path, f"unreadable: {exc}") from exc
 
         want = self.lods.get(b, 0)
+        computed_key = ""
         if ref is not None and ref.lods:
             lod = want if want in ref.lods else min(ref.lods, key=lambda k: abs(k - want))
             self.ensure_mesh(b, lod, priority=5)
@@ -373,6 +380,12 @@ class ViewerController(QObject):
             path_a = version.files[info_a.lods[lod_a]]
             path_b = version.files[info_b.lods[lod_b]]
             lod = lod_b
+            computed_key = (f"{m.site.id}@{getattr(version, 'number', 0)}:{a}:{lod_a}:{b}:"
+                            f"{lod_b}:{method}")
+            if computed_key in self._computed:
+                self._computed.move_to_end(computed_key)
+                m.set_change(self._computed[computed_key])
+                return
             if m.site.stale(a, b, method):
                 m.message("info", fill(self.tr(
                     "The stored %3 change product for %1 → %2 was made by an older version of "
@@ -393,6 +406,10 @@ class ViewerController(QObject):
                     regions_from=dod_regions())
 
         def done(change: ChangeData) -> None:
+            if change.computed and computed_key:
+                self._computed[computed_key] = change
+                while len(self._computed) > COMPUTED_CHANGES:
+                    self._computed.popitem(last=False)
             if (m.epoch_a, m.epoch) == (change.a, change.b):
                 m.set_change(change)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -45,6 +46,7 @@ class FrameWorker(QObject):
         self._waiting: dict[int, Drawable] = {}   # views wanting a frame, in order of asking
         self._current: Drawable | None = None
         self._frame = 0                            # number of the frame in flight
+        self._started = 0.0                        # when it started (monotonic seconds)
         self._done = threading.Event()
         self._done.set()
         self._idle_calls: list[Callable[[], None]] = []
@@ -56,6 +58,11 @@ class FrameWorker(QObject):
     def busy(self) -> bool:
         """A frame is being drawn: the UI thread must not touch VTK now."""
         return self._current is not None
+
+    def drawing_for(self) -> float:
+        """Seconds the frame in flight has been drawn (0 when none): a frame thread stuck in
+        the driver shows here, while the UI thread itself goes on."""
+        return time.monotonic() - self._started if self.busy else 0.0
 
     def when_idle(self, call: Callable[[], None]) -> None:
         """Run `call` on the UI thread now, or right after the frame being drawn."""
@@ -92,6 +99,7 @@ class FrameWorker(QObject):
                 continue
             view.before_frame()
             self._current, self._frame = view, self._frame + 1
+            self._started = time.monotonic()
             self._done.clear()
             self._jobs.put((self._frame, view))
 
@@ -129,3 +137,8 @@ def frame_worker() -> FrameWorker:
         _worker = FrameWorker()
     return _worker
 
+
+
+def drawing_for() -> float:
+    """Seconds the frame in flight has been drawn; 0 when none, or with no frame thread."""
+    return _worker.drawing_for() if _worker is not None else 0.0
