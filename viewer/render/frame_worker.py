@@ -138,7 +138,6 @@ def frame_worker() -> FrameWorker:
     return _worker
 
 
-
 def drawing_for() -> float:
     """Seconds the frame in flight has been drawn; 0 when none, or with no frame thread."""
     return _worker.drawing_for() if _worker is not None else 0.0
