@@ -378,7 +378,7 @@ class Hotspots:
         return tuple(float(x) for x in c)
 
     def update(self, *_: object) -> None:
-        self.view.when_idle(self._place)  # placing reads the VTK camera: not while it draws
+        self.view.when_idle(self._place, "hotspots")  # reads the VTK camera: not mid-frame
 
     def _place(self) -> None:
         regions = self.regions() if self.visible else []

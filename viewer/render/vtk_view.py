@@ -4,7 +4,7 @@ A `SceneView` knows nothing about archives or epochs: it draws the layers it is 
 VTK camera in step with the model's, and reports clicks, picks and gestures. Renders are
 coalesced (one per event-loop turn) and MSAA is off: on llvmpipe it costs 3-4x per frame.
 On software GL frames are drawn on a thread of their own (`raster_view`, `frame_worker`): what
-changes the VTK scene then waits for the frame being drawn (`_when_idle`), the newest wish of
+changes the VTK scene then waits for the frame being drawn (`when_idle`), the newest wish of
 each kind only.
 """
 
@@ -190,7 +190,7 @@ class SceneView(QWidget):
         self._planes = {"left": vtkPlane(), "right": vtkPlane()}
         self._swipe: float | None = None
         self._signature: tuple = ((), None)
-        self._deferred: dict[str, Any] = {}   # changes waiting for the frame being drawn
+        self._deferred: dict[object, Any] = {}  # changes waiting for the frame being drawn
         self._pending_camera: Camera | None = None
         self._render_pending = False
         self.renders = 0  # frames drawn, for tests and benchmarks
@@ -212,28 +212,26 @@ class SceneView(QWidget):
         model.events.camera.connect(self._on_model_camera)
 
     # ------------------------------------------------------------------ drawing
-    def _when_idle(self, kind: str, call: Any) -> None:
-        """Run `call` now, or after the frame being drawn; of the calls of one kind waiting,
-        only the newest runs (a crossfade's or a drag's intermediate states are skipped)."""
+    def when_idle(self, call: Any, kind: str | None = None) -> None:
+        """Run `call`, which reads or changes the VTK scene, now or after the frame being
+        drawn; of the waiting calls of one kind only the newest runs (a crossfade's or a drag's
+        intermediate states are skipped)."""
         if not self.plotter.busy:
             call()
             return
         if not self._deferred:
             self.plotter.when_idle(self._run_deferred)
-        self._deferred.pop(kind, None)
-        self._deferred[kind] = call
+        key = kind if kind is not None else object()
+        self._deferred.pop(key, None)
+        self._deferred[key] = call
 
     def _run_deferred(self) -> None:
         calls, self._deferred = self._deferred, {}
         for call in calls.values():
             call()
 
-    def when_idle(self, call: Any) -> None:
-        """Run `call`, which reads or changes the VTK scene, when no frame is being drawn."""
-        self.plotter.when_idle(call)
-
     def set_scene(self, scene: SceneDescription) -> None:
-        self._when_idle("scene", lambda: self._set_scene(scene))
+        self.when_idle(lambda: self._set_scene(scene), "scene")
 
     def _set_scene(self, scene: SceneDescription) -> None:
         if self.closed:
@@ -278,7 +276,7 @@ class SceneView(QWidget):
         return actor
 
     def clear(self) -> None:
-        self._when_idle("clear", self._clear)
+        self.when_idle(self._clear, "clear")
 
     def _clear(self) -> None:
         self._deferred.pop("scene", None)  # an older scene must not come back after this
@@ -292,8 +290,8 @@ class SceneView(QWidget):
                           point_size: float = 10.0, line_width: float = 2.0,
                           spheres: bool = False) -> None:
         """Markers drawn over the model, replaced by name, removed with `data=None`."""
-        self._when_idle(f"overlay {name}", lambda: self._set_overlay_actor(
-            name, data, color, point_size, line_width, spheres))
+        self.when_idle(lambda: self._set_overlay_actor(
+            name, data, color, point_size, line_width, spheres), f"overlay {name}")
 
     def _set_overlay_actor(self, name: str, data: pv.PolyData | None, color: str,
                            point_size: float, line_width: float, spheres: bool) -> None:
@@ -318,7 +316,7 @@ class SceneView(QWidget):
 
     def set_moving(self, moving: bool) -> None:
         """While the camera moves, render MOVING_PIXELS at most (stretched to the view)."""
-        self._when_idle("moving", lambda: self._set_moving(moving))
+        self.when_idle(lambda: self._set_moving(moving), "moving")
 
     def _set_moving(self, moving: bool) -> None:
         if self.closed:
@@ -389,7 +387,7 @@ class SceneView(QWidget):
 
     def apply_camera(self, camera: Camera) -> None:
         self._pending_camera = camera if self.plotter.busy else None
-        self._when_idle("camera", lambda: self._apply_camera(camera))
+        self.when_idle(lambda: self._apply_camera(camera), "camera")
 
     def _apply_camera(self, camera: Camera) -> None:
         self._pending_camera = None
