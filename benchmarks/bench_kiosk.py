@@ -18,8 +18,10 @@ input through Qt's event system (QTest touch events), frames counted from VTK's 
 - soak: random visitor actions (taps on tiles, years and modes, swipe drags, orbit drags,
   pinches, stories, language switches, idle -> attract -> touch) for --soak-seconds; RSS after
   a warm-up and at the end, its trend from the fifth minute (also without the meshes the cache
-  holds), the longest event-loop stall, and errors logged. The allocator is set up as the
-  kiosk sets it up (viewer/allocator.py); STADTZEIT_MALLOC=default measures glibc's own.
+  holds), the longest event-loop stall, full garbage collections, and errors logged. The
+  allocator is set up as the kiosk sets it up (viewer/allocator.py; STADTZEIT_MALLOC=default
+  measures glibc's own), and the kiosk has settled in (viewer/kiosk/settle.py;
+  STADTZEIT_SETTLE=no measures without).
 - recovery: the supervisor with a running kiosk (and its warm spare, 20 s after the last
   start); SIGKILL of the UI process until the new one's heartbeat says "attract" with a frame
   drawn (median of --runs).
@@ -28,6 +30,7 @@ input through Qt's event system (QTest touch events), frames counted from VTK's 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -166,6 +169,26 @@ class GapMeter:
         return self.gaps
 
 
+class GcMeter:
+    """Full (generation-2) garbage collections: how long each held the GIL, on any thread."""
+
+    def __init__(self):
+        self.pauses: list[float] = []
+        self._t0 = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.pauses.append(time.perf_counter() - self._t0)
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 def pump(app, seconds: float) -> None:
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -251,6 +274,7 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
 
     from viewer.allocator import return_freed_memory
     from viewer.kiosk.config import KioskConfig
+    from viewer.kiosk.settle import SettleIn
     from viewer.kiosk.window import KioskWindow
 
     tuned = return_freed_memory()        # as viewer.kiosk.app does (STADTZEIT_MALLOC=default: not)
@@ -267,6 +291,15 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
     from viewer.render.vtk_view import software_gl
     out: dict = {"presentation": "raster" if software_gl() else "OpenGL",
                  "malloc": "thresholds fixed" if tuned else "default"}
+    # the kiosk settles in after its first frame (viewer/kiosk/settle.py); one started in the
+    # morning has done so before its first visitor. STADTZEIT_SETTLE=no measures without.
+    if os.environ.get("STADTZEIT_SETTLE", "") != "no":
+        settle = SettleIn(w)
+        t0 = time.perf_counter()
+        settle.start()
+        wait_for(app, lambda: settle.done, 120)
+        out["settle_in_s"] = time.perf_counter() - t0
+    full_gc = GcMeter()
 
     # touch -> response while the site loads (thumbnails of the others still coming)
     wait_for(app, lambda: bool(w.home.tiles))
@@ -327,6 +360,7 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
     t_start = time.perf_counter()
     meter.start()
     max_stall, stalls = 0.0, 0
+    full_gc.pauses.clear()
     rss_samples = []
     cache_samples = []    # the mesh cache's own count: what of the RSS is meshes kept on purpose
 
@@ -400,9 +434,12 @@ def in_process(archive: Path, soak_seconds: float, seed: int = 1,
                     after_s=300.0, name="rss_outside_cache"),
         "soak_rss_samples": rss_samples, "soak_cache_samples": cache_samples,
         "soak_max_stall_ms": max_stall * 1000, "soak_stalls_over_250ms": stalls,
+        "soak_full_gc_count": len(full_gc.pauses),
+        "soak_full_gc_max_ms": max(full_gc.pauses, default=0.0) * 1000,
         "soak_errors": errors.records[:20],
         "soak_error_count": len(errors.records), "dialogs_closed": w.dialogs_closed,
     })
+    full_gc.stop()
     w.exit_allowed = True
     w.close()
     return out

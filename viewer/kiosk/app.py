@@ -41,6 +41,7 @@ def run(config_path: Path | None, archive: Path, size: tuple[int, int] | None = 
     from PySide6.QtWidgets import QApplication
 
     from viewer.allocator import return_freed_memory
+    from viewer.kiosk.settle import SettleIn
     from viewer.kiosk.window import KioskWindow
 
     return_freed_memory()  # meshes read and dropped all day: see allocator.py
@@ -48,6 +49,7 @@ def run(config_path: Path | None, archive: Path, size: tuple[int, int] | None = 
     window = KioskWindow(config, archive, size=size, heartbeat=heartbeat, start=start)
     window.exited.connect(app.exit)
     window.show_kiosk()
+    SettleIn(window).after_first_frame(window.view)
 
     def terminate(*_args) -> None:  # the supervisor's nightly restart, or systemd stopping
         window.exit_allowed = True
